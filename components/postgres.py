@@ -1,0 +1,153 @@
+"""PostgresFlexibleServer: Azure Database for PostgreSQL Flexible Server (PG16) holding Open WebUI's data and vectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+from urllib.parse import quote
+
+import pulumi
+import pulumi_random as random
+from pulumi_azure_native import dbforpostgresql
+
+from components.connection_budget import PostgresSku
+from components.pg_extension import PgConnectionArgs, PgExtension
+
+POSTGRES_PORT = 5432
+
+
+@dataclass(frozen=True)
+class FirewallRange:
+    start: str
+    end: str
+
+    @property
+    def resource_suffix(self) -> str:
+        if self.start == self.end == "0.0.0.0":
+            return "azure-services"
+        return f"{self.start}-{self.end}".replace(".", "-")
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    sku: PostgresSku
+    storage_gb: int
+    backup_retention_days: int
+    geo_redundant_backup: bool
+    high_availability: str
+    admin_login: str
+    database: str
+    extensions: tuple[str, ...]
+    firewall_rules: tuple[FirewallRange, ...]
+
+
+@dataclass
+class PostgresFlexibleServerArgs:
+    settings: PostgresSettings
+    resource_group_name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    tags: Mapping[str, str]
+    protect: bool
+    """Protect the server and the database from deletion (prod)."""
+
+
+class PostgresFlexibleServer(pulumi.ComponentResource):
+    """The server, its settings, firewall rules, the Open WebUI database and its extensions.
+
+    Server parameters are applied one after another: Azure answers ServerIsBusy to parallel changes.
+    """
+
+    fqdn: pulumi.Output[str]
+    database_name: pulumi.Output[str]
+    database_url: pulumi.Output[str]
+    """postgresql:// URL for Open WebUI's DATABASE_URL and PGVECTOR_DB_URL (secret: it holds the password)."""
+    extensions: list[PgExtension]
+    server_resource_name: str
+    """The logical name of the Server resource: workloads name it in their openwebui.io/postgres-server annotation."""
+
+    def __init__(self, name: str, args: PostgresFlexibleServerArgs,
+                 opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("openwebui:postgres:PostgresFlexibleServer", name, None, opts)
+        s = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
+
+        password = random.RandomPassword(f"{name}-admin-password", random.RandomPasswordArgs(
+            length=32, special=True, override_special="-_", min_upper=2, min_lower=2, min_numeric=2,
+            min_special=2), opts=child)
+        # RandomPassword.result is already secret; saying so here keeps it secret wherever it flows.
+        admin_password: pulumi.Output[str] = pulumi.Output.secret(password.result)
+
+        self.server_resource_name = f"{name}-server"
+        server = dbforpostgresql.Server(
+            self.server_resource_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            version=dbforpostgresql.PostgresMajorVersion.POSTGRES_MAJOR_VERSION_16,
+            sku=dbforpostgresql.SkuArgs(name=s.sku.name, tier=s.sku.tier),
+            storage=dbforpostgresql.StorageArgs(storage_size_gb=s.storage_gb,
+                                                auto_grow=dbforpostgresql.StorageAutoGrow.ENABLED),
+            backup=dbforpostgresql.BackupArgs(
+                backup_retention_days=s.backup_retention_days,
+                geo_redundant_backup=(dbforpostgresql.GeographicallyRedundantBackup.ENABLED if s.geo_redundant_backup
+                                      else dbforpostgresql.GeographicallyRedundantBackup.DISABLED)),
+            high_availability=dbforpostgresql.HighAvailabilityArgs(mode=s.high_availability),
+            network=dbforpostgresql.NetworkArgs(
+                public_network_access=dbforpostgresql.ServerPublicNetworkAccessState.ENABLED),
+            auth_config=dbforpostgresql.AuthConfigArgs(
+                password_auth=dbforpostgresql.PasswordBasedAuth.ENABLED,
+                active_directory_auth=dbforpostgresql.MicrosoftEntraAuth.DISABLED),
+            administrator_login=s.admin_login,
+            administrator_login_password=admin_password,
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect,
+                                        additional_secret_outputs=["administrator_login_password"]))
+
+        # azure.extensions is the WHOLE allow list: this value replaces whatever was there.
+        parameters = {
+            "azure.extensions": ",".join(e.upper() for e in s.extensions),
+            "require_secure_transport": "ON",
+        }
+        previous: list[pulumi.Resource] = []
+        configurations: dict[str, dbforpostgresql.Configuration] = {}
+        for parameter, value in parameters.items():
+            configurations[parameter] = dbforpostgresql.Configuration(
+                f"{name}-{parameter.replace('.', '-').replace('_', '-')}",
+                configuration_name=parameter, value=value, source="user-override",
+                server_name=server.name, resource_group_name=args.resource_group_name,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=previous))
+            previous = [configurations[parameter]]
+
+        firewall_rules = [
+            dbforpostgresql.FirewallRule(
+                f"{name}-fw-{rule.resource_suffix}",
+                firewall_rule_name=f"fw-{rule.resource_suffix}",
+                start_ip_address=rule.start, end_ip_address=rule.end,
+                server_name=server.name, resource_group_name=args.resource_group_name, opts=child)
+            for rule in s.firewall_rules
+        ]
+
+        database = dbforpostgresql.Database(
+            f"{name}-database", database_name=s.database, charset="UTF8", collation="en_US.utf8",
+            server_name=server.name, resource_group_name=args.resource_group_name, opts=protected)
+
+        connection = PgConnectionArgs(host=server.fully_qualified_domain_name, database=database.name,
+                                      user=s.admin_login, password=admin_password, port=POSTGRES_PORT)
+        self.extensions = [
+            PgExtension(f"{name}-extension-{extension}", connection, name=extension,
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[
+                            configurations["azure.extensions"], database, *firewall_rules]))
+            for extension in s.extensions
+        ]
+
+        self.fqdn = server.fully_qualified_domain_name
+        self.database_name = database.name
+
+        def url(host: str, database_name: str, admin_password: str) -> str:
+            return (f"postgresql://{quote(s.admin_login, safe='')}:{quote(admin_password, safe='')}"
+                    f"@{host}:{POSTGRES_PORT}/{database_name}?sslmode=require")
+
+        self.database_url = pulumi.Output.secret(pulumi.Output.all(
+            server.fully_qualified_domain_name, database.name, admin_password).apply(lambda parts: url(*parts)))
+        self.register_outputs({"fqdn": self.fqdn, "database_name": self.database_name,
+                               "database_url": self.database_url})

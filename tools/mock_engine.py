@@ -1,0 +1,195 @@
+"""Runs this Pulumi program with no engine, no cloud and no credentials: the SDK's own mock runtime.
+
+The stack's config is what `pulumi` would hand the program: the defaults of Pulumi.yaml's config schema,
+overlaid by Pulumi.<stack>.yaml (secure values become placeholders, which are secret and never printed).
+Every resource registration is recorded as the engine would see it (type, name, parent, provider, protect,
+dependencies, inputs with secrets still marked), by a subclass of the SDK's MockMonitor.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import reset_options
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+SECURE_PLACEHOLDER = "placeholder-secure-value"
+UNKNOWN_OUTPUT = "(known after deployment)"
+MOCK_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: aks, cluster: {server: "https://aks.invalid:443"}}]
+contexts: [{name: aks, context: {cluster: aks, user: clusterUser}}]
+current-context: aks
+users: [{name: clusterUser, user: {token: placeholder}}]
+"""
+
+
+def project_name() -> str:
+    return str(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"])
+
+
+def stack_config(stack: str, overrides: Optional[dict[str, Any]] = None) -> tuple[dict[str, str], list[str]]:
+    """The config map the engine would pass for `stack` (values as strings, arrays as JSON), and its secret keys."""
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    name = project["name"]
+    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise FileNotFoundError(f"no stack file {stack_file.name}: create it or choose STACK=dev or STACK=prod")
+    values: dict[str, Any] = {f"{name}:{k}": v["default"] for k, v in project.get("config", {}).items()
+                              if "default" in v}
+    secret_keys = [f"{name}:{k}" for k, v in project.get("config", {}).items() if v.get("secret")]
+    for key, value in (yaml.safe_load(stack_file.read_text()) or {}).get("config", {}).items():
+        full = key if ":" in key else f"{name}:{key}"
+        if isinstance(value, dict) and "secure" in value:
+            value = SECURE_PLACEHOLDER
+            secret_keys.append(full)
+        values[full] = value
+    for key, value in (overrides or {}).items():
+        values[f"{name}:{key}"] = value
+    return {k: _config_string(v) for k, v in values.items()}, secret_keys
+
+
+def _config_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    provider: str
+    protect: bool
+    custom: bool
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    """Inputs as registered, secrets still wrapped (see is_secret / reveal)."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def is_secret(value: Any) -> bool:
+    return rpc.is_rpc_secret(value)
+
+
+def reveal(value: Any, secret_as: Optional[str] = None) -> Any:
+    """Unwraps secret markers; with secret_as, every secret value is replaced by that text instead."""
+    if is_secret(value):
+        return secret_as if secret_as is not None else reveal(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: reveal(v, secret_as) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v, secret_as) for v in value]
+    return value
+
+
+AZURE_NAME_INPUTS = {
+    "azure-native:dbforpostgresql:Database": "databaseName",
+    "azure-native:dbforpostgresql:Configuration": "configurationName",
+    "azure-native:dbforpostgresql:FirewallRule": "firewallRuleName",
+    "azure-native:containerservice:AgentPool": "agentPoolName",
+}
+
+
+class ProgramMocks(pulumi.runtime.Mocks):
+    """What the providers would answer during a preview: names, the server FQDN, a placeholder kubeconfig."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ.startswith("azure-native:"):
+            # Azure names a resource by its own name input, or autonames it from the logical name.
+            state["name"] = state.get(AZURE_NAME_INPUTS.get(args.typ, ""), args.name)
+        if args.typ == "azure-native:dbforpostgresql:Server":
+            state["fullyQualifiedDomainName"] = f"{args.name}.postgres.database.azure.com"
+        if args.typ.startswith("kubernetes:") and isinstance(state.get("metadata"), dict):
+            state["metadata"] = {"name": args.name, **state["metadata"]}
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = SECURE_PLACEHOLDER
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            return {"kubeconfigs": [{"name": "clusterUser",
+                                     "value": base64.b64encode(MOCK_KUBECONFIG.encode()).decode()}]}
+        return {}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(Registration(
+                urn=response.urn, type=request.type, name=request.name, parent=request.parent,
+                provider=request.provider, protect=request.protect, custom=request.custom,
+                dependencies=list(request.dependencies),
+                inputs=rpc.deserialize_properties(request.object),
+                outputs=rpc.deserialize_properties(response.object)))
+        return response
+
+
+@dataclass
+class MockRun:
+    stack: str
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def named(self, name: str) -> Registration:
+        [match] = [r for r in self.registrations if r.name == name]
+        return match
+
+
+def start(stack: str, config: dict[str, str], secret_keys: list[str]) -> RecordingMonitor:
+    """Configures the SDK's mock runtime for one run and returns the monitor that records it."""
+    reset_options(project=project_name(), stack=stack, preview=True)
+    pulumi.runtime.set_all_config(config, secret_keys)
+    monitor = RecordingMonitor(ProgramMocks())
+    pulumi.runtime.set_mocks(ProgramMocks(), project=project_name(), stack=stack, preview=True, monitor=monitor)
+    return monitor
+
+
+def run_program(stack: str, overrides: Optional[dict[str, Any]] = None) -> MockRun:
+    """Runs __main__.py for `stack` to completion under mocks. Config errors propagate as raised."""
+    config, secret_keys = stack_config(stack, overrides)
+    monitor = start(stack, config, secret_keys)
+    outputs: dict[str, Any] = {}
+
+    def program() -> pulumi.Output[Any]:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")
+        root = pulumi.runtime.get_root_resource()
+        exported: dict[str, Any] = getattr(root, "outputs", {})
+        # Values a provider only knows after deployment (a LoadBalancer address) stay unknown in a preview:
+        # their apply never runs and they keep this placeholder.
+        outputs.update({key: UNKNOWN_OUTPUT for key in exported})
+
+        def keep(key: str) -> Callable[[Any], None]:
+            return lambda value: outputs.__setitem__(key, value)
+
+        return pulumi.Output.all(*[pulumi.Output.from_input(v).apply(keep(k)) for k, v in exported.items()])
+
+    pulumi.runtime.test(program)()
+    return MockRun(stack=stack, registrations=monitor.registrations, outputs=outputs)
+
+
+def sync_await(awaitable: Any) -> Any:
+    return _sync_await(awaitable)

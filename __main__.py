@@ -40,7 +40,7 @@ redis = Redis("open-webui-redis", RedisArgs(image=settings.redis_image, namespac
 webui = OpenWebUI(config.APP_NAME, OpenWebUIArgs(
     settings=settings.webui, namespace=namespace.metadata.name, database_url=postgres.database_url,
     redis_url=redis.url, data_claim_name=data.claim_name, postgres_server=postgres.server_resource_name),
-    opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=postgres.extensions))
+    opts=on_cluster)
 
 pulumi.export("serviceAddress", webui.service_address)
 pulumi.export("postgresFqdn", postgres.fqdn)

@@ -126,6 +126,11 @@ class Workload:
         return self.database_pool.unbounded or bool(self.pgvector_pool and self.pgvector_pool.unbounded)
 
     @property
+    def min_per_worker(self) -> int:
+        """The fewest connections a worker can be given: pools of one connection each."""
+        return 2 + (1 if self.pgvector_pool else 0) + (1 if self.runs_migrations else 0)
+
+    @property
     def per_worker(self) -> int:
         vector = self.pgvector_pool.peak if self.pgvector_pool else 0
         return 2 * self.database_pool.peak + vector + (1 if self.runs_migrations else 0)
@@ -180,8 +185,8 @@ class ConnectionBudget:
     def arithmetic(self) -> str:
         lines = [w.arithmetic() for w in self.workloads if not w.unbounded]
         lines += [f"{name}: unbounded (a pool size of 0 is a NullPool)" for name in self.unbounded_workloads]
-        lines.append(f"demand {self.demand} vs capacity {self.max_connections} max_connections - "
-                     f"{self.reserved} reserved = {self.capacity}")
+        lines.append(f"demand {self.demand} vs capacity {self.capacity} ({self.max_connections} max_connections - "
+                     f"{self.reserved} reserved)")
         return "\n".join(lines)
 
     def fixes(self, names: Mapping[str, str]) -> list[str]:
@@ -204,7 +209,7 @@ class ConnectionBudget:
                 fixes.append(f"lower {names['max_replicas']} of {w.name} from {w.peak_replicas} to {fitting_replicas}")
             per_pod_allowed = (self.capacity - others) // w.peak_replicas
             per_worker_allowed = per_pod_allowed // w.uvicorn_workers
-            if per_worker_allowed > 0:
+            if per_worker_allowed >= w.min_per_worker:
                 fixes.append(f"shrink the pools of {w.name} ({names['database_pool']}, {names['pgvector_pool']}) "
                              f"to at most {per_worker_allowed} connections per worker "
                              f"(2 x main + pgvector{' + 1 alembic' if w.runs_migrations else ''}; now {w.per_worker})")

@@ -147,7 +147,11 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
             return (f"postgresql://{quote(s.admin_login, safe='')}:{quote(admin_password, safe='')}"
                     f"@{host}:{POSTGRES_PORT}/{database_name}?sslmode=require")
 
+        # The URL is handed out only once the extensions exist: whatever connects with it (the migration Job
+        # that creates document_chunk's vector column) waits for them through the data flow.
+        installed = [extension.installed_version for extension in self.extensions]
         self.database_url = pulumi.Output.secret(pulumi.Output.all(
-            server.fully_qualified_domain_name, database.name, admin_password).apply(lambda parts: url(*parts)))
+            server.fully_qualified_domain_name, database.name, admin_password, *installed).apply(
+            lambda parts: url(parts[0], parts[1], parts[2])))
         self.register_outputs({"fqdn": self.fqdn, "database_name": self.database_name,
                                "database_url": self.database_url})

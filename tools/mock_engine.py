@@ -121,11 +121,11 @@ class ProgramMocks(pulumi.runtime.Mocks):
             state["result"] = SECURE_PLACEHOLDER
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], Optional[list[tuple[str, str]]]]:
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
             return {"kubeconfigs": [{"name": "clusterUser",
-                                     "value": base64.b64encode(MOCK_KUBECONFIG.encode()).decode()}]}
-        return {}
+                                     "value": base64.b64encode(MOCK_KUBECONFIG.encode()).decode()}]}, []
+        return {}, []
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -134,7 +134,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations: list[Registration] = []
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append(Registration(
                 urn=response.urn, type=request.type, name=request.name, parent=request.parent,
@@ -150,6 +150,7 @@ class MockRun:
     stack: str
     registrations: list[Registration]
     outputs: dict[str, Any]
+    secret_outputs: set[str]
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -173,11 +174,12 @@ def run_program(stack: str, overrides: Optional[dict[str, Any]] = None) -> MockR
     config, secret_keys = stack_config(stack, overrides)
     monitor = start(stack, config, secret_keys)
     outputs: dict[str, Any] = {}
+    exported_values: dict[str, Any] = {}
 
     def program() -> pulumi.Output[Any]:
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")
-        root = pulumi.runtime.get_root_resource()
-        exported: dict[str, Any] = getattr(root, "outputs", {})
+        exported: dict[str, Any] = getattr(pulumi.runtime.get_root_resource(), "outputs", {})
+        exported_values.update(exported)
         # Values a provider only knows after deployment (a LoadBalancer address) stay unknown in a preview:
         # their apply never runs and they keep this placeholder.
         outputs.update({key: UNKNOWN_OUTPUT for key in exported})
@@ -187,9 +189,9 @@ def run_program(stack: str, overrides: Optional[dict[str, Any]] = None) -> MockR
 
         return pulumi.Output.all(*[pulumi.Output.from_input(v).apply(keep(k)) for k, v in exported.items()])
 
-    pulumi.runtime.test(program)()
-    return MockRun(stack=stack, registrations=monitor.registrations, outputs=outputs)
+    pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
+    # Every output has settled by now; awaiting their secretness only reads it.
+    secret_outputs = {key for key, value in exported_values.items()
+                      if _sync_await(pulumi.Output.from_input(value).is_secret())}
+    return MockRun(stack=stack, registrations=monitor.registrations, outputs=outputs, secret_outputs=secret_outputs)
 
-
-def sync_await(awaitable: Any) -> Any:
-    return _sync_await(awaitable)

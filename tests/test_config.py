@@ -1,0 +1,85 @@
+"""Bad configurations: the program refuses each before declaring anything, naming the key and the fix."""
+
+import pytest
+
+from components.config import ConfigError
+from tools.mock_engine import run_program
+
+BAD_CONFIGS = [
+    # (overrides on the dev stack, key the message must name, what it must say)
+    ({"maxReplicas": 10}, "maxReplicas", "over its connection budget"),
+    ({"postgresSku": "Standard_B1ms", "minReplicas": 3, "maxReplicas": 20, "databasePoolSize": 10,
+      "databasePoolMaxOverflow": 5, "pgvectorPoolSize": 10, "pgvectorPoolMaxOverflow": 5},
+     "postgresSku", "demand 946 vs capacity 35"),
+    ({"vectorDb": "chroma", "maxReplicas": 2}, "vectorDb", "SQLite"),
+    ({"vectorDb": "sqlite"}, "vectorDb", "must be one of pgvector, chroma"),
+    ({"filesSizeGi": 20}, "filesSizeGi", "billed as 100 GiB"),
+    ({"minReplicas": 3, "maxReplicas": 2}, "minReplicas/maxReplicas", "above max"),
+    ({"postgresSku": "Standard_B1s"}, "postgresSku", "Standard_D2ds_v5"),
+    ({"postgresFirewallRules": ["0.0.0.0-255.255.255.255"]}, "postgresFirewallRules", "large part of the internet"),
+    ({"postgresFirewallRules": ["10.0.0.300"]}, "postgresFirewallRules", "not an IPv4 range"),
+    ({"databasePoolSize": -1}, "databasePoolSize", "negative"),
+    ({"pgvectorPoolSize": 0}, "pgvectorPoolSize", "NullPool"),
+    ({"pgvectorMaxVectorLength": 3072}, "pgvectorMaxVectorLength", "pgvectorUseHalfvec"),
+    ({"pgvectorMaxVectorLength": 4096, "pgvectorUseHalfvec": True}, "pgvectorMaxVectorLength", "halfvec"),
+    ({"image": "ghcr.io/open-webui/open-webui:main"}, "image", "pinned tag"),
+    ({"image": "ghcr.io/open-webui/open-webui"}, "image", "pinned tag"),
+    ({"postgresBackupRetentionDays": 60}, "postgresBackupRetentionDays", "7..35"),
+    ({"postgresHighAvailability": "ZoneRedundant"}, "postgresHighAvailability", "Burstable"),
+    ({"cpuTargetPercent": 170}, "cpuTargetPercent", "1 to 100"),
+    ({"gpuMinCount": 3, "gpuMaxCount": 2}, "gpuMinCount/gpuMaxCount", "not a range"),
+    ({"postgresExtensions": ["uuid-ossp"]}, "postgresExtensions", "must include 'vector'"),
+    ({"postgresExtensions": ["Vector; DROP"]}, "postgresExtensions", "not an extension name"),
+    ({"uvicornWorkers": 0}, "uvicornWorkers", "at least 1"),
+    ({"postgresAdminLogin": "admin"}, "postgresAdminLogin", "reserved"),
+    ({"filesSku": "Standard_LRS"}, "filesSku", "must be one of"),
+    ({"gpuVmSize": "Standard_D4ds_v5"}, "gpuVmSize", "N-series"),
+    ({"maxReplicas": "many"}, "maxReplicas", "not a valid 'int'"),
+]
+
+
+@pytest.mark.parametrize("overrides,key,says", BAD_CONFIGS, ids=[f"{c[1]}-{i}" for i, c in enumerate(BAD_CONFIGS)])
+def test_bad_configuration_is_rejected_naming_the_key(overrides, key, says):
+    with pytest.raises(ConfigError) as rejected:
+        run_program("dev", overrides)
+    message = str(rejected.value)
+    assert key in message, message
+    assert says in message, message
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as rejected:
+        run_program("dev", {"filesSizeGi": 20, "cpuTargetPercent": 0, "image": "x:latest"})
+    message = str(rejected.value)
+    assert all(key in message for key in ("filesSizeGi", "cpuTargetPercent", "image"))
+
+
+def test_budget_message_shows_the_arithmetic_and_names_the_keys():
+    with pytest.raises(ConfigError) as rejected:
+        run_program("dev", {"maxReplicas": 10})
+    message = str(rejected.value)
+    assert "open-webui: 10 replicas x 1 workers x [2 x (2+1) main + (2+0) pgvector] = 80" in message
+    assert "open-webui-migrate: 1 replicas x 1 workers x [2 x (2+1) main + (2+0) pgvector + 1 alembic] = 9" in message
+    assert "demand 89 vs capacity 35 (50 max_connections - 15 reserved)" in message
+    assert "lower maxReplicas of open-webui from 10 to 3" in message
+    assert "move postgresSku to Standard_B2s (414 usable connections)" in message
+    # 26 connections left for 10 pods cannot hold pools of even one connection each (3 per pod)
+    assert "shrink the pools" not in message
+
+
+def test_nothing_is_declared_when_config_is_bad():
+    from tools import mock_engine
+
+    config, secret_keys = mock_engine.stack_config("dev", {"filesSizeGi": 20})
+    monitor = mock_engine.start("dev", config, secret_keys)
+    with pytest.raises(ConfigError):
+        import runpy
+
+        runpy.run_path(str(mock_engine.ROOT / "__main__.py"))
+    assert monitor.registrations == []
+
+
+def test_chroma_is_accepted_for_a_single_replica():
+    run = run_program("dev", {"vectorDb": "chroma", "minReplicas": 1, "maxReplicas": 1})
+    env = {e["name"] for e in run.named("open-webui-deployment").inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "VECTOR_DB" in env and "PGVECTOR_DB_URL" not in env and "PGVECTOR_POOL_SIZE" not in env

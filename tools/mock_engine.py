@@ -117,6 +117,8 @@ class ProgramMocks(pulumi.runtime.Mocks):
             state["fullyQualifiedDomainName"] = f"{args.name}.postgres.database.azure.com"
         if args.typ.startswith("kubernetes:") and isinstance(state.get("metadata"), dict):
             state["metadata"] = {"name": args.name, **state["metadata"]}
+        if args.typ == "pulumi-python:dynamic/postgres:Extension":
+            state.update(installed_version="0.8.0", installed_schema="public")
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = SECURE_PLACEHOLDER
         return f"{args.name}-id", state
@@ -167,6 +169,13 @@ def start(stack: str, config: dict[str, str], secret_keys: list[str]) -> Recordi
     monitor = RecordingMonitor(ProgramMocks())
     pulumi.runtime.set_mocks(ProgramMocks(), project=project_name(), stack=stack, preview=True, monitor=monitor)
     return monitor
+
+
+def run_components(build: Callable[[], Any], stack: str = "test") -> MockRun:
+    """Runs `build` (which declares resources, e.g. one component) to completion under mocks, with no config."""
+    monitor = start(stack, {}, [])
+    pulumi.runtime.test(build)()  # type: ignore[no-untyped-call]
+    return MockRun(stack=stack, registrations=monitor.registrations, outputs={}, secret_outputs=set())
 
 
 def run_program(stack: str, overrides: Optional[dict[str, Any]] = None) -> MockRun:

@@ -1,0 +1,57 @@
+"""AksCluster on its own, under the SDK's mock runtime."""
+
+import base64
+from typing import Any
+
+import pulumi
+
+from components.aks import AksCluster, AksClusterArgs, AksSettings
+from tools.mock_engine import MOCK_KUBECONFIG, is_secret, reveal, run_components
+
+
+def settings(**changes: Any) -> AksSettings:
+    base = dict(kubernetes_version="1.33", system_vm_size="Standard_D4ds_v5", system_node_count=2,
+                gpu_vm_size="Standard_NC8as_T4_v3", gpu_autoscaling=False, gpu_node_count=2, gpu_min_count=0,
+                gpu_max_count=2, nvidia_device_plugin_image="nvcr.io/nvidia/k8s-device-plugin:v0.17.4")
+    return AksSettings(**{**base, **changes})
+
+
+def build(s: AksSettings):
+    return run_components(lambda: AksCluster("aks", AksClusterArgs(
+        settings=s, resource_group_name="rg", location="westeurope", tags={})))
+
+
+def test_system_pool_and_files_csi_driver():
+    cluster = reveal(build(settings()).named("aks-cluster").inputs)
+    [pool] = cluster["agentPoolProfiles"]
+    assert (pool["mode"], pool["count"], pool["vmSize"]) == ("System", 2, "Standard_D4ds_v5")
+    assert cluster["storageProfile"]["fileCSIDriver"]["enabled"] is True
+    assert cluster["identity"]["type"] == "SystemAssigned"
+
+
+def test_gpu_pool_fixed_count():
+    pool = reveal(build(settings()).named("aks-gpu-pool").inputs)
+    assert (pool["enableAutoScaling"], pool["count"]) == (False, 2)
+    assert pool["nodeTaints"] == ["sku=gpu:NoSchedule"] and pool["nodeLabels"] == {"accelerator": "nvidia"}
+
+
+def test_gpu_pool_autoscales_to_zero():
+    pool = reveal(build(settings(gpu_autoscaling=True, gpu_min_count=0, gpu_max_count=3)).named("aks-gpu-pool").inputs)
+    assert (pool["enableAutoScaling"], pool["count"], pool["minCount"], pool["maxCount"]) == (True, 0, 0, 3)
+
+
+def test_device_plugin_tolerates_the_gpu_taint_and_runs_only_there():
+    run = build(settings())
+    plugin = run.named("aks-nvidia-device-plugin")
+    spec = plugin.inputs["spec"]["template"]["spec"]
+    assert {"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"} in spec["tolerations"]
+    assert spec["nodeSelector"] == {"accelerator": "nvidia"}
+    assert plugin.provider.rsplit("::", 1)[0] == run.named("aks-kubernetes").urn
+
+
+def test_kubeconfig_is_decoded_and_secret():
+    run = build(settings())
+    kubeconfig = run.named("aks-kubernetes").inputs["kubeconfig"]
+    assert is_secret(kubeconfig)
+    assert reveal(kubeconfig) == MOCK_KUBECONFIG
+    assert base64.b64encode(MOCK_KUBECONFIG.encode()).decode() not in str(reveal(kubeconfig))

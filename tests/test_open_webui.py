@@ -1,0 +1,80 @@
+"""OpenWebUI on its own, under the SDK's mock runtime, and its settings' environment."""
+
+import dataclasses
+from typing import Any
+
+from components.open_webui import OpenWebUI, OpenWebUIArgs, OpenWebUISettings
+from tools.mock_engine import is_secret, reveal, run_components
+
+SETTINGS = OpenWebUISettings(
+    image="ghcr.io/open-webui/open-webui:v0.12.4-cuda", min_replicas=2, max_replicas=6, cpu_target_percent=70,
+    cpu_request="100m", memory_request="256Mi", cpu_limit="2", memory_limit="2Gi", uvicorn_workers=1,
+    database_pool_size=3, database_pool_max_overflow=2, database_pool_timeout=30, database_pool_recycle=3600,
+    vector_db="pgvector", pgvector_pool_size=2, pgvector_pool_max_overflow=1, pgvector_max_vector_length=384,
+    pgvector_use_halfvec=False, pgvector_index_method="hnsw",
+    embedding_model="sentence-transformers/all-MiniLM-L6-v2", ollama_base_url="http://ollama.ollama:11434")
+
+
+def build(settings: OpenWebUISettings = SETTINGS):
+    return run_components(lambda: OpenWebUI("webui", OpenWebUIArgs(
+        settings=settings, namespace="ns", database_url="postgresql://u:p@h:5432/d?sslmode=require",
+        redis_url="redis://r:6379/0", data_claim_name="data", postgres_server="pg-server")))
+
+
+def env_of(run, name: str) -> dict[str, Any]:
+    container = run.named(name).inputs["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def test_secret_holds_urls_and_a_generated_key_shared_by_all_replicas():
+    run = build()
+    secret = run.named("webui-secret").inputs
+    assert is_secret(secret["stringData"])
+    assert set(reveal(secret["stringData"])) == {"DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY"}
+    assert reveal(run.named("webui-secret-key").inputs)["length"] == 48
+    env = env_of(run, "webui-deployment")
+    assert env["WEBUI_SECRET_KEY"] == {"secretKeyRef": {"name": "webui", "key": "WEBUI_SECRET_KEY"}}
+
+
+def test_workloads_name_their_postgres_server_for_the_policy_pack():
+    run = build()
+    for name in ("webui-deployment", "webui-migrate"):
+        assert run.named(name).inputs["metadata"]["annotations"] == {"openwebui.io/postgres-server": "pg-server"}
+
+
+def test_job_name_is_a_dns_label_from_the_tag():
+    run = build()
+    assert run.named("webui-migrate").inputs["metadata"]["name"] == "webui-migrate-v0-12-4-cuda"
+
+
+def test_app_pods_never_download_the_model_the_job_does():
+    run = build()
+    assert env_of(run, "webui-deployment")["HF_HUB_OFFLINE"] == "1"
+    assert "HF_HUB_OFFLINE" not in env_of(run, "webui-migrate")
+    migrate = run.named("webui-migrate").inputs["spec"]["template"]["spec"]
+    assert "SentenceTransformer" in migrate["containers"][0]["command"][-1]
+    seed = migrate["initContainers"][0]
+    assert seed["volumeMounts"] == [{"name": "data", "mountPath": "/shared"}]
+    assert 'mv "$dst.partial" "$dst"' in seed["command"][-1]
+
+
+def test_optional_ollama_url_is_passed_through():
+    assert env_of(build(), "webui-deployment")["OLLAMA_BASE_URL"] == "http://ollama.ollama:11434"
+    assert "OLLAMA_BASE_URL" not in env_of(build(dataclasses.replace(SETTINGS, ollama_base_url="")), "webui-deployment")
+
+
+def test_spread_across_nodes():
+    spec = build().named("webui-deployment").inputs["spec"]["template"]["spec"]
+    assert spec["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
+
+
+def test_budget_workloads_read_the_same_environment():
+    app, migrate = SETTINGS.workloads("webui")
+    assert (app.peak_replicas, app.per_pod) == (6, 2 * 5 + 3)
+    assert (migrate.peak_replicas, migrate.per_pod) == (1, 2 * 5 + 3 + 1)
+
+
+def test_chroma_has_no_pgvector_settings_or_secret():
+    run = build(dataclasses.replace(SETTINGS, vector_db="chroma", min_replicas=1, max_replicas=1))
+    assert "PGVECTOR_DB_URL" not in reveal(run.named("webui-secret").inputs["stringData"])
+    assert not any(k.startswith("PGVECTOR_") for k in env_of(run, "webui-deployment"))

@@ -1,0 +1,22 @@
+"""Redis on its own, under the SDK's mock runtime."""
+
+from typing import Any
+
+from components.redis import Redis, RedisArgs
+from tools.mock_engine import run_components
+
+
+def test_redis_serves_the_websocket_manager_without_persistence():
+    seen: dict[str, Any] = {}
+
+    def declare():
+        redis = Redis("cache", RedisArgs(image="redis:7.4.2-alpine", namespace="ns"))
+        return redis.url.apply(lambda url: seen.__setitem__("url", url))
+
+    run = run_components(declare)
+    assert seen["url"] == "redis://cache:6379/0"
+    container = run.named("cache-deployment").inputs["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "redis:7.4.2-alpine"
+    assert container["args"] == ["--save", "", "--appendonly", "no"]
+    assert container["readinessProbe"]["exec"]["command"] == ["redis-cli", "ping"]
+    assert run.named("cache-service").inputs["spec"]["ports"][0]["port"] == 6379

@@ -77,6 +77,7 @@ class Registration:
     protect: bool
     custom: bool
     dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
     inputs: dict[str, Any]
     """Inputs as registered, secrets still wrapped (see is_secret / reveal)."""
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -142,6 +143,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 urn=response.urn, type=request.type, name=request.name, parent=request.parent,
                 provider=request.provider, protect=request.protect, custom=request.custom,
                 dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                 inputs=rpc.deserialize_properties(request.object),
                 outputs=rpc.deserialize_properties(response.object)))
         return response

@@ -1,0 +1,384 @@
+"""The policies of the openwebui-aks pack. Each validator is a plain function of its args, testable directly.
+
+The connection budget uses the program's own formula (components/connection_budget.py): one source of truth.
+Only literal values are read; a value unknown during preview skips that one item, never the policy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the program's components/, for the formula
+from components.connection_budget import (  # noqa: E402
+    AZURE_RESERVED_CONNECTIONS,
+    ConnectionBudget,
+    PoolError,
+    Workload,
+    default_sku_table,
+    max_connections_for,
+)
+
+SERVER = "azure-native:dbforpostgresql:Server"
+CONFIGURATION = "azure-native:dbforpostgresql:Configuration"
+FIREWALL_RULE = "azure-native:dbforpostgresql:FirewallRule"
+EXTENSION = "pulumi-python:dynamic/postgres:Extension"
+AGENT_POOL = "azure-native:containerservice:AgentPool"
+MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
+JOB = "kubernetes:batch/v1:Job"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+WORKLOADS = (DEPLOYMENT, STATEFUL_SET, DAEMON_SET, JOB)
+POSTGRES_SERVER_ANNOTATION = "openwebui.io/postgres-server"
+DATA_DIR = "/app/backend/data"
+POOL_ENV = ("UVICORN_WORKERS", "DATABASE_POOL_SIZE", "DATABASE_POOL_MAX_OVERFLOW", "PGVECTOR_POOL_SIZE",
+            "PGVECTOR_POOL_MAX_OVERFLOW", "VECTOR_DB", "ENABLE_DB_MIGRATIONS")
+BUDGET_KNOBS = {"max_replicas": "the HPA's maxReplicas", "database_pool": "DATABASE_POOL_SIZE/DATABASE_POOL_MAX_OVERFLOW",
+                "pgvector_pool": "PGVECTOR_POOL_SIZE/PGVECTOR_POOL_MAX_OVERFLOW", "sku": "the server's sku.name"}
+CREDENTIAL_ENV = re.compile(r"(PASSWORD|SECRET|SECRET_KEY|TOKEN|API_KEY|PRIVATE_KEY|DATABASE_URL|DB_URL)$")
+URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]+:[^/@]+@", re.IGNORECASE)
+GPU_VM_SIZE = re.compile(r"^Standard_N[CDV]", re.IGNORECASE)
+PREMIUM_V1_SKUS = ("Premium_LRS", "Premium_ZRS")
+PREMIUM_MINIMUM_GI = 100
+
+
+def with_defaults(schema: PolicyConfigSchema, config: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    """The policy's config: the schema's defaults (the one place they live), overlaid by the given config."""
+    defaults = {k: v["default"] for k, v in schema.properties.items() if "default" in v}
+    return {**defaults, **(config or {})}
+
+
+def known(read: Callable[[], Any], default: Any = None) -> Any:
+    """Reads a property that may be unknown during preview; unknown reads as the default."""
+    try:
+        return read()
+    except UnknownValueError:
+        return default
+
+
+# Kubernetes helpers -------------------------------------------------------------------------------
+
+def pod_spec(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return ((props.get("spec") or {}).get("template") or {}).get("spec") or {}
+
+
+def containers(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    spec = pod_spec(props)
+    return list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+
+
+def env_entries(container: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list(container.get("env") or [])
+
+
+def literal_env(container: Mapping[str, Any]) -> dict[str, str]:
+    return {e["name"]: str(e["value"]) for e in env_entries(container) if isinstance(e.get("value"), (str, int))}
+
+
+def env_from_secret(container: Mapping[str, Any], name: str) -> bool:
+    return any(e.get("name") == name and ((e.get("valueFrom") or {}).get("secretKeyRef"))
+               for e in env_entries(container))
+
+
+def metadata(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return props.get("metadata") or {}
+
+
+def is_open_webui(props: Mapping[str, Any]) -> bool:
+    return any("open-webui" in str(c.get("image", "")) for c in (pod_spec(props).get("containers") or []))
+
+
+def peak_replicas(resource: PolicyResource, hpas: Iterable[PolicyResource]) -> int:
+    """HPA maxReplicas when an HPA targets the workload, else its own replicas (or parallelism), else 1."""
+    props = resource.props
+    if resource.resource_type == JOB:
+        return int(known(lambda: (props.get("spec") or {}).get("parallelism"), None) or 1)
+    name, namespace = metadata(props).get("name"), metadata(props).get("namespace")
+    for hpa in hpas:
+        target = (hpa.props.get("spec") or {}).get("scaleTargetRef") or {}
+        if (target.get("kind") == "Deployment" and target.get("name") == name
+                and metadata(hpa.props).get("namespace") == namespace):
+            return int(hpa.props["spec"]["maxReplicas"])
+    return int((props.get("spec") or {}).get("replicas") or 1)
+
+
+# connection-budget --------------------------------------------------------------------------------
+
+BUDGET_SCHEMA = PolicyConfigSchema(properties={
+    "reservedConnections": {"type": "integer", "default": AZURE_RESERVED_CONNECTIONS,
+                            "description": "Connections Azure keeps for itself (reserved + superuser reserved)."},
+    "skuMaxConnections": {"type": "object", "default": default_sku_table(),
+                          "description": "Default max_connections of each Flexible Server SKU."},
+})
+
+
+def connection_budget(args: StackValidationArgs, report: ReportViolation) -> None:
+    config = with_defaults(BUDGET_SCHEMA, args.get_config())
+    resources = args.resources
+    servers = [r for r in resources if r.resource_type == SERVER]
+    hpas = [r for r in resources if r.resource_type == HPA]
+    demand: dict[str, list[Workload]] = {s.name: [] for s in servers}
+
+    for r in resources:
+        if r.resource_type not in WORKLOADS:
+            continue
+        try:
+            connecting = [c for c in pod_spec(r.props).get("containers") or []
+                          if any(e.get("name") in ("DATABASE_URL", "PGVECTOR_DB_URL") for e in env_entries(c))]
+            if not connecting:
+                continue
+            server = metadata(r.props).get("annotations", {}).get(POSTGRES_SERVER_ANNOTATION)
+            if server is None and len(servers) == 1:
+                server = servers[0].name
+            if server not in demand:
+                report(f"{r.name} connects to PostgreSQL but names no server of this stack; annotate it with "
+                       f"{POSTGRES_SERVER_ANNOTATION}: <server resource name> so its connections are budgeted.", r.urn)
+                continue
+            for c in connecting:
+                opaque = [e["name"] for e in env_entries(c) if e.get("name") in POOL_ENV and "value" not in e]
+                if opaque:
+                    report(f"{r.name}: {', '.join(opaque)} must be literal values so the connection budget can "
+                           "be checked.", r.urn)
+                    continue
+                demand[server].append(Workload.from_env(r.name, peak_replicas(r, hpas), literal_env(c)))
+        except UnknownValueError:
+            continue  # this workload's values are known only after deployment
+        except PoolError as e:
+            report(f"{r.name}: {e}", r.urn)
+
+    for s in servers:
+        try:
+            sku = str((s.props.get("sku") or {}).get("name"))
+            explicit = next((int(c.props["value"]) for c in resources
+                             if c.resource_type == CONFIGURATION and c.props.get("configurationName") == "max_connections"
+                             and s in _server_of(c, "serverName", servers)), None)
+            try:
+                max_connections = max_connections_for(sku, explicit, config["skuMaxConnections"])
+            except KeyError:
+                report(f"PostgreSQL server '{s.name}': SKU {sku} has no max_connections in the pack config "
+                       "(skuMaxConnections); add it, or set the max_connections server parameter.", s.urn)
+                continue
+            budget = ConnectionBudget(s.name, max_connections, int(config["reservedConnections"]),
+                                      tuple(demand[s.name]))
+            if not budget.within:
+                report(budget.violation(BUDGET_KNOBS), s.urn)
+        except UnknownValueError:
+            continue
+
+
+def _server_of(resource: PolicyResource, prop: str, servers: list[PolicyResource]) -> list[PolicyResource]:
+    """The server a resource points at: through its property dependency, else the only server in the stack."""
+    linked = [d for d in resource.property_dependencies.get(prop, []) if d.resource_type == SERVER]
+    if linked:
+        return [s for s in servers if s.urn in {d.urn for d in linked}]
+    return servers if len(servers) == 1 else []
+
+
+# multi-replica-shared-state ------------------------------------------------------------------------
+
+def multi_replica_shared_state(args: StackValidationArgs, report: ReportViolation) -> None:
+    hpas = [r for r in args.resources if r.resource_type == HPA]
+    claims = {(metadata(r.props).get("namespace"), metadata(r.props).get("name")): r
+              for r in args.resources if r.resource_type == PVC}
+    for r in args.resources:
+        if r.resource_type not in (DEPLOYMENT, STATEFUL_SET) or not known(lambda: is_open_webui(r.props), False):
+            continue
+        try:
+            replicas = peak_replicas(r, hpas)
+            if replicas <= 1:
+                continue
+            problems = []
+            for c in pod_spec(r.props).get("containers") or []:
+                env = literal_env(c)
+                if not env_from_secret(c, "DATABASE_URL") and not env.get("DATABASE_URL", "").startswith("postgres"):
+                    problems.append("DATABASE_URL must point at PostgreSQL (unset or sqlite keeps SQLite on one pod)")
+                if env.get("VECTOR_DB", "chroma") == "chroma":
+                    problems.append("VECTOR_DB must not be chroma (its SQLite breaks with several writers)")
+                if not env_from_secret(c, "WEBUI_SECRET_KEY"):
+                    problems.append("WEBUI_SECRET_KEY must come from a Secret, identical on every replica")
+                if env.get("WEBSOCKET_MANAGER") != "redis":
+                    problems.append("WEBSOCKET_MANAGER must be redis so websockets work across replicas")
+                for mount in c.get("volumeMounts") or []:
+                    if mount.get("mountPath") != DATA_DIR:
+                        continue
+                    volume: Mapping[str, Any] = next((v for v in pod_spec(r.props).get("volumes") or []
+                                   if v.get("name") == mount.get("name")), {})
+                    claim_name = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+                    claim = claims.get((metadata(r.props).get("namespace"), claim_name))
+                    modes = (claim.props.get("spec") or {}).get("accessModes") if claim else None
+                    if claim and "ReadWriteMany" not in (modes or []):
+                        problems.append(f"the data volume {claim_name} must be ReadWriteMany (a ReadWriteOnce "
+                                        "volume stops a second pod)")
+            if problems:
+                report(f"{r.name} may run {replicas} replicas, which share state only if: " + "; ".join(problems)
+                       + ".", r.urn)
+        except UnknownValueError:
+            continue
+
+
+# extensions-allow-listed --------------------------------------------------------------------------
+
+def extensions_allow_listed(args: StackValidationArgs, report: ReportViolation) -> None:
+    servers = [r for r in args.resources if r.resource_type == SERVER]
+    allow_lists = [r for r in args.resources if r.resource_type == CONFIGURATION
+                   and r.props.get("configurationName") == "azure.extensions"]
+    for ext in (r for r in args.resources if r.resource_type == EXTENSION):
+        try:
+            name = str(ext.props["name"])
+            server = _server_of(ext, "host", servers)
+            lists = [c for c in allow_lists if not server or set(_server_of(c, "serverName", servers)) & set(server)]
+            allowed = {x.strip().lower() for c in lists for x in str(c.props.get("value", "")).split(",") if x.strip()}
+            if name.lower() not in allowed:
+                report(f"extension '{name}' is not in its server's azure.extensions allow list "
+                       f"({', '.join(sorted(allowed)) or 'none'}): CREATE EXTENSION would fail with \"not allow-listed\". "
+                       "Add it to the azure.extensions Configuration.", ext.urn)
+        except UnknownValueError:
+            continue
+
+
+# no-plaintext-secrets -----------------------------------------------------------------------------
+
+def no_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in WORKLOADS:
+        return
+    for c in containers(args.props):
+        for e in env_entries(c):
+            value = known(lambda: e.get("value"))
+            if not isinstance(value, str) or not value:
+                continue
+            if CREDENTIAL_ENV.search(e.get("name", "")) or URL_WITH_PASSWORD.match(value):
+                report(f"container '{c.get('name')}' sets {e.get('name')} as a plain value; take it from a Secret "
+                       "with valueFrom.secretKeyRef so it is not stored in the manifest.", None)
+
+
+# gpu-pools-tainted --------------------------------------------------------------------------------
+
+def gpu_pools_tainted(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    pools: list[Mapping[str, Any]] = []
+    if args.resource_type == AGENT_POOL:
+        pools = [args.props]
+    elif args.resource_type == MANAGED_CLUSTER:
+        pools = list(known(lambda: args.props.get("agentPoolProfiles"), []) or [])
+    for pool in pools:
+        size = str(known(lambda: pool.get("vmSize"), ""))
+        taints = known(lambda: pool.get("nodeTaints") or [], None)
+        if GPU_VM_SIZE.match(size) and taints is not None and not any(str(t).endswith(":NoSchedule") for t in taints):
+            report(f"GPU node pool of {size} has no NoSchedule taint: ordinary pods would fill its expensive "
+                   "nodes. Add nodeTaints: [sku=gpu:NoSchedule] (fixed at creation).", None)
+
+
+# postgres-hardening -------------------------------------------------------------------------------
+
+HARDENING_SCHEMA = PolicyConfigSchema(properties={
+    "minBackupRetentionDays": {"type": "integer", "default": 7, "description": "Fewest days of backups."},
+    "requireGeoRedundantBackup": {"type": "boolean", "default": False},
+    "requireHighAvailability": {"type": "boolean", "default": False},
+    "requireTls": {"type": "boolean", "default": True},
+})
+
+
+def postgres_hardening(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    config = with_defaults(HARDENING_SCHEMA, args.get_config())
+    props = args.props
+    if args.resource_type == SERVER:
+        backup = known(lambda: props.get("backup"), None) or {}
+        days = known(lambda: backup.get("backupRetentionDays"))
+        if days is not None and int(days) < int(config["minBackupRetentionDays"]):
+            report(f"backup retention is {days} days; this stack requires at least {config['minBackupRetentionDays']}.", None)
+        if config["requireGeoRedundantBackup"] and known(lambda: backup.get("geoRedundantBackup"), "Enabled") != "Enabled":
+            report("geo-redundant backup is off; this stack requires it (it can only be chosen when the server is created).", None)
+        mode = known(lambda: (props.get("highAvailability") or {}).get("mode"), "ZoneRedundant")
+        if config["requireHighAvailability"] and mode in (None, "Disabled"):
+            report("high availability is Disabled; this stack requires ZoneRedundant or SameZone.", None)
+    elif args.resource_type == FIREWALL_RULE:
+        start, end = known(lambda: props.get("startIpAddress")), known(lambda: props.get("endIpAddress"))
+        if start and end and int(ipaddress.IPv4Address(end)) - int(ipaddress.IPv4Address(start)) >= 2 ** 24:
+            report(f"firewall rule {start}-{end} opens PostgreSQL to a large part of the internet; allow only the "
+                   "addresses that need it.", None)
+    elif args.resource_type == CONFIGURATION and config["requireTls"]:
+        if props.get("configurationName") == "require_secure_transport" and str(known(lambda: props.get("value"), "ON")).upper() != "ON":
+            report("require_secure_transport is off: clients could connect without TLS.", None)
+
+
+# premium-files-size -------------------------------------------------------------------------------
+
+def premium_files_size(args: StackValidationArgs, report: ReportViolation) -> None:
+    classes = {metadata(r.props).get("name"): r for r in args.resources if r.resource_type == STORAGE_CLASS}
+    for claim in (r for r in args.resources if r.resource_type == PVC):
+        try:
+            spec = claim.props.get("spec") or {}
+            storage_class = classes.get(spec.get("storageClassName"))
+            if storage_class is None or storage_class.props.get("provisioner") != "file.csi.azure.com":
+                continue
+            sku = (storage_class.props.get("parameters") or {}).get("skuName")
+            size = str(((spec.get("resources") or {}).get("requests") or {}).get("storage", ""))
+            match = re.fullmatch(r"(\d+)Gi", size)
+            if sku in PREMIUM_V1_SKUS and match and int(match.group(1)) < PREMIUM_MINIMUM_GI:
+                report(f"{claim.name} asks for {size} of {sku}, which is billed as {PREMIUM_MINIMUM_GI}Gi (the "
+                       f"provisioned minimum): request {PREMIUM_MINIMUM_GI}Gi and get the IOPS you pay for.", claim.urn)
+        except UnknownValueError:
+            continue
+
+
+# workload-hygiene ---------------------------------------------------------------------------------
+
+def workload_hygiene(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in (DEPLOYMENT, STATEFUL_SET, DAEMON_SET):
+        return
+    for c in pod_spec(args.props).get("containers") or []:
+        resources = known(lambda: c.get("resources"), {}) or {}
+        missing = [k for k in ("requests", "limits") if not resources.get(k)]
+        if args.resource_type != DAEMON_SET:
+            missing += [p for p in ("readinessProbe", "livenessProbe") if not c.get(p)]
+        if missing:
+            report(f"container '{c.get('name')}' has no {', '.join(missing)}.", None)
+
+
+POLICIES = [
+    StackValidationPolicy(
+        name="connection-budget", enforcement_level=EnforcementLevel.MANDATORY, validate=connection_budget,
+        description="Peak PostgreSQL connections of the workloads never exceed what their server accepts.",
+        config_schema=BUDGET_SCHEMA),
+    StackValidationPolicy(
+        name="multi-replica-shared-state", enforcement_level=EnforcementLevel.MANDATORY,
+        validate=multi_replica_shared_state,
+        description="Open WebUI with more than one replica keeps its state where replicas can share it."),
+    StackValidationPolicy(
+        name="extensions-allow-listed", enforcement_level=EnforcementLevel.MANDATORY, validate=extensions_allow_listed,
+        description="Every PostgreSQL extension resource is in its server's azure.extensions allow list."),
+    ResourceValidationPolicy(
+        name="no-plaintext-secrets", enforcement_level=EnforcementLevel.MANDATORY, validate=no_plaintext_secrets,
+        description="Credentials and keys in container env come from Secrets."),
+    ResourceValidationPolicy(
+        name="gpu-pools-tainted", enforcement_level=EnforcementLevel.MANDATORY, validate=gpu_pools_tainted,
+        description="GPU (NC/ND/NV) node pools carry a NoSchedule taint."),
+    ResourceValidationPolicy(
+        name="postgres-hardening", enforcement_level=EnforcementLevel.ADVISORY, validate=postgres_hardening,
+        description="Backups, geo-redundancy, HA and TLS of PostgreSQL as this stack requires; no world-open firewall.",
+        config_schema=HARDENING_SCHEMA),
+    StackValidationPolicy(
+        name="premium-files-size", enforcement_level=EnforcementLevel.ADVISORY, validate=premium_files_size,
+        description="Premium (v1) Azure Files claims ask for at least the 100Gi they are billed for."),
+    ResourceValidationPolicy(
+        name="workload-hygiene", enforcement_level=EnforcementLevel.ADVISORY, validate=workload_hygiene,
+        description="Containers set requests, limits and probes."),
+]

@@ -1,0 +1,71 @@
+"""The pack run as the engine runs it: `python -m pulumi.policy`, over its own gRPC analyzer server."""
+
+import pytest
+
+from policy_fixtures import replace, seed_stack
+from tools.mock_engine import run_program
+from tools.policy_client import PolicyPackServer, policy_config_for
+
+
+@pytest.fixture(scope="module")
+def pack():
+    with PolicyPackServer() as server:
+        yield server
+
+
+def test_analyzer_info_lists_every_policy_with_its_config_schema(pack):
+    info = pack.info()
+    assert info.name == "openwebui-aks"
+    policies = {p.name: p for p in info.policies}
+    assert set(policies) == {"connection-budget", "multi-replica-shared-state", "extensions-allow-listed",
+                             "no-plaintext-secrets", "gpu-pools-tainted", "postgres-hardening",
+                             "premium-files-size", "workload-hygiene"}
+    budget_schema = policies["connection-budget"].configSchema.properties
+    assert budget_schema["reservedConnections"]["default"] == 15
+    assert budget_schema["skuMaxConnections"]["default"]["Standard_B1ms"] == 50
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_this_repos_stacks_pass(pack, stack):
+    pack.configure(policy_config_for(stack))
+    assert pack.analyze(run_program(stack).registrations) == []
+
+
+def test_seed_stack_fails_the_budget_and_is_warned_about_its_claim(pack):
+    pack.configure(policy_config_for("dev"))
+    violations = pack.analyze(seed_stack())
+    by_policy = {v.policy: v for v in violations}
+    assert set(by_policy) == {"connection-budget", "premium-files-size"}
+    assert by_policy["connection-budget"].mandatory
+    assert "demand 920 vs capacity 35" in by_policy["connection-budget"].message
+    assert by_policy["connection-budget"].urn.endswith("::shsorot-pg")
+    assert by_policy["premium-files-size"].enforcement == "advisory"
+
+
+def test_dev_stack_pushed_over_budget_fails(pack):
+    pack.configure(policy_config_for("dev"))
+    run = run_program("dev")
+    stack = replace(run.registrations, "open-webui-hpa", ["spec", "maxReplicas"], 10)
+    [violation] = pack.analyze(stack)
+    assert violation.policy == "connection-budget" and violation.mandatory
+    assert "open-webui-deployment: 10 replicas x 1 workers x [2 x (2+1) main + (2+0) pgvector] = 80" in violation.message
+    assert "open-webui-migrate: 1 replicas" in violation.message
+
+
+def test_prod_config_makes_hardening_mandatory_for_a_dev_server(pack):
+    pack.configure(policy_config_for("prod"))
+    violations = [v for v in pack.analyze(run_program("dev").registrations) if v.policy == "postgres-hardening"]
+    assert len(violations) == 3 and all(v.mandatory for v in violations)
+    pack.configure(policy_config_for("dev"))
+    assert [v for v in pack.analyze(run_program("dev").registrations) if v.policy == "postgres-hardening"] == []
+
+
+def test_mandatory_resource_policies_over_grpc(pack):
+    pack.configure({})
+    stack = replace(seed_stack(), "gpu", ["nodeTaints"], None)
+    stack = replace(stack, "open-webui", ["spec", "template", "spec", "containers", 0, "env", 3],
+                    {"name": "WEBUI_SECRET_KEY", "value": "not-from-a-secret"})
+    stack = replace(stack, "allow-list", ["value"], "UUID-OSSP")
+    policies = {(v.policy, v.enforcement) for v in pack.analyze(stack)}
+    assert {("gpu-pools-tainted", "mandatory"), ("no-plaintext-secrets", "mandatory"),
+            ("multi-replica-shared-state", "mandatory"), ("extensions-allow-listed", "mandatory")} <= policies

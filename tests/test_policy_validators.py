@@ -1,0 +1,236 @@
+"""Each policy's validator called directly with hand-built resources: passing and failing cases."""
+
+import sys
+from typing import Any, Callable
+
+import pytest
+from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs
+from pulumi_policy.proxy import unknown_checking_proxy
+from pulumi.runtime.rpc import UNKNOWN
+
+from policy_fixtures import container, registration, replace, seed_stack
+from tools.mock_engine import Registration, reveal
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent / "policy"))
+import policies  # noqa: E402
+
+
+def as_policy_resources(registrations: list[Registration]) -> list[PolicyResource]:
+    by_urn: dict[str, PolicyResource] = {}
+    for r in registrations:
+        by_urn[r.urn] = PolicyResource(r.type, unknown_checking_proxy(reveal(r.inputs)), r.urn, r.name, None, None,
+                                       None, [], {})
+    for r in registrations:
+        resource = by_urn[r.urn]
+        resource.dependencies = [by_urn[u] for u in r.dependencies if u in by_urn]
+        resource.property_dependencies = {k: [by_urn[u] for u in v if u in by_urn]
+                                          for k, v in r.property_dependencies.items()}
+    return list(by_urn.values())
+
+
+def stack_violations(validate: Callable[..., Any], registrations: list[Registration],
+                     config: dict[str, Any] | None = None) -> list[str]:
+    found: list[str] = []
+    validate(StackValidationArgs(as_policy_resources(registrations), config), lambda m, urn=None: found.append(m))
+    return found
+
+
+def resource_violations(validate: Callable[..., Any], r: Registration, config: dict[str, Any] | None = None) -> list[str]:
+    found: list[str] = []
+    validate(ResourceValidationArgs(r.type, unknown_checking_proxy(reveal(r.inputs)), r.urn, r.name, None, None, config),
+             lambda m, urn=None: found.append(m))
+    return found
+
+
+# connection-budget
+
+def test_seed_stack_is_over_budget():
+    [message] = stack_violations(policies.connection_budget, seed_stack())
+    assert "open-webui: 20 replicas x 1 workers x [2 x (5+10 (unset: SQLAlchemy default)) main + (10+5) pgvector + 1 alembic] = 920" in message
+    assert "demand 920 vs capacity 35 (50 max_connections - 15 reserved)" in message
+    assert "the server's sku.name to Standard_D4ds_v5" in message
+
+
+def test_small_pools_fit_the_same_server():
+    stack = seed_stack()
+    env = [{"name": k, "value": v} for k, v in {
+        "VECTOR_DB": "pgvector", "DATABASE_POOL_SIZE": "1", "DATABASE_POOL_MAX_OVERFLOW": "0",
+        "PGVECTOR_POOL_SIZE": "1", "PGVECTOR_POOL_MAX_OVERFLOW": "0", "ENABLE_DB_MIGRATIONS": "false"}.items()]
+    env.append({"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "w", "key": "DATABASE_URL"}}})
+    stack = replace(stack, "open-webui", ["spec", "template", "spec", "containers", 0, "env"], env)
+    stack = replace(stack, "open-webui-hpa", ["spec", "maxReplicas"], 10)
+    assert stack_violations(policies.connection_budget, stack) == []   # 10 x 3 = 30 <= 35
+
+
+def test_explicit_max_connections_configuration_raises_capacity():
+    stack = seed_stack()
+    server = stack[0]
+    stack.append(registration("azure-native:dbforpostgresql:Configuration", "max-connections", {
+        "configurationName": "max_connections", "value": "1000", "serverName": "shsorot-pg"},
+        {"serverName": [server.urn]}))
+    assert stack_violations(policies.connection_budget, stack) == []   # 920 <= 985
+
+
+def test_reserved_connections_and_sku_table_come_from_config():
+    stack = replace(seed_stack(), "shsorot-pg", ["sku", "name"], "Standard_Custom")
+    [message] = stack_violations(policies.connection_budget, stack)
+    assert "skuMaxConnections" in message
+    assert stack_violations(policies.connection_budget, stack,
+                            {"skuMaxConnections": {"Standard_Custom": 1000}, "reservedConnections": 15}) == []
+    assert stack_violations(policies.connection_budget, stack,
+                            {"skuMaxConnections": {"Standard_Custom": 1000}, "reservedConnections": 90}) != []
+
+
+def test_nullpool_is_a_violation():
+    stack = replace(seed_stack(), "open-webui", ["spec", "template", "spec", "containers", 0, "env", 5, "value"], "0")
+    [message] = stack_violations(policies.connection_budget, stack)
+    assert "NullPool" in message
+
+
+def test_pool_values_from_a_configmap_cannot_be_budgeted():
+    stack = replace(seed_stack(), "open-webui", ["spec", "template", "spec", "containers", 0, "env", 5],
+                    {"name": "PGVECTOR_POOL_SIZE", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}})
+    [message] = stack_violations(policies.connection_budget, stack)
+    assert "PGVECTOR_POOL_SIZE must be literal" in message
+
+
+def test_unknown_values_during_preview_do_not_crash():
+    stack = replace(seed_stack(), "open-webui-hpa", ["spec", "maxReplicas"], UNKNOWN)
+    assert stack_violations(policies.connection_budget, stack) == []
+    stack = replace(seed_stack(), "shsorot-pg", ["sku"], UNKNOWN)
+    assert stack_violations(policies.connection_budget, stack) == []
+
+
+def test_workload_for_an_unnamed_server_among_several_is_reported():
+    stack = seed_stack()
+    stack.append(registration("azure-native:dbforpostgresql:Server", "other-pg", {"sku": {"name": "Standard_B1ms"}}))
+    messages = stack_violations(policies.connection_budget, stack)
+    assert any("openwebui.io/postgres-server" in m for m in messages)
+
+
+# multi-replica-shared-state
+
+def test_seed_stack_shares_state_correctly():
+    assert stack_violations(policies.multi_replica_shared_state, seed_stack()) == []
+
+
+@pytest.mark.parametrize("env_index,entry,says", [
+    (0, {"name": "VECTOR_DB", "value": "chroma"}, "VECTOR_DB must not be chroma"),
+    (1, {"name": "DATABASE_URL", "value": "sqlite:////app/backend/data/webui.db"}, "DATABASE_URL must point at PostgreSQL"),
+    (3, {"name": "WEBUI_SECRET_KEY", "value": "same-everywhere"}, "WEBUI_SECRET_KEY must come from a Secret"),
+    (4, {"name": "WEBSOCKET_MANAGER", "value": ""}, "WEBSOCKET_MANAGER must be redis"),
+])
+def test_multi_replica_requirements(env_index, entry, says):
+    stack = replace(seed_stack(), "open-webui", ["spec", "template", "spec", "containers", 0, "env", env_index], entry)
+    [message] = stack_violations(policies.multi_replica_shared_state, stack)
+    assert says in message and "20 replicas" in message
+
+
+def test_read_write_once_data_volume_stops_replicas():
+    stack = replace(seed_stack(), "open-webui-files-pvc", ["spec", "accessModes"], ["ReadWriteOnce"])
+    [message] = stack_violations(policies.multi_replica_shared_state, stack)
+    assert "must be ReadWriteMany" in message
+
+
+def test_single_replica_may_use_sqlite_and_chroma():
+    stack = replace(seed_stack(), "open-webui", ["spec", "template", "spec", "containers", 0, "env"], [])
+    stack = [r for r in stack if r.name != "open-webui-hpa"]
+    stack = replace(stack, "open-webui", ["spec", "replicas"], 1)
+    assert stack_violations(policies.multi_replica_shared_state, stack) == []
+
+
+# extensions-allow-listed
+
+def test_allow_listed_extension_passes():
+    assert stack_violations(policies.extensions_allow_listed, seed_stack()) == []
+
+
+def test_extension_missing_from_allow_list():
+    stack = replace(seed_stack(), "allow-list", ["value"], "UUID-OSSP")
+    [message] = stack_violations(policies.extensions_allow_listed, stack)
+    assert "'vector' is not in its server's azure.extensions allow list (uuid-ossp)" in message
+
+
+# no-plaintext-secrets
+
+def test_secret_refs_pass_and_plain_credentials_fail():
+    deployment = seed_stack()[3]
+    assert resource_violations(policies.no_plaintext_secrets, deployment) == []
+    bad = replace([deployment], "open-webui", ["spec", "template", "spec", "containers", 0, "env", 1],
+                  {"name": "DATABASE_URL", "value": "postgresql://admin:hunter2@h:5432/db"})[0]
+    [message] = resource_violations(policies.no_plaintext_secrets, bad)
+    assert "DATABASE_URL as a plain value" in message and "hunter2" not in message
+    bad = replace([deployment], "open-webui", ["spec", "template", "spec", "containers", 0, "env", 1],
+                  {"name": "OPENAI_API_KEY", "value": "sk-123"})[0]
+    assert resource_violations(policies.no_plaintext_secrets, bad) != []
+    bad = replace([deployment], "open-webui", ["spec", "template", "spec", "containers", 0, "env", 3],
+                  {"name": "WEBUI_SECRET_KEY", "value": "same-everywhere"})[0]
+    assert resource_violations(policies.no_plaintext_secrets, bad) != []
+
+
+def test_redis_url_without_password_is_not_a_secret():
+    job = registration("kubernetes:batch/v1:Job", "j", {"spec": {"template": {"spec": {"containers": [
+        container({"REDIS_URL": "redis://redis:6379/0"})]}}}})
+    assert resource_violations(policies.no_plaintext_secrets, job) == []
+
+
+# gpu-pools-tainted
+
+def test_gpu_pool_taints():
+    pool = seed_stack()[7]
+    assert resource_violations(policies.gpu_pools_tainted, pool) == []
+    untainted = replace([pool], "gpu", ["nodeTaints"], None)[0]
+    assert "no NoSchedule taint" in resource_violations(policies.gpu_pools_tainted, untainted)[0]
+    cpu = replace([untainted], "gpu", ["vmSize"], "Standard_D4ds_v5")[0]
+    assert resource_violations(policies.gpu_pools_tainted, cpu) == []
+
+
+def test_gpu_profile_inside_the_cluster_is_checked_too():
+    cluster = registration("azure-native:containerservice:ManagedCluster", "aks", {"agentPoolProfiles": [
+        {"name": "system", "vmSize": "Standard_D4ds_v5"}, {"name": "gpu", "vmSize": "Standard_ND96asr_v4"}]})
+    assert len(resource_violations(policies.gpu_pools_tainted, cluster)) == 1
+
+
+# postgres-hardening
+
+PROD = {"minBackupRetentionDays": 35, "requireGeoRedundantBackup": True, "requireHighAvailability": True}
+
+
+def test_dev_server_passes_dev_defaults_and_fails_prod_requirements():
+    server = seed_stack()[0]
+    assert resource_violations(policies.postgres_hardening, server) == []
+    messages = resource_violations(policies.postgres_hardening, server, PROD)
+    assert len(messages) == 3
+    assert any("at least 35" in m for m in messages) and any("geo-redundant" in m for m in messages)
+
+
+def test_world_open_firewall_and_tls_off():
+    rule = registration("azure-native:dbforpostgresql:FirewallRule", "all", {
+        "startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"})
+    assert "large part of the internet" in resource_violations(policies.postgres_hardening, rule)[0]
+    azure_services = registration("azure-native:dbforpostgresql:FirewallRule", "azure", {
+        "startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"})
+    assert resource_violations(policies.postgres_hardening, azure_services) == []
+    tls = registration("azure-native:dbforpostgresql:Configuration", "tls", {
+        "configurationName": "require_secure_transport", "value": "OFF"})
+    assert resource_violations(policies.postgres_hardening, tls) == ["require_secure_transport is off: clients could connect without TLS."]
+
+
+# premium-files-size and workload-hygiene (advisory)
+
+def test_premium_claim_under_100gi():
+    [message] = stack_violations(policies.premium_files_size, seed_stack())
+    assert "20Gi of Premium_LRS, which is billed as 100Gi" in message
+    assert stack_violations(policies.premium_files_size,
+                            replace(seed_stack(), "open-webui-files-pvc",
+                                    ["spec", "resources", "requests", "storage"], "100Gi")) == []
+
+
+def test_workload_hygiene():
+    deployment = seed_stack()[3]
+    assert resource_violations(policies.workload_hygiene, deployment) == []
+    bare = replace([deployment], "open-webui", ["spec", "template", "spec", "containers", 0],
+                   {"name": "x", "image": "nginx:1.27"})[0]
+    assert resource_violations(policies.workload_hygiene, bare) == [
+        "container 'x' has no requests, limits, readinessProbe, livenessProbe."]
+

@@ -88,14 +88,24 @@ def is_secret(value: Any) -> bool:
 
 
 def reveal(value: Any, secret_as: Optional[str] = None) -> Any:
-    """Unwraps secret markers; with secret_as, every secret value is replaced by that text instead."""
+    """Unwraps secret markers. With secret_as, every value inside a secret is replaced by that text, leaf by
+    leaf, so that a redacted object keeps its shape (a Secret's stringData stays a map of strings)."""
     if is_secret(value):
-        return secret_as if secret_as is not None else reveal(rpc.unwrap_rpc_secret(value))
+        inner = reveal(rpc.unwrap_rpc_secret(value))
+        return inner if secret_as is None else _leaves(inner, secret_as)
     if isinstance(value, dict):
         return {k: reveal(v, secret_as) for k, v in value.items()}
     if isinstance(value, list):
         return [reveal(v, secret_as) for v in value]
     return value
+
+
+def _leaves(value: Any, text: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _leaves(v, text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_leaves(v, text) for v in value]
+    return text
 
 
 AZURE_NAME_INPUTS = {

@@ -1,0 +1,181 @@
+"""The offline plan: render and check a stack with no Pulumi CLI, no cloud and no credentials.
+
+    python -m tools.plan [dev|prod]        (the README's `make plan`, `make plan STACK=prod`)
+
+Runs the real program for the stack under the SDK's mock runtime, then prints the resource tree, the connection
+budget and the policy pack's verdict (the pack itself, over its gRPC analyzer), and writes
+build/<stack>/manifests/*.yaml (each validated against the Kubernetes OpenAPI schema of the cluster's version)
+and build/<stack>/plan.json for CI.
+
+Exit status: 0 clean; 1 a mandatory policy failed or a manifest is invalid; 2 the configuration is bad
+(the connection budget included).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import kubernetes_validate
+import yaml
+
+from components.config import ConfigError
+from tools.mock_engine import ROOT, MockRun, Registration, reveal, run_program, stack_config
+from tools.policy_client import Violation, check_stack
+
+REDACTED = "[secret]"
+EXIT_POLICY_OR_MANIFEST = 1
+EXIT_CONFIG = 2
+
+# The settings worth seeing in the tree, per resource type.
+KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "azure-native:resources:ResourceGroup": lambda i: f"location={i.get('location')}",
+    "azure-native:dbforpostgresql:Server": lambda i: (
+        f"PG{i.get('version')} {i['sku']['name']} ({i['sku']['tier']}), {i['storage']['storageSizeGB']} GiB, "
+        f"backups {i['backup']['backupRetentionDays']}d geo={i['backup']['geoRedundantBackup']}, "
+        f"HA={i['highAvailability']['mode']}"),
+    "azure-native:dbforpostgresql:Configuration": lambda i: f"{i.get('configurationName')}={i.get('value')}",
+    "azure-native:dbforpostgresql:FirewallRule": lambda i: f"{i.get('startIpAddress')}-{i.get('endIpAddress')}",
+    "azure-native:dbforpostgresql:Database": lambda i: f"database={i.get('databaseName')}",
+    "pulumi-python:dynamic/postgres:Extension": lambda i: f"CREATE EXTENSION {i.get('name')}",
+    "azure-native:containerservice:ManagedCluster": lambda i: (
+        f"k8s {i.get('kubernetesVersion')}, system pool {i['agentPoolProfiles'][0]['count']} x "
+        f"{i['agentPoolProfiles'][0]['vmSize']}"),
+    "azure-native:containerservice:AgentPool": lambda i: (
+        f"{i.get('vmSize')}, " + (f"autoscale {i.get('minCount')}..{i.get('maxCount')}" if i.get('enableAutoScaling')
+                                  else f"{i.get('count')} nodes") + f", taints {i.get('nodeTaints')}"),
+    "kubernetes:apps/v1:Deployment": lambda i: (
+        f"{i['spec'].get('strategy', {}).get('type', 'RollingUpdate')}, "
+        f"image {i['spec']['template']['spec']['containers'][0]['image']}"),
+    "kubernetes:batch/v1:Job": lambda i: f"job {i['metadata']['name']}",
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": lambda i: (
+        f"{i['spec']['minReplicas']}..{i['spec']['maxReplicas']} replicas at "
+        f"{i['spec']['metrics'][0]['resource']['target']['averageUtilization']}% CPU"),
+    "kubernetes:core/v1:PersistentVolumeClaim": lambda i: (
+        f"{','.join(i['spec']['accessModes'])} {i['spec']['resources']['requests']['storage']}"),
+    "kubernetes:storage.k8s.io/v1:StorageClass": lambda i: (
+        f"{i.get('provisioner')} {i.get('parameters', {}).get('skuName')}, reclaim {i.get('reclaimPolicy')}"),
+    "kubernetes:core/v1:Service": lambda i: f"{i['spec'].get('type', 'ClusterIP')}",
+}
+
+
+def tree(run: MockRun) -> list[str]:
+    children: dict[str, list[Registration]] = {}
+    for r in run.registrations:
+        children.setdefault(r.parent, []).append(r)
+    urns = {r.urn for r in run.registrations}
+    stack_urns = {r.parent for r in run.registrations if r.parent not in urns}  # the root Stack
+    lines: list[str] = []
+
+    def walk(parent: str, depth: int) -> None:
+        for r in sorted(children.get(parent, []), key=lambda x: (x.type.startswith("openwebui:"), x.name)):
+            describe = KEY_SETTINGS.get(r.type)
+            detail = ""
+            if describe:
+                detail = "  " + describe(_ints(reveal(r.inputs, REDACTED)))
+            flags = " [protected]" if r.protect else ""
+            lines.append(f"{'  ' * depth}{r.name}  ({r.type}){flags}{detail}")
+            walk(r.urn, depth + 1)
+
+    for urn in stack_urns:
+        walk(urn, 0)
+    return lines
+
+
+def budget_table(budget: dict[str, Any]) -> list[str]:
+    rows = [f"  {'workload':<22}{'peak replicas':>14}{'per pod':>9}{'demand':>8}"]
+    rows += [f"  {name:<22}{w['peakReplicas']:>14}{w['perPod']:>9}{w['demand']:>8}"
+             for name, w in budget["workloads"].items()]
+    rows += [f"  max_connections {budget['maxConnections']} - reserved {budget['reserved']} = capacity "
+             f"{budget['capacity']}; demand {budget['demand']}; headroom {budget['headroom']}"]
+    return rows
+
+
+def _ints(value: Any) -> Any:
+    """Protobuf Structs carry every number as a float; Kubernetes wants integers where they are whole."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ints(v) for v in value]
+    return value
+
+
+def manifests(run: MockRun) -> list[dict[str, Any]]:
+    return [_ints(reveal(r.inputs, REDACTED)) for r in run.registrations
+            if r.type.startswith("kubernetes:") and not r.type.startswith("pulumi:providers")]
+
+
+def write_manifests(objects: list[dict[str, Any]], directory: Path, kubernetes_version: str) -> list[str]:
+    """Writes one file per object; returns the validation errors (empty when every manifest is valid)."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    errors = []
+    for obj in objects:
+        meta = obj.get("metadata", {})
+        stem = "-".join(x for x in (obj["kind"].lower(), meta.get("namespace"), meta.get("name")) if x)
+        (directory / f"{re.sub(r'[^a-z0-9.-]+', '-', stem)}.yaml").write_text(yaml.safe_dump(obj, sort_keys=False))
+        try:
+            kubernetes_validate.validate(obj, kubernetes_version, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            errors.append(f"{obj['kind']}/{meta.get('name')}: {e.message} at {'.'.join(map(str, e.path))}")
+    return errors
+
+
+def main(argv: list[str]) -> int:
+    stack = argv[0] if argv else "dev"
+    out = ROOT / "build" / stack
+    print(f"== offline plan for stack '{stack}' (no credentials: the SDK's mock runtime)")
+    try:
+        run = run_program(stack)
+    except ConfigError as e:
+        print(f"\nFAILED: the configuration of stack '{stack}' is invalid.\n{e}")
+        return EXIT_CONFIG
+
+    print(f"\n-- resources ({len(run.registrations)})")
+    print("\n".join(tree(run)))
+
+    budget = run.outputs["connectionBudget"]
+    print("\n-- connection budget (PostgreSQL server 'postgres')")
+    print("\n".join(budget_table(budget)))
+
+    violations: list[Violation] = check_stack(stack, run.registrations)
+    print(f"\n-- policy pack (policy/, config policy/{stack}.json): {len(violations)} violation(s)")
+    for v in violations:
+        print(f"  [{v.enforcement}] {v.policy}: {v.message}")
+
+    config, _ = stack_config(stack)
+    version = f"{config['openwebui-aks:aksKubernetesVersion']}.0"
+    objects = manifests(run)
+    manifest_errors = write_manifests(objects, out / "manifests", version)
+    print(f"\n-- {len(objects)} Kubernetes manifests in {out.relative_to(ROOT)}/manifests, checked against the "
+          f"Kubernetes {version} OpenAPI schema: {'all valid' if not manifest_errors else 'INVALID'}")
+    for error in manifest_errors:
+        print(f"  {error}")
+
+    summary = {
+        "stack": stack,
+        "resources": [{"type": r.type, "name": r.name, "parent": r.parent, "protect": r.protect}
+                      for r in run.registrations],
+        "budget": budget,
+        "violations": [{"policy": v.policy, "enforcement": v.enforcement, "message": v.message, "urn": v.urn}
+                       for v in violations],
+        "manifestErrors": manifest_errors,
+    }
+    (out / "plan.json").write_text(json.dumps(summary, indent=2))
+
+    mandatory = [v for v in violations if v.mandatory]
+    if mandatory or manifest_errors:
+        print(f"\nFAILED: {len(mandatory)} mandatory policy violation(s), {len(manifest_errors)} invalid manifest(s).")
+        return EXIT_POLICY_OR_MANIFEST
+    print(f"\nOK: stack '{stack}' renders, fits its connection budget and passes the policy pack.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -24,6 +24,8 @@ HA_MODES = ("Disabled", "SameZone", "ZoneRedundant")
 VECTOR_DBS = ("pgvector", "chroma")
 INDEX_METHODS = ("hnsw", "ivfflat")
 UNPINNED_TAGS = ("", "latest", "main", "dev", "cuda", "ollama")
+CPU_QUANTITY = r"\d+(\.\d+)?m?"
+MEMORY_QUANTITY = r"\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?"
 PGVECTOR_MAX_DIMENSIONS = 2000
 HALFVEC_MAX_DIMENSIONS = 4000
 
@@ -207,6 +209,10 @@ def _check_app(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any], lists: d
     if "@sha256:" not in s["image"] and tag in UNPINNED_TAGS:
         errors.append(f"image: {s['image']!r} has no pinned tag; a moving tag lets replicas run different versions "
                       "and skips the per-tag migration Job. Use a release tag such as ghcr.io/open-webui/open-webui:v0.12.4.")
+    for key, pattern, example in (("cpuRequest", CPU_QUANTITY, "100m"), ("cpuLimit", CPU_QUANTITY, "2"),
+                                  ("memoryRequest", MEMORY_QUANTITY, "256Mi"), ("memoryLimit", MEMORY_QUANTITY, "2Gi")):
+        if not re.fullmatch(pattern, s[key]):
+            errors.append(f"{key}: {s[key]!r} is not a Kubernetes quantity such as {example!r}.")
     if n["minReplicas"] < 1:
         errors.append(f"minReplicas: {n['minReplicas']} must be at least 1.")
     if n["minReplicas"] > n["maxReplicas"]:

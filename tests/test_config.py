@@ -35,6 +35,8 @@ BAD_CONFIGS = [
     ({"filesSku": "Standard_LRS"}, "filesSku", "must be one of"),
     ({"gpuVmSize": "Standard_D4ds_v5"}, "gpuVmSize", "N-series"),
     ({"maxReplicas": "many"}, "maxReplicas", "not a valid 'int'"),
+    ({"memoryRequest": "lots"}, "memoryRequest", "Kubernetes quantity"),
+    ({"cpuLimit": "2 cores"}, "cpuLimit", "Kubernetes quantity"),
 ]
 
 

@@ -1,0 +1,104 @@
+"""The offline plan as a newcomer runs it: a subprocess, judged by its exit status, output and files."""
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.mock_engine import ROOT, SECURE_PLACEHOLDER
+
+
+def plan(stack: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tools.plan", stack], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.fixture
+def temp_stack():
+    """Writes Pulumi.<stack>.yaml (and optionally policy/<stack>.json) for one test, then removes them."""
+    made: list[Path] = []
+
+    def make(config: dict, policy_config: dict | None = None) -> str:
+        stack = f"t{uuid.uuid4().hex[:8]}"
+        made.append(ROOT / f"Pulumi.{stack}.yaml")
+        made[-1].write_text(yaml.safe_dump({"config": {f"openwebui-aks:{k}": v for k, v in config.items()}}))
+        if policy_config is not None:
+            made.append(ROOT / "policy" / f"{stack}.json")
+            made[-1].write_text(json.dumps(policy_config))
+        made.append(ROOT / "build" / stack)
+        return stack
+
+    yield make
+    for path in made:
+        if path.is_dir():
+            import shutil
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_plan_renders_and_checks_the_stack(stack):
+    result = plan(stack)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for section in ("-- resources", "-- connection budget", "-- policy pack", "Kubernetes manifests"):
+        assert section in out
+    assert "open-webui-deployment  (kubernetes:apps/v1:Deployment)" in out
+    assert "0 violation(s)" in out and "all valid" in out
+    summary = json.loads((ROOT / "build" / stack / "plan.json").read_text())
+    assert summary["violations"] == [] and summary["manifestErrors"] == []
+    assert summary["budget"]["demand"] <= summary["budget"]["capacity"]
+    manifests = list((ROOT / "build" / stack / "manifests").glob("*.yaml"))
+    assert len(manifests) == 12
+    kinds = {yaml.safe_load(m.read_text())["kind"] for m in manifests}
+    assert {"Deployment", "Job", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Secret", "Service",
+            "StorageClass", "PersistentVolumeClaim", "Namespace", "DaemonSet"} <= kinds
+
+
+def test_no_secret_or_placeholder_in_output_or_files():
+    result = plan("prod")
+    written = [p.read_text() for p in (ROOT / "build" / "prod").rglob("*") if p.is_file()]
+    for text in [result.stdout, result.stderr, *written]:
+        assert SECURE_PLACEHOLDER not in text
+        assert "postgresql://" not in text
+    secret = yaml.safe_load((ROOT / "build/prod/manifests/secret-open-webui-open-webui.yaml").read_text())
+    assert set(secret["stringData"].values()) == {"[secret]"}
+
+
+def test_bad_configuration_exits_2_naming_the_key(temp_stack):
+    result = plan(temp_stack({"maxReplicas": 12}))
+    assert result.returncode == 2
+    assert "maxReplicas" in result.stdout and "over its connection budget" in result.stdout
+
+
+def test_mandatory_policy_violation_exits_1(temp_stack):
+    stack = temp_stack({}, {"postgres-hardening": {"enforcementLevel": "mandatory", "requireHighAvailability": True}})
+    result = plan(stack)
+    assert result.returncode == 1
+    assert "[mandatory] postgres-hardening:" in result.stdout
+    assert "high availability is Disabled" in result.stdout
+    assert "FAILED: 1 mandatory policy violation(s)" in result.stdout
+
+
+def test_manifests_are_validated_against_the_openapi_schema(tmp_path):
+    # The program's config validation leaves nothing invalid to render, so the check is fed directly.
+    from tools.plan import write_manifests
+
+    good = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ok"}}
+    bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+           "spec": {"replicas": "three", "selector": {}, "template": {}}}
+    assert write_manifests([good], tmp_path / "m", "1.33.0") == []
+    [error] = write_manifests([good, bad], tmp_path / "m", "1.33.0")
+    assert error.startswith("Deployment/web:") and "spec.replicas" in error
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["deployment-web.yaml", "namespace-ok.yaml"]
+
+
+def test_unknown_stack_is_a_clear_error():
+    result = plan("staging")
+    assert result.returncode != 0
+    assert "no stack file Pulumi.staging.yaml" in result.stdout + result.stderr

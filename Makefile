@@ -1,0 +1,27 @@
+# The two commands of the README: `make plan` (STACK=dev|prod) and `make test`. Each sets itself up.
+STACK ?= dev
+PYTHON ?= python3
+VENV := venv
+PY := $(VENV)/bin/python
+
+.PHONY: plan test bench
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+plan: $(VENV)/.installed
+	$(PY) -m tools.plan $(STACK)
+
+test: $(VENV)/.installed node_modules/.installed
+	$(PY) -m mypy
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) -m benchmarks.plan_vs_import

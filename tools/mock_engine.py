@@ -9,6 +9,7 @@ dependencies, inputs with secrets still marked), by a subclass of the SDK's Mock
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import runpy
 from dataclasses import dataclass, field
@@ -34,20 +35,26 @@ users: [{name: clusterUser, user: {token: placeholder}}]
 """
 
 
+@functools.cache
+def project() -> dict[str, Any]:
+    """Pulumi.yaml, parsed once (with libyaml's loader where available: the config schema is long)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return dict(yaml.load((ROOT / "Pulumi.yaml").read_text(), Loader=loader))
+
+
 def project_name() -> str:
-    return str(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"])
+    return str(project()["name"])
 
 
 def stack_config(stack: str, overrides: Optional[dict[str, Any]] = None) -> tuple[dict[str, str], list[str]]:
     """The config map the engine would pass for `stack` (values as strings, arrays as JSON), and its secret keys."""
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    name = project["name"]
+    name = project_name()
     stack_file = ROOT / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         raise FileNotFoundError(f"no stack file {stack_file.name}: create it or choose STACK=dev or STACK=prod")
-    values: dict[str, Any] = {f"{name}:{k}": v["default"] for k, v in project.get("config", {}).items()
+    values: dict[str, Any] = {f"{name}:{k}": v["default"] for k, v in project().get("config", {}).items()
                               if "default" in v}
-    secret_keys = [f"{name}:{k}" for k, v in project.get("config", {}).items() if v.get("secret")]
+    secret_keys = [f"{name}:{k}" for k, v in project().get("config", {}).items() if v.get("secret")]
     for key, value in (yaml.safe_load(stack_file.read_text()) or {}).get("config", {}).items():
         full = key if ":" in key else f"{name}:{key}"
         if isinstance(value, dict) and "secure" in value:

@@ -25,7 +25,7 @@ import yaml
 
 from components.config import ConfigError
 from tools.mock_engine import ROOT, MockRun, Registration, reveal, run_program, stack_config
-from tools.policy_client import Violation, check_stack
+from tools.policy_client import PolicyPackServer, Violation, check_stack
 
 REDACTED = "[secret]"
 EXIT_POLICY_OR_MANIFEST = 1
@@ -129,6 +129,11 @@ def write_manifests(objects: list[dict[str, Any]], directory: Path, kubernetes_v
 
 def main(argv: list[str]) -> int:
     stack = argv[0] if argv else "dev"
+    with PolicyPackServer() as pack:  # starts now, on the other core, while the program runs
+        return plan(stack, pack)
+
+
+def plan(stack: str, pack: PolicyPackServer) -> int:
     out = ROOT / "build" / stack
     print(f"== offline plan for stack '{stack}' (no credentials: the SDK's mock runtime)")
     try:
@@ -144,7 +149,7 @@ def main(argv: list[str]) -> int:
     print("\n-- connection budget (PostgreSQL server 'postgres')")
     print("\n".join(budget_table(budget)))
 
-    violations: list[Violation] = check_stack(stack, run.registrations)
+    violations: list[Violation] = check_stack(pack, stack, run.registrations)
     print(f"\n-- policy pack (policy/, config policy/{stack}.json): {len(violations)} violation(s)")
     for v in violations:
         print(f"  [{v.enforcement}] {v.policy}: {v.message}")

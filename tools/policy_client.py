@@ -65,22 +65,30 @@ class PolicyPackServer:
     """The pack as a subprocess serving the analyzer protocol on 127.0.0.1."""
 
     def __enter__(self) -> "PolicyPackServer":
+        # Started here, connected on first use: the pack's start-up overlaps whatever the caller does meanwhile.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pulumi.policy", "127.0.0.1:0", str(POLICY_DIR)], cwd=POLICY_DIR,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().decode().strip()
-        if not line.isdigit():
-            self.process.kill()
-            _, err = self.process.communicate(timeout=10)
-            raise RuntimeError(f"the policy pack did not start: {line}\n{err.decode()}")
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{line}")
-        self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        self.channel: Optional[grpc.Channel] = None
         return self
+
+    @property
+    def stub(self) -> analyzer_pb2_grpc.AnalyzerStub:
+        if self.channel is None:
+            assert self.process.stdout is not None
+            line = self.process.stdout.readline().decode().strip()
+            if not line.isdigit():
+                self.process.kill()
+                _, err = self.process.communicate(timeout=10)
+                raise RuntimeError(f"the policy pack did not start: {line}\n{err.decode()}")
+            self.channel = grpc.insecure_channel(f"127.0.0.1:{line}")
+            self._stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        return self._stub
 
     def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
                  tb: Optional[TracebackType]) -> None:
-        self.channel.close()
+        if self.channel is not None:
+            self.channel.close()
         self.process.terminate()
         self.process.wait(10)
 
@@ -109,7 +117,7 @@ class PolicyPackServer:
                           d.message, d.urn) for d in diagnostics]
 
 
-def check_stack(stack: str, registrations: list[Registration]) -> list[Violation]:
-    with PolicyPackServer() as pack:
-        pack.configure(policy_config_for(stack))
-        return pack.analyze(registrations)
+def check_stack(pack: PolicyPackServer, stack: str, registrations: list[Registration]) -> list[Violation]:
+    """The pack's verdict on a stack, with that stack's policy config."""
+    pack.configure(policy_config_for(stack))
+    return pack.analyze(registrations)

@@ -1,0 +1,45 @@
+"""Benchmark (not a test): the offline plan's wall time against its floor, the bare import of the SDK modules
+it uses. Target: at most 1.3x. Run with `make bench`; prints the best of several runs of each."""
+
+import subprocess
+import sys
+import time
+
+from tools.mock_engine import ROOT
+
+TARGET = 1.3
+RUNS = 3
+# The SDK modules the plan uses. The Pulumi SDKs load a module's classes lazily, on first touch, so the floor
+# touches every class the program declares.
+SDK_IMPORTS = """
+import pulumi, pulumi_random, pulumi_policy, psycopg, kubernetes_validate, dill, yaml
+from pulumi_azure_native import resources, dbforpostgresql, containerservice
+from pulumi_kubernetes import core, apps, batch, autoscaling, policy, storage, meta, Provider
+resources.ResourceGroup, dbforpostgresql.Server, dbforpostgresql.Configuration, dbforpostgresql.FirewallRule
+dbforpostgresql.Database, containerservice.ManagedCluster, containerservice.AgentPool
+containerservice.list_managed_cluster_user_credentials_output, core.v1.Secret, core.v1.Service, core.v1.Namespace
+core.v1.PersistentVolumeClaim, apps.v1.Deployment, apps.v1.DaemonSet, batch.v1.Job, storage.v1.StorageClass
+autoscaling.v2.HorizontalPodAutoscaler, policy.v1.PodDisruptionBudget, meta.v1.ObjectMetaArgs
+"""
+
+
+def best_of(command: list[str]) -> float:
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> int:
+    floor = best_of([sys.executable, "-c", SDK_IMPORTS])
+    plan = best_of([sys.executable, "-m", "tools.plan", "dev"])
+    ratio = plan / floor
+    print(f"bare SDK import {floor:.2f}s, offline plan (dev) {plan:.2f}s: {ratio:.2f}x the floor "
+          f"(target <= {TARGET}x): {'met' if ratio <= TARGET else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,6 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
+POSTGRES_SERVER_ANNOTATION = "openwebui.io/postgres-server"
+"""On a workload: the logical name of the PostgreSQL server resource whose budget its connections count against."""
+
 AZURE_RESERVED_CONNECTIONS = 15
 """reserved_connections (5) + superuser_reserved_connections (10) on Azure PG16; apps never get these."""
 

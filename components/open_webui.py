@@ -10,13 +10,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.connection_budget import Workload
+from components.connection_budget import POSTGRES_SERVER_ANNOTATION, Workload
 
 HTTP_PORT = 8080
 DATA_DIR = "/app/backend/data"
 MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
-POSTGRES_SERVER_ANNOTATION = "openwebui.io/postgres-server"
-"""Names the PostgreSQL server resource a workload connects to: the policy pack budgets it there."""
 SECRET_ENV = ("DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY")
 
 

@@ -289,7 +289,7 @@ class PgExtension(Resource, module="postgres", name="Extension"):
             "host": connection.host, "port": connection.port, "database": connection.database,
             "user": connection.user, "password": pulumi.Output.secret(connection.password),
             "sslmode": connection.sslmode, "name": name, "version": version, "schema": schema,
-            "drop_on_delete": drop_on_delete, "connect_retry_seconds": 300,
+            "drop_on_delete": drop_on_delete,
             "installed_version": None, "installed_schema": None,
         }
         super().__init__(PgExtensionProvider(), resource_name, props,

@@ -27,6 +27,7 @@ from pulumi_policy.proxy import UnknownValueError
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the program's components/, for the formula
 from components.connection_budget import (  # noqa: E402
     AZURE_RESERVED_CONNECTIONS,
+    POSTGRES_SERVER_ANNOTATION,
     ConnectionBudget,
     PoolError,
     Workload,
@@ -48,7 +49,6 @@ HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 WORKLOADS = (DEPLOYMENT, STATEFUL_SET, DAEMON_SET, JOB)
-POSTGRES_SERVER_ANNOTATION = "openwebui.io/postgres-server"
 DATA_DIR = "/app/backend/data"
 POOL_ENV = ("UVICORN_WORKERS", "DATABASE_POOL_SIZE", "DATABASE_POOL_MAX_OVERFLOW", "PGVECTOR_POOL_SIZE",
             "PGVECTOR_POOL_MAX_OVERFLOW", "VECTOR_DB", "ENABLE_DB_MIGRATIONS")
@@ -58,7 +58,6 @@ CREDENTIAL_ENV = re.compile(r"(PASSWORD|SECRET|SECRET_KEY|TOKEN|API_KEY|PRIVATE_
 URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]+:[^/@]+@", re.IGNORECASE)
 GPU_VM_SIZE = re.compile(r"^Standard_N[CDV]", re.IGNORECASE)
 PREMIUM_V1_SKUS = ("Premium_LRS", "Premium_ZRS")
-PREMIUM_MINIMUM_GI = 100
 
 
 def with_defaults(schema: PolicyConfigSchema, config: Optional[Mapping[str, Any]]) -> dict[str, Any]:
@@ -321,7 +320,14 @@ def postgres_hardening(args: ResourceValidationArgs, report: ReportViolation) ->
 
 # premium-files-size -------------------------------------------------------------------------------
 
+PREMIUM_FILES_SCHEMA = PolicyConfigSchema(properties={
+    "minimumGi": {"type": "integer", "default": 100,
+                  "description": "Size a Premium (provisioned v1) share is billed at, at the least."},
+})
+
+
 def premium_files_size(args: StackValidationArgs, report: ReportViolation) -> None:
+    minimum = int(with_defaults(PREMIUM_FILES_SCHEMA, args.get_config())["minimumGi"])
     classes = {metadata(r.props).get("name"): r for r in args.resources if r.resource_type == STORAGE_CLASS}
     for claim in (r for r in args.resources if r.resource_type == PVC):
         try:
@@ -332,9 +338,9 @@ def premium_files_size(args: StackValidationArgs, report: ReportViolation) -> No
             sku = (storage_class.props.get("parameters") or {}).get("skuName")
             size = str(((spec.get("resources") or {}).get("requests") or {}).get("storage", ""))
             match = re.fullmatch(r"(\d+)Gi", size)
-            if sku in PREMIUM_V1_SKUS and match and int(match.group(1)) < PREMIUM_MINIMUM_GI:
-                report(f"{claim.name} asks for {size} of {sku}, which is billed as {PREMIUM_MINIMUM_GI}Gi (the "
-                       f"provisioned minimum): request {PREMIUM_MINIMUM_GI}Gi and get the IOPS you pay for.", claim.urn)
+            if sku in PREMIUM_V1_SKUS and match and int(match.group(1)) < minimum:
+                report(f"{claim.name} asks for {size} of {sku}, which is billed as {minimum}Gi (the "
+                       f"provisioned minimum): request {minimum}Gi and get the IOPS you pay for.", claim.urn)
         except UnknownValueError:
             continue
 
@@ -377,7 +383,8 @@ POLICIES = [
         config_schema=HARDENING_SCHEMA),
     StackValidationPolicy(
         name="premium-files-size", enforcement_level=EnforcementLevel.ADVISORY, validate=premium_files_size,
-        description="Premium (v1) Azure Files claims ask for at least the 100Gi they are billed for."),
+        description="Premium (v1) Azure Files claims ask for at least the 100Gi they are billed for.",
+        config_schema=PREMIUM_FILES_SCHEMA),
     ResourceValidationPolicy(
         name="workload-hygiene", enforcement_level=EnforcementLevel.ADVISORY, validate=workload_hygiene,
         description="Containers set requests, limits and probes."),

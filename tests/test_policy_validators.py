@@ -234,3 +234,9 @@ def test_workload_hygiene():
     assert resource_violations(policies.workload_hygiene, bare) == [
         "container 'x' has no requests, limits, readinessProbe, livenessProbe."]
 
+
+
+def test_premium_minimum_comes_from_the_pack_config():
+    assert stack_violations(policies.premium_files_size, seed_stack(), {"minimumGi": 20}) == []
+    [message] = stack_violations(policies.premium_files_size, seed_stack(), {"minimumGi": 50})
+    assert "billed as 50Gi" in message

@@ -185,8 +185,9 @@ def start(stack: str, config: dict[str, str], secret_keys: list[str]) -> Recordi
     """Configures the SDK's mock runtime for one run and returns the monitor that records it."""
     reset_options(project=project_name(), stack=stack, preview=True)
     pulumi.runtime.set_all_config(config, secret_keys)
-    monitor = RecordingMonitor(ProgramMocks())
-    pulumi.runtime.set_mocks(ProgramMocks(), project=project_name(), stack=stack, preview=True, monitor=monitor)
+    mocks = ProgramMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=project_name(), stack=stack, preview=True, monitor=monitor)
     return monitor
 
 

@@ -15,7 +15,7 @@ import pulumi
 from components.aks import AksSettings
 from components.connection_budget import AZURE_RESERVED_CONNECTIONS, POSTGRES_SKUS, ConnectionBudget
 from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettings
-from components.open_webui import OpenWebUISettings
+from components.open_webui import OpenWebUISettings, image_tag
 from components.postgres import FirewallRange, PostgresSettings
 
 APP_NAME = "open-webui"
@@ -204,9 +204,7 @@ def _check_cluster(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any]) -> l
 
 def _check_app(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any], lists: dict[str, Any]) -> list[str]:
     errors = []
-    image_name = s["image"].rsplit("/", 1)[-1]
-    tag = image_name.split(":", 1)[1] if ":" in image_name else ""
-    if "@sha256:" not in s["image"] and tag in UNPINNED_TAGS:
+    if "@sha256:" not in s["image"] and image_tag(s["image"]) in UNPINNED_TAGS:
         errors.append(f"image: {s['image']!r} has no pinned tag; a moving tag lets replicas run different versions "
                       "and skips the per-tag migration Job. Use a release tag such as ghcr.io/open-webui/open-webui:v0.12.4.")
     for key, pattern, example in (("cpuRequest", CPU_QUANTITY, "100m"), ("cpuLimit", CPU_QUANTITY, "2"),

@@ -18,6 +18,12 @@ MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
 SECRET_ENV = ("DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY")
 
 
+def image_tag(image: str) -> str:
+    """The tag of an image reference ('' when untagged); a registry port is not a tag."""
+    name = image.rsplit("/", 1)[-1]
+    return name.split(":", 1)[1] if ":" in name else ""
+
+
 @dataclass(frozen=True)
 class OpenWebUISettings:
     image: str
@@ -44,8 +50,7 @@ class OpenWebUISettings:
 
     @property
     def image_tag(self) -> str:
-        name = self.image.rsplit("/", 1)[-1]
-        return name.split(":", 1)[1] if ":" in name else ""
+        return image_tag(self.image)
 
     def environment(self, run_migrations: bool) -> dict[str, str]:
         """The plain (non-secret) environment. The connection budget reads these same values."""

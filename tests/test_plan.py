@@ -100,5 +100,6 @@ def test_manifests_are_validated_against_the_openapi_schema(tmp_path):
 
 def test_unknown_stack_is_a_clear_error():
     result = plan("staging")
-    assert result.returncode != 0
-    assert "no stack file Pulumi.staging.yaml" in result.stdout + result.stderr
+    assert result.returncode == 2
+    assert "no stack file Pulumi.staging.yaml" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr

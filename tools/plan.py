@@ -13,6 +13,7 @@ Exit status: 0 clean; 1 a mandatory policy failed or a manifest is invalid; 2 th
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -21,11 +22,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 import kubernetes_validate
+import kubernetes_validate.utils
 import yaml
 
 from components.config import ConfigError
 from tools.mock_engine import ROOT, MockRun, Registration, reveal, run_program, stack_config
 from tools.policy_client import PolicyPackServer, Violation, check_stack
+
+# kubernetes-validate re-reads its schema files on every call, the 1.4 MB shared definitions included; they do not
+# change while the plan runs, so each is read once.
+kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
 
 REDACTED = "[secret]"
 EXIT_POLICY_OR_MANIFEST = 1
@@ -138,7 +144,7 @@ def plan(stack: str, pack: PolicyPackServer) -> int:
     print(f"== offline plan for stack '{stack}' (no credentials: the SDK's mock runtime)")
     try:
         run = run_program(stack)
-    except ConfigError as e:
+    except (ConfigError, FileNotFoundError) as e:  # a bad value, or no Pulumi.<stack>.yaml at all
         print(f"\nFAILED: the configuration of stack '{stack}' is invalid.\n{e}")
         return EXIT_CONFIG
 

@@ -157,6 +157,15 @@ def test_allow_list_refusal_names_the_server_parameter_and_current_list(postgres
     assert installed(postgres, azure_database, "vector") is None
 
 
+def test_allow_list_refusal_of_uuid_ossp_names_it_as_azure_spells_it(postgres, azure_database):
+    # The trigger refuses before PostgreSQL looks for the extension's files, as Azure does.
+    with psycopg.connect(postgres.conninfo(), autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{azure_database}" SET azure.extensions = \'VECTOR\'')
+    with pytest.raises(Exception, match=r"'uuid-ossp' is not allow-listed.*add UUID-OSSP to the server parameter "
+                                        r"azure\.extensions.*current allow list: VECTOR$"):
+        PgExtensionProvider().create(props_for(postgres, azure_database, name="uuid-ossp"))
+
+
 def test_allow_listed_extension_is_created(postgres, azure_database):
     with psycopg.connect(postgres.conninfo(), autocommit=True) as conn:
         conn.execute(f'ALTER DATABASE "{azure_database}" SET azure.extensions = \'VECTOR,UUID-OSSP\'')

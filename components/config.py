@@ -16,6 +16,7 @@ from components.aks import AksSettings
 from components.connection_budget import AZURE_RESERVED_CONNECTIONS, POSTGRES_SKUS, ConnectionBudget
 from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettings
 from components.open_webui import OpenWebUISettings, image_tag
+from components.pg_extension import PgExtensionProvider
 from components.postgres import FirewallRange, PostgresSettings
 
 APP_NAME = "open-webui"
@@ -158,7 +159,7 @@ def _check_postgres(s: dict[str, Any], n: dict[str, Any], lists: dict[str, Any])
         errors.append(f"postgresAdminLogin: {s['postgresAdminLogin']!r} is not allowed by Azure; use a lower-case "
                       "name that is not reserved (admin, root, postgres, ...), e.g. 'openwebuiadmin'.")
     for ext in lists["postgresExtensions"]:
-        if not re.match(r"^[a-z0-9_][a-z0-9_-]{0,62}$", ext):
+        if not re.match(PgExtensionProvider.NAME_PATTERN, ext):
             errors.append(f"postgresExtensions: {ext!r} is not an extension name (lower case, e.g. 'vector').")
     if s["vectorDb"] == "pgvector" and "vector" not in lists["postgresExtensions"]:
         errors.append("postgresExtensions: must include 'vector' while vectorDb is pgvector, or Open WebUI "
@@ -196,7 +197,7 @@ def _check_cluster(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any]) -> l
     if s["filesSku"] not in FILES_SKUS:
         errors.append(f"filesSku: {s['filesSku']!r} must be one of {', '.join(FILES_SKUS)} "
                       "(Standard shares are too slow for the shared model cache).")
-    elif s["filesSku"].startswith("Premium_") and n["filesSizeGi"] < PREMIUM_MINIMUM_GI:
+    elif FilesSettings(s["filesSku"], n["filesSizeGi"]).premium_v1 and n["filesSizeGi"] < PREMIUM_MINIMUM_GI:
         errors.append(f"filesSizeGi: {n['filesSizeGi']} GiB on {s['filesSku']} is billed as {PREMIUM_MINIMUM_GI} GiB "
                       f"(the provisioned minimum); request at least {PREMIUM_MINIMUM_GI}.")
     return errors

@@ -13,21 +13,16 @@ from typing import Any, Iterator
 import grpc
 import psycopg
 import pytest
-from google.protobuf import struct_pb2
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from components.pg_extension import PgExtensionProvider
 from postgres_server import SUPERUSER, SUPERUSER_PASSWORD
+from tools.policy_client import struct
 
 URN = "urn:pulumi:dev::openwebui-aks::pulumi-python:dynamic/postgres:Extension::vector"
 
-
-def struct(props: dict[str, Any]) -> struct_pb2.Struct:
-    s = struct_pb2.Struct()
-    s.update(props)
-    return s
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pulumi_azure_native import resources
 from components import config
 from components.aks import AksCluster, AksClusterArgs
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
+from components.ollama import Ollama, OllamaArgs
 from components.open_webui import OpenWebUI, OpenWebUIArgs
 from components.postgres import PostgresFlexibleServer, PostgresFlexibleServerArgs
 from components.redis import Redis, RedisArgs
@@ -37,6 +38,11 @@ data = PremiumFilesVolume("open-webui-data", PremiumFilesVolumeArgs(
 redis = Redis("open-webui-redis", RedisArgs(image=settings.redis_image, namespace=namespace.metadata.name),
               opts=on_cluster)
 
+if settings.ollama:
+    # Its Service URL reaches Open WebUI through settings.webui (config.py derives both from the namespace).
+    Ollama(config.OLLAMA_NAME, OllamaArgs(settings=settings.ollama, namespace=namespace.metadata.name,
+                                          node_pool=cluster.gpu_pool), opts=on_cluster)
+
 webui = OpenWebUI(config.APP_NAME, OpenWebUIArgs(
     settings=settings.webui, namespace=namespace.metadata.name, database_url=postgres.database_url,
     redis_url=redis.url, data_claim_name=data.claim_name, postgres_server=postgres.server_resource_name),
@@ -52,3 +58,7 @@ pulumi.export("connectionBudget", {
     "workloads": {w.name: {"peakReplicas": w.peak_replicas, "perPod": w.per_pod, "demand": w.demand}
                   for w in budget.workloads},
 })
+gpus = settings.gpu_capacity()
+if gpus:
+    pulumi.export("gpuCapacity", {"wanted": gpus.wanted, "available": gpus.available, "arithmetic": gpus.arithmetic()})
+    pulumi.export("ollamaModels", list(settings.ollama.models) if settings.ollama else [])

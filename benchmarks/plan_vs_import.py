@@ -18,7 +18,8 @@ from pulumi_kubernetes import core, apps, batch, autoscaling, policy, storage, m
 resources.ResourceGroup, dbforpostgresql.Server, dbforpostgresql.Configuration, dbforpostgresql.FirewallRule
 dbforpostgresql.Database, containerservice.ManagedCluster, containerservice.AgentPool
 containerservice.list_managed_cluster_user_credentials_output, core.v1.Secret, core.v1.Service, core.v1.Namespace
-core.v1.PersistentVolumeClaim, apps.v1.Deployment, apps.v1.DaemonSet, batch.v1.Job, storage.v1.StorageClass
+core.v1.PersistentVolumeClaim, core.v1.ConfigMap, apps.v1.Deployment, apps.v1.DaemonSet, apps.v1.StatefulSet, batch.v1.Job
+storage.v1.StorageClass
 autoscaling.v2.HorizontalPodAutoscaler, policy.v1.PodDisruptionBudget, meta.v1.ObjectMetaArgs
 """
 

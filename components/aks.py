@@ -13,6 +13,16 @@ from pulumi_azure_native import containerservice
 GPU_TAINT = "sku=gpu:NoSchedule"
 """The taint AKS docs put on GPU pools: only pods that tolerate it (and ask for a GPU) land there."""
 GPU_NODE_LABEL = ("accelerator", "nvidia")
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+def gpu_tolerations() -> list[k8s.core.v1.TolerationArgs]:
+    """What a pod on the GPU pool tolerates: the pool's own taint, and the one some GPU images and AKS
+    GPU node images add for the NVIDIA resource."""
+    key, rest = GPU_TAINT.split("=")
+    value, effect = rest.split(":")
+    return [k8s.core.v1.TolerationArgs(key=key, operator="Equal", value=value, effect=effect),
+            k8s.core.v1.TolerationArgs(key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")]
 
 
 @dataclass(frozen=True)
@@ -20,12 +30,19 @@ class AksSettings:
     kubernetes_version: str
     system_vm_size: str
     system_node_count: int
+    gpu_pool: bool
+    """False: no GPU pool and no device plugin (nothing in the stack would use them)."""
     gpu_vm_size: str
     gpu_autoscaling: bool
     gpu_node_count: int
     gpu_min_count: int
     gpu_max_count: int
     nvidia_device_plugin_image: str
+
+    @property
+    def gpu_max_nodes(self) -> int:
+        """The most GPU nodes the pool can ever run."""
+        return self.gpu_max_count if self.gpu_autoscaling else self.gpu_node_count
 
 
 @dataclass
@@ -42,6 +59,8 @@ class AksCluster(pulumi.ComponentResource):
     """The cluster user's kubeconfig (secret)."""
     provider: k8s.Provider
     """Every Kubernetes resource of the stack is created through this provider."""
+    gpu_pool: Optional[containerservice.AgentPool]
+    """The GPU user pool (None when the stack has no GPU workload): GPU pods wait for it."""
 
     def __init__(self, name: str, args: AksClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("openwebui:aks:AksCluster", name, None, opts)
@@ -65,11 +84,28 @@ class AksCluster(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=child)
 
-        containerservice.AgentPool(
+        self.gpu_pool = self._gpu_pool(name, args, cluster.name) if s.gpu_pool else None
+
+        credentials = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=args.resource_group_name, resource_name=cluster.name,
+            opts=pulumi.InvokeOutputOptions(parent=self))
+        self.kubeconfig = pulumi.Output.secret(
+            credentials.kubeconfigs[0].value.apply(lambda encoded: base64.b64decode(encoded).decode()))
+        self.provider = k8s.Provider(f"{name}-kubernetes", kubeconfig=self.kubeconfig, opts=child)
+        self.cluster_name = cluster.name
+
+        if s.gpu_pool:
+            self._nvidia_device_plugin(name, s.nvidia_device_plugin_image)
+        self.register_outputs({"cluster_name": self.cluster_name, "kubeconfig": self.kubeconfig})
+
+    def _gpu_pool(self, name: str, args: AksClusterArgs,
+                  cluster_name: pulumi.Input[str]) -> containerservice.AgentPool:
+        s = args.settings
+        return containerservice.AgentPool(
             f"{name}-gpu-pool",
             agent_pool_name="gpu",
             resource_group_name=args.resource_group_name,
-            resource_name_=cluster.name,
+            resource_name_=cluster_name,
             mode=containerservice.AgentPoolMode.USER,
             vm_size=s.gpu_vm_size,
             os_type=containerservice.OSType.LINUX,
@@ -81,23 +117,10 @@ class AksCluster(pulumi.ComponentResource):
             min_count=s.gpu_min_count if s.gpu_autoscaling else None,
             max_count=s.gpu_max_count if s.gpu_autoscaling else None,
             tags=dict(args.tags),
-            opts=child)
-
-        credentials = containerservice.list_managed_cluster_user_credentials_output(
-            resource_group_name=args.resource_group_name, resource_name=cluster.name,
-            opts=pulumi.InvokeOutputOptions(parent=self))
-        self.kubeconfig = pulumi.Output.secret(
-            credentials.kubeconfigs[0].value.apply(lambda encoded: base64.b64decode(encoded).decode()))
-        self.provider = k8s.Provider(f"{name}-kubernetes", kubeconfig=self.kubeconfig, opts=child)
-        self.cluster_name = cluster.name
-
-        self._nvidia_device_plugin(name, s.nvidia_device_plugin_image)
-        self.register_outputs({"cluster_name": self.cluster_name, "kubeconfig": self.kubeconfig})
+            opts=pulumi.ResourceOptions(parent=self))
 
     def _nvidia_device_plugin(self, name: str, image: str) -> k8s.apps.v1.DaemonSet:
         """AKS installs the driver; this advertises nvidia.com/gpu so that pods can request GPUs."""
-        taint_key, rest = GPU_TAINT.split("=")
-        taint_value, taint_effect = rest.split(":")
         labels = {"app.kubernetes.io/name": "nvidia-device-plugin"}
         return k8s.apps.v1.DaemonSet(
             f"{name}-nvidia-device-plugin",
@@ -111,12 +134,7 @@ class AksCluster(pulumi.ComponentResource):
                     spec=k8s.core.v1.PodSpecArgs(
                         priority_class_name="system-node-critical",
                         node_selector=dict([GPU_NODE_LABEL]),
-                        tolerations=[
-                            k8s.core.v1.TolerationArgs(key=taint_key, operator="Equal", value=taint_value,
-                                                       effect=taint_effect),
-                            k8s.core.v1.TolerationArgs(key="nvidia.com/gpu", operator="Exists",
-                                                       effect="NoSchedule"),
-                        ],
+                        tolerations=gpu_tolerations(),
                         containers=[k8s.core.v1.ContainerArgs(
                             name="nvidia-device-plugin",
                             image=image,

@@ -8,31 +8,38 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import pulumi
 
 from components.aks import AksSettings
 from components.connection_budget import AZURE_RESERVED_CONNECTIONS, POSTGRES_SKUS, ConnectionBudget
 from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettings
+from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
+from components.ollama import GPUS_PER_POD, OllamaSettings, service_url
 from components.open_webui import OpenWebUISettings, image_tag
 from components.pg_extension import PgExtensionProvider
 from components.postgres import FirewallRange, PostgresSettings
 
 APP_NAME = "open-webui"
 POSTGRES_NAME = "postgres"
+OLLAMA_NAME = "ollama"
 HA_MODES = ("Disabled", "SameZone", "ZoneRedundant")
 VECTOR_DBS = ("pgvector", "chroma")
 INDEX_METHODS = ("hnsw", "ivfflat")
 UNPINNED_TAGS = ("", "latest", "main", "dev", "cuda", "ollama")
 CPU_QUANTITY = r"\d+(\.\d+)?m?"
 MEMORY_QUANTITY = r"\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?"
+OLLAMA_MODEL = r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?"
+GO_DURATION = r"-?\d+|(\d+(\.\d+)?(ns|us|ms|s|m|h))+"
 PGVECTOR_MAX_DIMENSIONS = 2000
 HALFVEC_MAX_DIMENSIONS = 4000
 
-# What the budget's fixes call each knob in this program's config.
+# What the budget's and the GPU capacity's fixes call each knob in this program's config.
 BUDGET_KEYS = {"max_replicas": "maxReplicas", "database_pool": "databasePoolSize/databasePoolMaxOverflow",
                "pgvector_pool": "pgvectorPoolSize/pgvectorPoolMaxOverflow", "sku": "postgresSku"}
+GPU_KEYS = {"replicas": "ollamaReplicas", "max_nodes": "gpuMaxCount (gpuNodeCount without autoscaling)",
+            "vm_size": "gpuVmSize"}
 
 
 class ConfigError(pulumi.RunError):
@@ -49,10 +56,19 @@ class StackSettings:
     aks: AksSettings
     files: FilesSettings
     webui: OpenWebUISettings
+    ollama: Optional[OllamaSettings]
+    """None when ollamaEnabled is false."""
 
     def connection_budget(self) -> ConnectionBudget:
         return ConnectionBudget(server=POSTGRES_NAME, max_connections=self.postgres.sku.default_max_connections,
                                 reserved=AZURE_RESERVED_CONNECTIONS, workloads=self.webui.workloads(APP_NAME))
+
+    def gpu_capacity(self) -> Optional[GpuCapacity]:
+        """Ollama's GPUs against the GPU pool at its largest; None without Ollama."""
+        if self.ollama is None:
+            return None
+        pool = GpuPool(self.aks.gpu_vm_size, GPUS_PER_VM[self.aks.gpu_vm_size], self.aks.gpu_max_nodes)
+        return GpuCapacity(pools=(pool,), demands=(GpuDemand(OLLAMA_NAME, self.ollama.replicas, GPUS_PER_POD),))
 
 
 def load(config: pulumi.Config) -> StackSettings:
@@ -72,15 +88,19 @@ def load(config: pulumi.Config) -> StackSettings:
         "location", "postgresSku", "postgresHighAvailability", "postgresAdminLogin", "postgresDatabase",
         "aksKubernetesVersion", "aksSystemVmSize", "gpuVmSize", "nvidiaDevicePluginImage", "filesSku", "image",
         "cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit", "vectorDb", "pgvectorIndexMethod",
-        "embeddingModel", "redisImage", "ollamaBaseUrl", "namespace")}
+        "embeddingModel", "redisImage", "ollamaBaseUrl", "namespace", "ollamaImage", "ollamaKeepAlive",
+        "ollamaCpuRequest", "ollamaMemoryRequest", "ollamaCpuLimit", "ollamaMemoryLimit", "ollamaModelPullerImage")}
     n = {key: read(key, config.require_int) for key in (
         "postgresStorageGb", "postgresBackupRetentionDays", "aksSystemNodeCount", "gpuNodeCount", "gpuMinCount",
         "gpuMaxCount", "filesSizeGi", "minReplicas", "maxReplicas", "cpuTargetPercent", "uvicornWorkers",
         "databasePoolSize", "databasePoolMaxOverflow", "databasePoolTimeout", "databasePoolRecycle",
-        "pgvectorPoolSize", "pgvectorPoolMaxOverflow", "pgvectorMaxVectorLength")}
+        "pgvectorPoolSize", "pgvectorPoolMaxOverflow", "pgvectorMaxVectorLength", "ollamaReplicas", "ollamaDiskGi",
+        "ollamaNumParallel", "ollamaMaxLoadedModels")}
     b = {key: read(key, config.require_bool) for key in (
-        "protect", "postgresGeoRedundantBackup", "gpuAutoscaling", "pgvectorUseHalfvec")}
-    lists = {key: read(key, config.require_object) for key in ("postgresExtensions", "postgresFirewallRules")}
+        "protect", "postgresGeoRedundantBackup", "gpuAutoscaling", "pgvectorUseHalfvec", "ollamaEnabled",
+        "gpuPoolWithoutOllama")}
+    lists = {key: read(key, config.require_object) for key in (
+        "postgresExtensions", "postgresFirewallRules", "ollamaModels")}
     if errors:
         raise ConfigError(_report(errors))
 
@@ -93,8 +113,13 @@ def load(config: pulumi.Config) -> StackSettings:
     errors += _check_postgres(s, n, lists)
     errors += _check_cluster(s, n, b)
     errors += _check_app(s, n, b, lists)
+    if b["ollamaEnabled"]:
+        errors += _check_ollama(s, n, lists)
     if errors:
         raise ConfigError(_report(errors))
+
+    ollama_urls = ((service_url(s["namespace"]),) if b["ollamaEnabled"] else ()) + (
+        (s["ollamaBaseUrl"],) if s["ollamaBaseUrl"] else ())
 
     settings = StackSettings(
         location=s["location"], protect=b["protect"], namespace=s["namespace"], redis_image=s["redisImage"],
@@ -106,7 +131,8 @@ def load(config: pulumi.Config) -> StackSettings:
             firewall_rules=tuple(_firewall_range(r) for r in lists["postgresFirewallRules"])),
         aks=AksSettings(
             kubernetes_version=s["aksKubernetesVersion"], system_vm_size=s["aksSystemVmSize"],
-            system_node_count=n["aksSystemNodeCount"], gpu_vm_size=s["gpuVmSize"], gpu_autoscaling=b["gpuAutoscaling"],
+            system_node_count=n["aksSystemNodeCount"], gpu_pool=b["ollamaEnabled"] or b["gpuPoolWithoutOllama"],
+            gpu_vm_size=s["gpuVmSize"], gpu_autoscaling=b["gpuAutoscaling"],
             gpu_node_count=n["gpuNodeCount"], gpu_min_count=n["gpuMinCount"], gpu_max_count=n["gpuMaxCount"],
             nvidia_device_plugin_image=s["nvidiaDevicePluginImage"]),
         files=FilesSettings(sku=s["filesSku"], size_gi=n["filesSizeGi"]),
@@ -120,11 +146,22 @@ def load(config: pulumi.Config) -> StackSettings:
             pgvector_pool_max_overflow=n["pgvectorPoolMaxOverflow"],
             pgvector_max_vector_length=n["pgvectorMaxVectorLength"], pgvector_use_halfvec=b["pgvectorUseHalfvec"],
             pgvector_index_method=s["pgvectorIndexMethod"], embedding_model=s["embeddingModel"],
-            ollama_base_url=s["ollamaBaseUrl"]),
+            ollama_base_urls=ollama_urls),
+        ollama=OllamaSettings(
+            image=s["ollamaImage"], replicas=n["ollamaReplicas"], models=tuple(lists["ollamaModels"]),
+            disk_gi=n["ollamaDiskGi"], keep_alive=s["ollamaKeepAlive"], num_parallel=n["ollamaNumParallel"],
+            max_loaded_models=n["ollamaMaxLoadedModels"], cpu_request=s["ollamaCpuRequest"],
+            memory_request=s["ollamaMemoryRequest"], cpu_limit=s["ollamaCpuLimit"], memory_limit=s["ollamaMemoryLimit"],
+            puller_image=s["ollamaModelPullerImage"]) if b["ollamaEnabled"] else None,
     )
     budget = settings.connection_budget()
     if not budget.within:
-        raise ConfigError(_report([budget.violation(BUDGET_KEYS)]))
+        errors.append(budget.violation(BUDGET_KEYS))
+    gpus = settings.gpu_capacity()
+    if gpus and not gpus.within:
+        errors.append(f"ollamaReplicas/gpuMaxCount: {gpus.violation(GPU_KEYS)}")
+    if errors:
+        raise ConfigError(_report(errors))
     return settings
 
 
@@ -192,8 +229,9 @@ def _check_cluster(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any]) -> l
             errors.append("gpuMaxCount: must be at least 1 or the GPU pool can never run a node.")
     elif n["gpuNodeCount"] < 0:
         errors.append(f"gpuNodeCount: {n['gpuNodeCount']} is negative.")
-    if not re.match(r"^Standard_N", s["gpuVmSize"]):
-        errors.append(f"gpuVmSize: {s['gpuVmSize']!r} is not an N-series (GPU) size such as Standard_NC8as_T4_v3.")
+    if s["gpuVmSize"] not in GPUS_PER_VM:
+        errors.append(f"gpuVmSize: {s['gpuVmSize']!r} is not a GPU size whose GPUs per VM this program knows; use one "
+                      f"of {', '.join(GPUS_PER_VM)} (or add it to components/gpu_capacity.py).")
     if s["filesSku"] not in FILES_SKUS:
         errors.append(f"filesSku: {s['filesSku']!r} must be one of {', '.join(FILES_SKUS)} "
                       "(Standard shares are too slow for the shared model cache).")
@@ -203,15 +241,26 @@ def _check_cluster(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any]) -> l
     return errors
 
 
-def _check_app(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any], lists: dict[str, Any]) -> list[str]:
+def _unpinned(image: str) -> bool:
+    return "@sha256:" not in image and image_tag(image) in UNPINNED_TAGS
+
+
+def _check_quantities(s: dict[str, Any], prefix: str) -> list[str]:
     errors = []
-    if "@sha256:" not in s["image"] and image_tag(s["image"]) in UNPINNED_TAGS:
-        errors.append(f"image: {s['image']!r} has no pinned tag; a moving tag lets replicas run different versions "
-                      "and skips the per-tag migration Job. Use a release tag such as ghcr.io/open-webui/open-webui:v0.12.4.")
     for key, pattern, example in (("cpuRequest", CPU_QUANTITY, "100m"), ("cpuLimit", CPU_QUANTITY, "2"),
                                   ("memoryRequest", MEMORY_QUANTITY, "256Mi"), ("memoryLimit", MEMORY_QUANTITY, "2Gi")):
+        key = f"{prefix}{key[0].upper()}{key[1:]}" if prefix else key
         if not re.fullmatch(pattern, s[key]):
             errors.append(f"{key}: {s[key]!r} is not a Kubernetes quantity such as {example!r}.")
+    return errors
+
+
+def _check_app(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any], lists: dict[str, Any]) -> list[str]:
+    errors = []
+    if _unpinned(s["image"]):
+        errors.append(f"image: {s['image']!r} has no pinned tag; a moving tag lets replicas run different versions "
+                      "and skips the per-tag migration Job. Use a release tag such as ghcr.io/open-webui/open-webui:v0.12.4.")
+    errors += _check_quantities(s, "")
     if n["minReplicas"] < 1:
         errors.append(f"minReplicas: {n['minReplicas']} must be at least 1.")
     if n["minReplicas"] > n["maxReplicas"]:
@@ -244,6 +293,33 @@ def _check_app(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any], lists: d
                       f"(at most {PGVECTOR_MAX_DIMENSIONS}); set pgvectorUseHalfvec to true (up to {HALFVEC_MAX_DIMENSIONS}).")
     elif length > HALFVEC_MAX_DIMENSIONS:
         errors.append(f"pgvectorMaxVectorLength: {length} dimensions exceed halfvec's index limit of {HALFVEC_MAX_DIMENSIONS}.")
-    if s["ollamaBaseUrl"] and not re.match(r"^https?://", s["ollamaBaseUrl"]):
-        errors.append(f"ollamaBaseUrl: {s['ollamaBaseUrl']!r} must be an http(s) URL, e.g. http://ollama.ollama:11434.")
+    if s["ollamaBaseUrl"] and not re.match(r"^https?://[^;\s]+$", s["ollamaBaseUrl"]):
+        errors.append(f"ollamaBaseUrl: {s['ollamaBaseUrl']!r} must be one http(s) URL, e.g. http://ollama.example:11434.")
+    return errors
+
+
+def _check_ollama(s: dict[str, Any], n: dict[str, Any], lists: dict[str, Any]) -> list[str]:
+    errors = []
+    for key in ("ollamaImage", "ollamaModelPullerImage"):
+        if _unpinned(s[key]):
+            errors.append(f"{key}: {s[key]!r} has no pinned tag; a moving tag changes what runs on the next node "
+                          "without a deploy. Use a release tag such as ollama/ollama:0.17.7.")
+    errors += _check_quantities(s, "ollama")
+    if n["ollamaReplicas"] < 1:
+        errors.append(f"ollamaReplicas: {n['ollamaReplicas']} must be at least 1 while ollamaEnabled is true "
+                      "(set ollamaEnabled to false to run no Ollama and no GPU pool).")
+    if not lists["ollamaModels"]:
+        errors.append("ollamaModels: is empty, so Open WebUI would have no model to chat with; name at least one, "
+                      "e.g. `pulumi config set --path 'ollamaModels[0]' llama3.2:3b`.")
+    for model in lists["ollamaModels"]:
+        if not re.fullmatch(OLLAMA_MODEL, model):
+            errors.append(f"ollamaModels: {model!r} is not an Ollama model name such as 'llama3.2:3b'.")
+    if n["ollamaDiskGi"] < 4:
+        errors.append(f"ollamaDiskGi: {n['ollamaDiskGi']} GiB cannot hold even a small model; give at least 4.")
+    if not re.fullmatch(GO_DURATION, s["ollamaKeepAlive"]):
+        errors.append(f"ollamaKeepAlive: {s['ollamaKeepAlive']!r} is not a duration Ollama reads, such as '5m', '1h' "
+                      "or '-1' (forever).")
+    for key in ("ollamaNumParallel", "ollamaMaxLoadedModels"):
+        if n[key] < 1:
+            errors.append(f"{key}: {n[key]} must be at least 1.")
     return errors

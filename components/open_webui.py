@@ -17,6 +17,20 @@ DATA_DIR = "/app/backend/data"
 MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
 SECRET_ENV = ("DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY")
 
+MIGRATE = """\
+import asyncio, os
+import open_webui.config  # with ENABLE_DB_MIGRATIONS=true this runs Alembic to head
+from open_webui.models.config import Config
+from sentence_transformers import SentenceTransformer
+
+# Open WebUI reads its Ollama connections from the database on every request; env only seeds them on a first
+# start. Writing them here makes a changed ollamaBaseUrl or Ollama service reach the running app.
+urls = [url for url in os.environ.get("OLLAMA_BASE_URLS", "").split(";") if url]
+asyncio.run(Config.upsert({"ollama.base_urls": urls, "ollama.enable": bool(urls)}))
+SentenceTransformer(os.environ["RAG_EMBEDDING_MODEL"], cache_folder=os.environ["SENTENCE_TRANSFORMERS_HOME"])
+"""
+"""The migration Job's program: schema, the stack-owned settings, the shared embedding model."""
+
 
 def image_tag(image: str) -> str:
     """The tag of an image reference ('' when untagged); a registry port is not a tag."""
@@ -46,7 +60,8 @@ class OpenWebUISettings:
     pgvector_use_halfvec: bool
     pgvector_index_method: str
     embedding_model: str
-    ollama_base_url: str
+    ollama_base_urls: tuple[str, ...]
+    """The Ollama servers Open WebUI connects to: the in-cluster one and/or ollamaBaseUrl."""
 
     @property
     def image_tag(self) -> str:
@@ -83,8 +98,11 @@ class OpenWebUISettings:
                 # The extension is created by this program (PgExtension), not by the app at start.
                 "PGVECTOR_CREATE_EXTENSION": "false",
             })
-        if self.ollama_base_url:
-            env["OLLAMA_BASE_URL"] = self.ollama_base_url
+        # Only a first start copies these into the database; the migration Job writes them there on every
+        # deploy that changes them (see _migration_job), so the stack stays the owner of the Ollama connections.
+        env["ENABLE_OLLAMA_API"] = str(bool(self.ollama_base_urls)).lower()
+        if self.ollama_base_urls:
+            env["OLLAMA_BASE_URLS"] = ";".join(self.ollama_base_urls)
         return env
 
     def workloads(self, name: str) -> tuple[Workload, Workload]:
@@ -219,9 +237,9 @@ class OpenWebUI(pulumi.ComponentResource):
                        labels: dict[str, str], annotations: dict[str, str]) -> k8s.batch.v1.Job:
         """One Job per image tag: Alembic runs once, not in every replica at once, before the Deployment rolls.
 
-        Importing open_webui.config with ENABLE_DB_MIGRATIONS=true runs the migrations. The Job also fills the
-        shared embedding model cache once: the image pre-downloads the model under the data directory, which
-        the volume mount hides, so an init container copies it onto the volume (atomically, if absent).
+        See MIGRATE. The Job also fills the shared embedding model cache once: the image pre-downloads the model
+        under the data directory, which the volume mount hides, so an init container copies it onto the volume
+        (atomically, if absent). A changed env (the Ollama URLs) replaces the Job, so it runs again.
         """
         tag = re.sub(r"[^a-z0-9]+", "-", args.settings.image_tag.lower()).strip("-")
         job_labels = {**labels, "app.kubernetes.io/component": "migration"}
@@ -229,10 +247,6 @@ class OpenWebUI(pulumi.ComponentResource):
             "set -eu; src=" + MODEL_CACHE + "; dst=/shared/cache/embedding/models; "
             'if [ -d "$src" ] && [ ! -e "$dst" ]; then mkdir -p "$(dirname "$dst")"; '
             'rm -rf "$dst.partial"; cp -a "$src" "$dst.partial"; mv "$dst.partial" "$dst"; fi')
-        migrate = (
-            "set -eu; python -c 'import open_webui.config'; "
-            "python -c 'import os; from sentence_transformers import SentenceTransformer as S; "
-            'S(os.environ["RAG_EMBEDDING_MODEL"], cache_folder=os.environ["SENTENCE_TRANSFORMERS_HOME"])\'')
         return k8s.batch.v1.Job(
             f"{name}-migrate",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-migrate-{tag}"[:63].rstrip("-"),
@@ -249,7 +263,7 @@ class OpenWebUI(pulumi.ComponentResource):
                             resources=resources,
                             volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path="/shared")])],
                         containers=[k8s.core.v1.ContainerArgs(
-                            name="migrate", image=args.settings.image, command=["sh", "-c", migrate], env=env,
+                            name="migrate", image=args.settings.image, command=["python", "-c", MIGRATE], env=env,
                             resources=resources,
                             volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR)])],
                         volumes=[data_volume],

@@ -10,7 +10,7 @@ from tools.mock_engine import MOCK_KUBECONFIG, is_secret, reveal, run_components
 
 
 def settings(**changes: Any) -> AksSettings:
-    base = dict(kubernetes_version="1.33", system_vm_size="Standard_D4ds_v5", system_node_count=2,
+    base = dict(kubernetes_version="1.33", system_vm_size="Standard_D4ds_v5", system_node_count=2, gpu_pool=True,
                 gpu_vm_size="Standard_NC8as_T4_v3", gpu_autoscaling=False, gpu_node_count=2, gpu_min_count=0,
                 gpu_max_count=2, nvidia_device_plugin_image="nvcr.io/nvidia/k8s-device-plugin:v0.17.4")
     return AksSettings(**{**base, **changes})
@@ -33,6 +33,17 @@ def test_gpu_pool_fixed_count():
     pool = reveal(build(settings()).named("aks-gpu-pool").inputs)
     assert (pool["enableAutoScaling"], pool["count"]) == (False, 2)
     assert pool["nodeTaints"] == ["sku=gpu:NoSchedule"] and pool["nodeLabels"] == {"accelerator": "nvidia"}
+
+
+def test_no_gpu_pool_means_no_device_plugin_either():
+    run = build(settings(gpu_pool=False))
+    assert not run.of_type("azure-native:containerservice:AgentPool")
+    assert not run.of_type("kubernetes:apps/v1:DaemonSet")
+
+
+def test_max_nodes_follows_autoscaling():
+    assert settings(gpu_autoscaling=True, gpu_max_count=3, gpu_node_count=1).gpu_max_nodes == 3
+    assert settings(gpu_autoscaling=False, gpu_max_count=3, gpu_node_count=1).gpu_max_nodes == 1
 
 
 def test_gpu_pool_autoscales_to_zero():

@@ -33,7 +33,17 @@ BAD_CONFIGS = [
     ({"uvicornWorkers": 0}, "uvicornWorkers", "at least 1"),
     ({"postgresAdminLogin": "admin"}, "postgresAdminLogin", "reserved"),
     ({"filesSku": "Standard_LRS"}, "filesSku", "must be one of"),
-    ({"gpuVmSize": "Standard_D4ds_v5"}, "gpuVmSize", "N-series"),
+    ({"gpuVmSize": "Standard_D4ds_v5"}, "gpuVmSize", "GPUs per VM this program knows"),
+    ({"ollamaReplicas": 3}, "ollamaReplicas", "GPU pool too small: wanted 3"),
+    ({"ollamaReplicas": 0}, "ollamaReplicas", "at least 1"),
+    ({"ollamaModels": []}, "ollamaModels", "no model to chat with"),
+    ({"ollamaModels": ["Llama 3"]}, "ollamaModels", "not an Ollama model name"),
+    ({"ollamaImage": "ollama/ollama:latest"}, "ollamaImage", "pinned tag"),
+    ({"ollamaModelPullerImage": "python"}, "ollamaModelPullerImage", "pinned tag"),
+    ({"ollamaKeepAlive": "forever"}, "ollamaKeepAlive", "duration"),
+    ({"ollamaCpuLimit": "6 cores"}, "ollamaCpuLimit", "Kubernetes quantity"),
+    ({"ollamaNumParallel": 0}, "ollamaNumParallel", "at least 1"),
+    ({"ollamaBaseUrl": "ollama:11434"}, "ollamaBaseUrl", "http(s) URL"),
     ({"maxReplicas": "many"}, "maxReplicas", "not a valid 'int'"),
     ({"memoryRequest": "lots"}, "memoryRequest", "Kubernetes quantity"),
     ({"cpuLimit": "2 cores"}, "cpuLimit", "Kubernetes quantity"),
@@ -85,3 +95,17 @@ def test_chroma_is_accepted_for_a_single_replica():
     run = run_program("dev", {"vectorDb": "chroma", "minReplicas": 1, "maxReplicas": 1})
     env = {e["name"] for e in run.named("open-webui-deployment").inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert "VECTOR_DB" in env and "PGVECTOR_DB_URL" not in env and "PGVECTOR_POOL_SIZE" not in env
+
+
+def test_gpu_capacity_message_names_the_fixes():
+    with pytest.raises(ConfigError) as rejected:
+        run_program("prod", {"ollamaReplicas": 3})
+    message = str(rejected.value)
+    assert "wanted 3 (ollama: 3 replicas x 1 GPU) / available 2 (Standard_NC8as_T4_v3: 2 nodes x 1 GPU)" in message
+    assert "lower ollamaReplicas of ollama to 2" in message
+    assert "raise gpuMaxCount (gpuNodeCount without autoscaling) so the pool offers 3 GPUs" in message
+
+
+def test_a_bigger_vm_size_fits_more_replicas():
+    run = run_program("prod", {"ollamaReplicas": 8, "gpuVmSize": "Standard_NC64as_T4_v3"})
+    assert run.outputs["gpuCapacity"]["available"] == 8

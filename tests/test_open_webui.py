@@ -12,7 +12,8 @@ SETTINGS = OpenWebUISettings(
     database_pool_size=3, database_pool_max_overflow=2, database_pool_timeout=30, database_pool_recycle=3600,
     vector_db="pgvector", pgvector_pool_size=2, pgvector_pool_max_overflow=1, pgvector_max_vector_length=384,
     pgvector_use_halfvec=False, pgvector_index_method="hnsw",
-    embedding_model="sentence-transformers/all-MiniLM-L6-v2", ollama_base_url="http://ollama.ollama:11434")
+    embedding_model="sentence-transformers/all-MiniLM-L6-v2",
+    ollama_base_urls=("http://ollama.ns.svc.cluster.local:11434", "https://models.example.com"))
 
 
 def build(settings: OpenWebUISettings = SETTINGS):
@@ -58,9 +59,21 @@ def test_app_pods_never_download_the_model_the_job_does():
     assert 'mv "$dst.partial" "$dst"' in seed["command"][-1]
 
 
-def test_optional_ollama_url_is_passed_through():
-    assert env_of(build(), "webui-deployment")["OLLAMA_BASE_URL"] == "http://ollama.ollama:11434"
-    assert "OLLAMA_BASE_URL" not in env_of(build(dataclasses.replace(SETTINGS, ollama_base_url="")), "webui-deployment")
+def test_ollama_urls_reach_the_app_and_the_job_that_writes_them_into_the_database():
+    run = build()
+    for name in ("webui-deployment", "webui-migrate"):
+        env = env_of(run, name)
+        assert env["OLLAMA_BASE_URLS"] == "http://ollama.ns.svc.cluster.local:11434;https://models.example.com"
+        assert env["ENABLE_OLLAMA_API"] == "true"
+    program = run.named("webui-migrate").inputs["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert program[:2] == ["python", "-c"]
+    # Open WebUI's own config API, after Alembic: the database is where the app reads the URLs on each request
+    assert program[2].index("import open_webui.config") < program[2].index("Config.upsert({\"ollama.base_urls\": urls")
+
+
+def test_no_ollama_turns_the_ollama_api_off():
+    env = env_of(build(dataclasses.replace(SETTINGS, ollama_base_urls=())), "webui-deployment")
+    assert "OLLAMA_BASE_URLS" not in env and env["ENABLE_OLLAMA_API"] == "false"
 
 
 def test_spread_across_nodes():

@@ -19,7 +19,9 @@ def test_analyzer_info_lists_every_policy_with_its_config_schema(pack):
     policies = {p.name: p for p in info.policies}
     assert set(policies) == {"connection-budget", "multi-replica-shared-state", "extensions-allow-listed",
                              "no-plaintext-secrets", "gpu-pools-tainted", "postgres-hardening",
-                             "premium-files-size", "workload-hygiene"}
+                             "premium-files-size", "workload-hygiene", "gpu-capacity", "gpu-pods-tolerate-taint",
+                             "gpu-pool-in-use"}
+    assert policies["gpu-capacity"].configSchema.properties["gpusPerVm"]["default"]["Standard_NC64as_T4_v3"] == 4
     budget_schema = policies["connection-budget"].configSchema.properties
     assert budget_schema["reservedConnections"]["default"] == 15
     assert budget_schema["skuMaxConnections"]["default"]["Standard_B1ms"] == 50
@@ -35,7 +37,8 @@ def test_seed_stack_fails_the_budget_and_is_warned_about_its_claim(pack):
     pack.configure(policy_config_for("dev"))
     violations = pack.analyze(seed_stack())
     by_policy = {v.policy: v for v in violations}
-    assert set(by_policy) == {"connection-budget", "premium-files-size"}
+    assert set(by_policy) == {"connection-budget", "premium-files-size", "gpu-pool-in-use"}
+    assert by_policy["gpu-pool-in-use"].enforcement == "advisory"
     assert by_policy["connection-budget"].mandatory
     assert "demand 920 vs capacity 35" in by_policy["connection-budget"].message
     assert by_policy["connection-budget"].urn.endswith("::shsorot-pg")

@@ -191,6 +191,66 @@ def test_gpu_profile_inside_the_cluster_is_checked_too():
     assert len(resource_violations(policies.gpu_pools_tainted, cluster)) == 1
 
 
+# gpu-capacity, gpu-pods-tolerate-taint, gpu-pool-in-use
+
+def ollama(replicas: int, gpus: int = 1, tolerations: Any = None) -> Registration:
+    return registration("kubernetes:apps/v1:StatefulSet", "ollama", {
+        "metadata": {"name": "ollama", "namespace": "ai"},
+        "spec": {"replicas": replicas, "template": {"spec": {
+            "tolerations": [{"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}]
+            if tolerations is None else tolerations,
+            "containers": [{"name": "ollama", "image": "ollama/ollama:0.17.7",
+                            "resources": {"limits": {"nvidia.com/gpu": gpus}}}]}}}})
+
+
+def test_gpu_workloads_within_the_pool_pass():
+    # the seed's pool: 2 x NC8as_T4_v3, one T4 each
+    assert stack_violations(policies.gpu_capacity, seed_stack() + [ollama(2)]) == []
+
+
+def test_too_many_gpu_replicas_for_the_pool():
+    [message] = stack_violations(policies.gpu_capacity, seed_stack() + [ollama(3)])
+    assert "wanted 3 (ollama: 3 replicas x 1 GPU) / available 2 (Standard_NC8as_T4_v3: 2 nodes x 1 GPU)" in message
+    assert "lower replicas of ollama to 2" in message
+
+
+def test_autoscaling_pool_counts_its_maximum():
+    stack = replace(seed_stack(), "gpu", ["enableAutoScaling"], True)
+    stack = replace(stack, "gpu", ["minCount"], 0)
+    stack = replace(stack, "gpu", ["maxCount"], 4)
+    assert stack_violations(policies.gpu_capacity, stack + [ollama(4)]) == []
+    assert stack_violations(policies.gpu_capacity, stack + [ollama(5)]) != []
+
+
+def test_a_pod_wanting_more_gpus_than_a_node_has_never_schedules():
+    [message] = stack_violations(policies.gpu_capacity, seed_stack() + [ollama(1, gpus=2)])
+    assert "asks for 2 GPUs per pod but no GPU node has that many" in message
+
+
+def test_unknown_gpu_size_needs_the_pack_config():
+    stack = replace(seed_stack(), "gpu", ["vmSize"], "Standard_NC6s_v9")
+    [message] = stack_violations(policies.gpu_capacity, stack + [ollama(1)])
+    assert "gpusPerVm" in message
+    assert stack_violations(policies.gpu_capacity, stack + [ollama(1)], {"gpusPerVm": {"Standard_NC6s_v9": 1}}) == []
+
+
+def test_gpu_pods_must_tolerate_the_taint():
+    assert resource_violations(policies.gpu_pods_tolerate_taint, ollama(1)) == []
+    assert resource_violations(policies.gpu_pods_tolerate_taint, ollama(1, tolerations=[
+        {"key": "sku", "operator": "Exists"}])) == []
+    [message] = resource_violations(policies.gpu_pods_tolerate_taint, ollama(1, tolerations=[]))
+    assert "do not tolerate the GPU pools' taint sku=gpu:NoSchedule" in message
+    wrong = [{"key": "sku", "operator": "Equal", "value": "cpu", "effect": "NoSchedule"}]
+    assert resource_violations(policies.gpu_pods_tolerate_taint, ollama(1, tolerations=wrong)) != []
+
+
+def test_gpu_pool_nothing_uses_is_flagged():
+    # the seed stack as the fixture holds it: a GPU pool and no workload asking for a GPU
+    [message] = stack_violations(policies.gpu_pool_in_use, seed_stack())
+    assert "serve nothing" in message
+    assert stack_violations(policies.gpu_pool_in_use, seed_stack() + [ollama(1)]) == []
+
+
 # postgres-hardening
 
 PROD = {"minBackupRetentionDays": 35, "requireGeoRedundantBackup": True, "requireHighAvailability": True}

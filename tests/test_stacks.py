@@ -39,11 +39,12 @@ def test_stack_declares_every_concern(run):
         "kubernetes:storage.k8s.io/v1:StorageClass", "kubernetes:core/v1:PersistentVolumeClaim",
         "kubernetes:core/v1:Secret", "kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment",
         "kubernetes:core/v1:Service", "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
-        "kubernetes:policy/v1:PodDisruptionBudget",
+        "kubernetes:policy/v1:PodDisruptionBudget", "kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:ConfigMap",
     } <= types
     assert {r.type for r in run.registrations if r.type.startswith("openwebui:")} == {
         "openwebui:postgres:PostgresFlexibleServer", "openwebui:aks:AksCluster",
-        "openwebui:storage:PremiumFilesVolume", "openwebui:redis:Redis", "openwebui:app:OpenWebUI"}
+        "openwebui:storage:PremiumFilesVolume", "openwebui:redis:Redis", "openwebui:app:OpenWebUI",
+        "openwebui:ollama:Ollama"}
 
 
 def test_every_kubernetes_resource_uses_the_cluster_provider(run):
@@ -210,6 +211,38 @@ def test_gpu_pool(dev, prod):
 
 
 def test_outputs(run):
-    assert set(run.outputs) == {"serviceAddress", "postgresFqdn", "databaseName", "kubeconfig", "connectionBudget"}
+    assert set(run.outputs) == {"serviceAddress", "postgresFqdn", "databaseName", "kubeconfig", "connectionBudget",
+                                "gpuCapacity", "ollamaModels"}
     assert run.outputs["databaseName"] == "openwebui"
     assert run.outputs["postgresFqdn"].endswith(".postgres.database.azure.com")
+
+
+def test_ollama_runs_on_the_gpu_pool_and_open_webui_finds_it(run):
+    statefulset = run.named("ollama-statefulset")
+    assert statefulset.inputs["spec"]["replicas"] == {"dev": 1, "prod": 2}[run.stack]
+    assert statefulset.inputs["metadata"]["namespace"] == "open-webui"
+    # created once the GPU pool exists, through the cluster's provider
+    assert run.named("aks-gpu-pool").urn in statefulset.dependencies
+    env = {e["name"]: e.get("value") for e in container(run, "open-webui-deployment")["env"]}
+    assert env["OLLAMA_BASE_URLS"] == "http://ollama.open-webui.svc.cluster.local:11434"
+    assert run.named("ollama-service").inputs["metadata"]["name"] == "ollama"
+    gpus = run.outputs["gpuCapacity"]
+    assert (gpus["wanted"], gpus["available"]) == ({"dev": (1, 2), "prod": (2, 2)}[run.stack])
+    assert run.outputs["ollamaModels"] == ["llama3.2:3b"]
+
+
+def test_ollama_off_with_an_external_url_has_no_gpu_pool():
+    run = run_program("dev", {"ollamaEnabled": False, "ollamaBaseUrl": "https://ollama.example.com"})
+    types = {r.type for r in run.registrations}
+    assert "azure-native:containerservice:AgentPool" not in types
+    assert "kubernetes:apps/v1:StatefulSet" not in types and "kubernetes:apps/v1:DaemonSet" not in types
+    env = {e["name"]: e.get("value") for e in container(run, "open-webui-deployment")["env"]}
+    assert env["OLLAMA_BASE_URLS"] == "https://ollama.example.com"
+    assert "gpuCapacity" not in run.outputs
+
+
+def test_a_stack_may_keep_its_gpu_pool_without_ollama_if_it_says_so():
+    run = run_program("dev", {"ollamaEnabled": False, "gpuPoolWithoutOllama": True})
+    assert run.of_type("azure-native:containerservice:AgentPool")
+    env = {e["name"]: e.get("value") for e in container(run, "open-webui-deployment")["env"]}
+    assert env["ENABLE_OLLAMA_API"] == "false" and "OLLAMA_BASE_URLS" not in env

@@ -88,6 +88,7 @@ class Registration:
     inputs: dict[str, Any]
     """Inputs as registered, secrets still wrapped (see is_secret / reveal)."""
     outputs: dict[str, Any] = field(default_factory=dict)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
 
 
 def is_secret(value: Any) -> bool:
@@ -162,7 +163,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=list(request.dependencies),
                 property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                 inputs=rpc.deserialize_properties(request.object),
-                outputs=rpc.deserialize_properties(response.object)))
+                outputs=rpc.deserialize_properties(response.object),
+                custom_timeouts={k: v for k in ("create", "update", "delete")
+                                 if (v := getattr(request.customTimeouts, k))}))
         return response
 
 

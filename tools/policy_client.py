@@ -108,11 +108,11 @@ class PolicyPackServer:
     def analyze(self, registrations: Iterable[Registration]) -> list[Violation]:
         """Every resource through Analyze, then the whole stack through AnalyzeStack."""
         resources = [analyzer_resource(r) for r in registrations]
-        diagnostics = []
-        for r in resources:
-            diagnostics += self.stub.Analyze(analyzer_pb2.AnalyzeRequest(
-                type=r.type, properties=r.properties, urn=r.urn, name=r.name, options=r.options)).diagnostics
-        diagnostics += self.stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources)).diagnostics
+        # All in flight at once, as the engine sends them while it steps: the pack answers each on its own.
+        pending = [self.stub.Analyze.future(analyzer_pb2.AnalyzeRequest(
+            type=r.type, properties=r.properties, urn=r.urn, name=r.name, options=r.options)) for r in resources]
+        pending.append(self.stub.AnalyzeStack.future(analyzer_pb2.AnalyzeStackRequest(resources=resources)))
+        diagnostics = [d for call in pending for d in call.result().diagnostics]
         return [Violation(d.policyName, ENFORCEMENT_NAMES.get(d.enforcementLevel, str(d.enforcementLevel)),
                           d.message, d.urn) for d in diagnostics]
 

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 
-.PHONY: plan test bench
+.PHONY: plan test bench bench-migrate
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,6 @@ test: $(VENV)/.installed node_modules/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.plan_vs_import
+
+bench-migrate: $(VENV)/.installed
+	$(PY) -m benchmarks.migrate_vectors

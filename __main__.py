@@ -6,6 +6,7 @@ from pulumi_azure_native import resources
 
 from components import config
 from components.aks import AksCluster, AksClusterArgs
+from components.data_migration import DataMigration, DataMigrationArgs
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
 from components.ollama import Ollama, OllamaArgs
 from components.open_webui import OpenWebUI, OpenWebUIArgs
@@ -32,7 +33,7 @@ namespace = k8s.core.v1.Namespace(
     "namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=settings.namespace),
     opts=pulumi.ResourceOptions(provider=cluster.provider))
 
-data = PremiumFilesVolume("open-webui-data", PremiumFilesVolumeArgs(
+data = PremiumFilesVolume(config.DATA_CLAIM_NAME, PremiumFilesVolumeArgs(
     settings=settings.files, namespace=namespace.metadata.name, protect=settings.protect), opts=on_cluster)
 
 redis = Redis("open-webui-redis", RedisArgs(image=settings.redis_image, namespace=namespace.metadata.name),
@@ -43,10 +44,16 @@ if settings.ollama:
     Ollama(config.OLLAMA_NAME, OllamaArgs(settings=settings.ollama, namespace=namespace.metadata.name,
                                           node_pool=cluster.gpu_pool), opts=on_cluster)
 
+# An existing Open WebUI's files and vectors come across, verified, before the new one starts.
+migration = DataMigration(config.DATA_MIGRATION_NAME, DataMigrationArgs(
+    settings=settings.migration, webui=settings.webui, namespace=namespace.metadata.name,
+    database_url=postgres.database_url, data_claim_name=data.claim_name,
+    postgres_server=postgres.server_resource_name), opts=on_cluster) if settings.migration else None
+
 webui = OpenWebUI(config.APP_NAME, OpenWebUIArgs(
     settings=settings.webui, namespace=namespace.metadata.name, database_url=postgres.database_url,
-    redis_url=redis.url, data_claim_name=data.claim_name, postgres_server=postgres.server_resource_name),
-    opts=on_cluster)
+    redis_url=redis.url, data_claim_name=data.claim_name, postgres_server=postgres.server_resource_name,
+    wait_for=[migration.job] if migration else []), opts=on_cluster)
 
 pulumi.export("serviceAddress", webui.service_address)
 pulumi.export("postgresFqdn", postgres.fqdn)

@@ -14,6 +14,7 @@ import pulumi
 
 from components.aks import AksSettings
 from components.connection_budget import AZURE_RESERVED_CONNECTIONS, POSTGRES_SKUS, ConnectionBudget
+from components.data_migration import DataMigrationSettings
 from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettings
 from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
 from components.ollama import GPUS_PER_POD, OllamaSettings, service_url
@@ -24,6 +25,8 @@ from components.postgres import FirewallRange, PostgresSettings
 APP_NAME = "open-webui"
 POSTGRES_NAME = "postgres"
 OLLAMA_NAME = "ollama"
+DATA_MIGRATION_NAME = "open-webui-data-migration"
+DATA_CLAIM_NAME = "open-webui-data"
 HA_MODES = ("Disabled", "SameZone", "ZoneRedundant")
 VECTOR_DBS = ("pgvector", "chroma")
 INDEX_METHODS = ("hnsw", "ivfflat")
@@ -58,10 +61,14 @@ class StackSettings:
     webui: OpenWebUISettings
     ollama: Optional[OllamaSettings]
     """None when ollamaEnabled is false."""
+    migration: Optional[DataMigrationSettings]
+    """None unless migrateFrom names an old Open WebUI's claim."""
 
     def connection_budget(self) -> ConnectionBudget:
+        migration = (self.migration.workload(DATA_MIGRATION_NAME),) if self.migration else ()
         return ConnectionBudget(server=POSTGRES_NAME, max_connections=self.postgres.sku.default_max_connections,
-                                reserved=AZURE_RESERVED_CONNECTIONS, workloads=self.webui.workloads(APP_NAME))
+                                reserved=AZURE_RESERVED_CONNECTIONS,
+                                workloads=self.webui.workloads(APP_NAME) + migration)
 
     def gpu_capacity(self) -> Optional[GpuCapacity]:
         """Ollama's GPUs against the GPU pool at its largest; None without Ollama."""
@@ -89,7 +96,7 @@ def load(config: pulumi.Config) -> StackSettings:
         "aksKubernetesVersion", "aksSystemVmSize", "gpuVmSize", "nvidiaDevicePluginImage", "filesSku", "image",
         "cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit", "vectorDb", "pgvectorIndexMethod",
         "embeddingModel", "redisImage", "ollamaBaseUrl", "namespace", "ollamaImage", "ollamaKeepAlive",
-        "ollamaCpuRequest", "ollamaMemoryRequest", "ollamaCpuLimit", "ollamaMemoryLimit", "ollamaModelPullerImage")}
+        "ollamaCpuRequest", "ollamaMemoryRequest", "ollamaCpuLimit", "ollamaMemoryLimit", "ollamaModelPullerImage", "migrateFrom")}
     n = {key: read(key, config.require_int) for key in (
         "postgresStorageGb", "postgresBackupRetentionDays", "aksSystemNodeCount", "gpuNodeCount", "gpuMinCount",
         "gpuMaxCount", "filesSizeGi", "minReplicas", "maxReplicas", "cpuTargetPercent", "uvicornWorkers",
@@ -98,7 +105,7 @@ def load(config: pulumi.Config) -> StackSettings:
         "ollamaNumParallel", "ollamaMaxLoadedModels")}
     b = {key: read(key, config.require_bool) for key in (
         "protect", "postgresGeoRedundantBackup", "gpuAutoscaling", "pgvectorUseHalfvec", "ollamaEnabled",
-        "gpuPoolWithoutOllama")}
+        "gpuPoolWithoutOllama", "migrateAllowSqlite")}
     lists = {key: read(key, config.require_object) for key in (
         "postgresExtensions", "postgresFirewallRules", "ollamaModels")}
     if errors:
@@ -115,6 +122,8 @@ def load(config: pulumi.Config) -> StackSettings:
     errors += _check_app(s, n, b, lists)
     if b["ollamaEnabled"]:
         errors += _check_ollama(s, n, lists)
+    if s["migrateFrom"]:
+        errors += _check_migration(s)
     if errors:
         raise ConfigError(_report(errors))
 
@@ -153,6 +162,8 @@ def load(config: pulumi.Config) -> StackSettings:
             max_loaded_models=n["ollamaMaxLoadedModels"], cpu_request=s["ollamaCpuRequest"],
             memory_request=s["ollamaMemoryRequest"], cpu_limit=s["ollamaCpuLimit"], memory_limit=s["ollamaMemoryLimit"],
             puller_image=s["ollamaModelPullerImage"]) if b["ollamaEnabled"] else None,
+        migration=DataMigrationSettings(source_claim=s["migrateFrom"].partition("/")[2],
+                                        allow_sqlite=b["migrateAllowSqlite"]) if s["migrateFrom"] else None,
     )
     budget = settings.connection_budget()
     if not budget.within:
@@ -322,4 +333,21 @@ def _check_ollama(s: dict[str, Any], n: dict[str, Any], lists: dict[str, Any]) -
     for key in ("ollamaNumParallel", "ollamaMaxLoadedModels"):
         if n[key] < 1:
             errors.append(f"{key}: {n[key]} must be at least 1.")
+    return errors
+
+
+def _check_migration(s: dict[str, Any]) -> list[str]:
+    namespace, _, claim = s["migrateFrom"].partition("/")
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", namespace) or not re.fullmatch(
+            r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", claim):
+        return [f"migrateFrom: {s['migrateFrom']!r} is not '<namespace>/<claim>', e.g. 'open-webui/open-webui-old'."]
+    errors = []
+    if namespace != s["namespace"]:
+        errors.append(f"migrateFrom: the claim is in namespace {namespace!r} but the migration Job runs in "
+                      f"{s['namespace']!r}, and a pod can mount only claims of its own namespace. Bind the old disk "
+                      f"to a claim in {s['namespace']!r} (README, 'Migrating an existing Open WebUI') and name that.")
+    if claim == DATA_CLAIM_NAME:
+        errors.append(f"migrateFrom: {claim!r} is this stack's own data claim; name the old deployment's claim.")
+    if s["vectorDb"] != "pgvector":
+        errors.append("migrateFrom: moves Chroma vectors into pgvector, so vectorDb must be pgvector.")
     return errors

@@ -21,6 +21,9 @@ from typing import Mapping, Optional
 POSTGRES_SERVER_ANNOTATION = "openwebui.io/postgres-server"
 """On a workload: the logical name of the PostgreSQL server resource whose budget its connections count against."""
 
+POSTGRES_CONNECTIONS_ANNOTATION = "openwebui.io/postgres-connections"
+"""On a workload that is not Open WebUI (no SQLAlchemy pools): the most connections each of its pods opens."""
+
 AZURE_RESERVED_CONNECTIONS = 15
 """reserved_connections (5) + superuser_reserved_connections (10) on Azure PG16; apps never get these."""
 
@@ -157,13 +160,30 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class PlainClient:
+    """Pods that open a known, fixed number of connections each (a script with one connection, not a pool)."""
+
+    name: str
+    peak_replicas: int
+    per_pod: int
+    unbounded = False
+
+    @property
+    def demand(self) -> int:
+        return self.peak_replicas * self.per_pod
+
+    def arithmetic(self) -> str:
+        return f"{self.name}: {self.peak_replicas} replicas x {self.per_pod} connection(s), no pool = {self.demand}"
+
+
+@dataclass(frozen=True)
 class ConnectionBudget:
     """Peak demand of every workload on one server against the connections the server gives applications."""
 
     server: str
     max_connections: int
     reserved: int
-    workloads: tuple[Workload, ...]
+    workloads: tuple[Workload | PlainClient, ...]
 
     @property
     def capacity(self) -> int:
@@ -210,6 +230,8 @@ class ConnectionBudget:
             fitting_replicas = (self.capacity - others) // w.per_pod
             if 1 <= fitting_replicas < w.peak_replicas:
                 fixes.append(f"lower {names['max_replicas']} of {w.name} from {w.peak_replicas} to {fitting_replicas}")
+            if isinstance(w, PlainClient):
+                continue
             per_pod_allowed = (self.capacity - others) // w.peak_replicas
             per_worker_allowed = per_pod_allowed // w.uvicorn_workers
             if per_worker_allowed >= w.min_per_worker:

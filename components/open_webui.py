@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -121,6 +121,8 @@ class OpenWebUIArgs:
     data_claim_name: pulumi.Input[str]
     postgres_server: str
     """Logical name of the PostgreSQL server resource (for the policy pack's connection budget)."""
+    wait_for: Sequence[pulumi.Resource] = ()
+    """What must be complete before the app starts (besides its own schema migration), e.g. a data migration."""
 
 
 class OpenWebUI(pulumi.ComponentResource):
@@ -132,7 +134,35 @@ class OpenWebUI(pulumi.ComponentResource):
         s = args.settings
         labels = {"app.kubernetes.io/name": name}
         annotations = {POSTGRES_SERVER_ANNOTATION: args.postgres_server}
+        env = self._environment(name, args, labels)
+        data_volume = k8s.core.v1.VolumeArgs(
+            name="data",
+            persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=args.data_claim_name))
+        resources = k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": s.cpu_request, "memory": s.memory_request},
+            limits={"cpu": s.cpu_limit, "memory": s.memory_limit})
 
+        migration = self._migration_job(name, args, env(True), data_volume, resources, labels, annotations)
+        deployment = self._deployment(name, args, env(False), data_volume, resources, labels, annotations,
+                                      wait_for=[migration, *args.wait_for])
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="LoadBalancer", selector=labels,
+                ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port=HTTP_PORT)]),
+            opts=pulumi.ResourceOptions(parent=self))
+        self._scaling(name, args, deployment, labels)
+
+        self.service_address = service.status.apply(
+            lambda status: (status.load_balancer.ingress[0].ip
+                            if status and status.load_balancer and status.load_balancer.ingress else None))
+        self.register_outputs({"service_address": self.service_address})
+
+    def _environment(self, name: str, args: OpenWebUIArgs,
+                     labels: dict[str, str]) -> Callable[[bool], list[k8s.core.v1.EnvVarArgs]]:
+        """The Secret (database URLs, a generated WEBUI_SECRET_KEY shared by every replica) and the env built on it."""
+        s = args.settings
         secret_key = random.RandomPassword(f"{name}-secret-key", random.RandomPasswordArgs(length=48, special=False),
                                            opts=pulumi.ResourceOptions(parent=self))
         secret_data = {"DATABASE_URL": args.database_url, "WEBUI_SECRET_KEY": secret_key.result}
@@ -152,17 +182,13 @@ class OpenWebUI(pulumi.ComponentResource):
                 for k in SECRET_ENV if k in secret_data]
             return plain + redis + secrets
 
-        data_volume = k8s.core.v1.VolumeArgs(
-            name="data",
-            persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=args.data_claim_name))
-        resources = k8s.core.v1.ResourceRequirementsArgs(
-            requests={"cpu": s.cpu_request, "memory": s.memory_request},
-            limits={"cpu": s.cpu_limit, "memory": s.memory_limit})
+        return env
 
-        migration = self._migration_job(name, args, env(run_migrations=True), data_volume, resources, labels,
-                                        annotations)
-
-        deployment = k8s.apps.v1.Deployment(
+    def _deployment(self, name: str, args: OpenWebUIArgs, env: list[k8s.core.v1.EnvVarArgs],
+                    data_volume: k8s.core.v1.VolumeArgs, resources: k8s.core.v1.ResourceRequirementsArgs,
+                    labels: dict[str, str], annotations: dict[str, str],
+                    wait_for: list[pulumi.Resource]) -> k8s.apps.v1.Deployment:
+        return k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels,
                                                 annotations=annotations),
@@ -180,9 +206,9 @@ class OpenWebUI(pulumi.ComponentResource):
                             label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels))],
                         containers=[k8s.core.v1.ContainerArgs(
                             name="open-webui",
-                            image=s.image,
+                            image=args.settings.image,
                             ports=[k8s.core.v1.ContainerPortArgs(container_port=HTTP_PORT, name="http")],
-                            env=env(run_migrations=False),
+                            env=env,
                             resources=resources,
                             # /health answers once the server runs; /ready also pings the database and Redis.
                             # Liveness must never be /ready: a database blip would restart every pod at once.
@@ -195,16 +221,12 @@ class OpenWebUI(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[migration]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=wait_for))
 
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="LoadBalancer", selector=labels,
-                ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port=HTTP_PORT)]),
-            opts=pulumi.ResourceOptions(parent=self))
-
+    def _scaling(self, name: str, args: OpenWebUIArgs, deployment: k8s.apps.v1.Deployment,
+                 labels: dict[str, str]) -> None:
+        """The HPA (min..max replicas on CPU) and the PodDisruptionBudget."""
+        s = args.settings
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
@@ -217,7 +239,6 @@ class OpenWebUI(pulumi.ComponentResource):
                         name="cpu", target=k8s.autoscaling.v2.MetricTargetArgs(
                             type="Utilization", average_utilization=s.cpu_target_percent)))]),
             opts=pulumi.ResourceOptions(parent=self))
-
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
@@ -226,11 +247,6 @@ class OpenWebUI(pulumi.ComponentResource):
             spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
                 max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels)),
             opts=pulumi.ResourceOptions(parent=self))
-
-        self.service_address = service.status.apply(
-            lambda status: (status.load_balancer.ingress[0].ip
-                            if status and status.load_balancer and status.load_balancer.ingress else None))
-        self.register_outputs({"service_address": self.service_address})
 
     def _migration_job(self, name: str, args: OpenWebUIArgs, env: list[k8s.core.v1.EnvVarArgs],
                        data_volume: k8s.core.v1.VolumeArgs, resources: k8s.core.v1.ResourceRequirementsArgs,

@@ -27,8 +27,10 @@ from pulumi_policy.proxy import UnknownValueError
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the program's components/, for the formula
 from components.connection_budget import (  # noqa: E402
     AZURE_RESERVED_CONNECTIONS,
+    POSTGRES_CONNECTIONS_ANNOTATION,
     POSTGRES_SERVER_ANNOTATION,
     ConnectionBudget,
+    PlainClient,
     PoolError,
     Workload,
     default_sku_table,
@@ -141,7 +143,7 @@ def connection_budget(args: StackValidationArgs, report: ReportViolation) -> Non
     resources = args.resources
     servers = [r for r in resources if r.resource_type == SERVER]
     hpas = [r for r in resources if r.resource_type == HPA]
-    demand: dict[str, list[Workload]] = {s.name: [] for s in servers}
+    demand: dict[str, list[Workload | PlainClient]] = {s.name: [] for s in servers}
 
     for r in resources:
         if r.resource_type not in WORKLOADS:
@@ -151,12 +153,17 @@ def connection_budget(args: StackValidationArgs, report: ReportViolation) -> Non
                           if any(e.get("name") in ("DATABASE_URL", "PGVECTOR_DB_URL") for e in env_entries(c))]
             if not connecting:
                 continue
-            server = metadata(r.props).get("annotations", {}).get(POSTGRES_SERVER_ANNOTATION)
+            annotations = metadata(r.props).get("annotations") or {}
+            server = annotations.get(POSTGRES_SERVER_ANNOTATION)
             if server is None and len(servers) == 1:
                 server = servers[0].name
             if server not in demand:
                 report(f"{r.name} connects to PostgreSQL but names no server of this stack; annotate it with "
                        f"{POSTGRES_SERVER_ANNOTATION}: <server resource name> so its connections are budgeted.", r.urn)
+                continue
+            if POSTGRES_CONNECTIONS_ANNOTATION in annotations:  # a plain client: its connection count is declared
+                demand[server].append(PlainClient(r.name, peak_replicas(r, hpas),
+                                                  int(annotations[POSTGRES_CONNECTIONS_ANNOTATION])))
                 continue
             for c in connecting:
                 opaque = [e["name"] for e in env_entries(c) if e.get("name") in POOL_ENV and "value" not in e]

@@ -2,6 +2,7 @@ import pytest
 
 from components.connection_budget import (
     ConnectionBudget,
+    PlainClient,
     Pool,
     PoolError,
     Workload,
@@ -110,3 +111,18 @@ def test_explicit_max_connections_wins_over_the_sku_default():
     assert max_connections_for("Standard_B1ms", 200, table) == 200
     with pytest.raises(KeyError):
         max_connections_for("Standard_Z9", None, table)
+
+
+def test_a_plain_client_counts_its_declared_connections_and_has_no_pools_to_shrink():
+    app = Workload.from_env("app", 4, {"VECTOR_DB": "pgvector", "DATABASE_POOL_SIZE": "2",
+                                       "DATABASE_POOL_MAX_OVERFLOW": "1", "PGVECTOR_POOL_SIZE": "2",
+                                       "ENABLE_DB_MIGRATIONS": "false"})
+    migrator = PlainClient("migrator", peak_replicas=1, per_pod=3)
+    budget = ConnectionBudget("pg", 50, 15, (app, migrator))
+    assert (budget.demand, budget.within) == (4 * 8 + 3, True)
+    assert migrator.arithmetic() == "migrator: 1 replicas x 3 connection(s), no pool = 3"
+    over = ConnectionBudget("pg", 45, 15, (app, migrator))
+    assert not over.within
+    fixes = over.fixes(NAMES)
+    assert not any("shrink the pools of migrator" in f for f in fixes)
+    assert any("lower HPA maxReplicas of app from 4 to 3" in f for f in fixes)

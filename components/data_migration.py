@@ -1,0 +1,131 @@
+"""DataMigration: a one-shot Job that carries an existing Open WebUI's data onto this stack before it starts.
+
+It mounts the old deployment's claim read-only and the new shared volume, copies the data directory across with
+checksums (tools/migrate_files.py: everything but cache/; it stops on a SQLite webui.db unless told to go on),
+then moves the Chroma vectors into pgvector (tools/migrate_vectors.py), both verified and both safe to run again.
+Both scripts reach the Job in a ConfigMap and run in the Open WebUI image, which ships chromadb, psycopg and numpy.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.connection_budget import POSTGRES_CONNECTIONS_ANNOTATION, POSTGRES_SERVER_ANNOTATION, PlainClient
+from components.open_webui import DATA_DIR, OpenWebUISettings
+
+TOOLS = Path(__file__).resolve().parent.parent / "tools"
+SCRIPTS = ("migrate_files.py", "migrate_vectors.py")
+MIGRATOR_CONNECTIONS = 1
+"""tools/migrate_vectors.py works over a single connection; the files step opens none."""
+OLD_DATA = "/old-data"
+REPORTS = f"{DATA_DIR}/.migration"
+
+
+@dataclass(frozen=True)
+class DataMigrationSettings:
+    source_claim: str
+    """The old Open WebUI's data claim, in the stack's namespace."""
+    allow_sqlite: bool
+    """Go on when the old data directory has a SQLite webui.db (its users and chats are not converted)."""
+
+    def workload(self, name: str) -> PlainClient:
+        """The Job as the connection budget sees it."""
+        return PlainClient(name, peak_replicas=1, per_pod=MIGRATOR_CONNECTIONS)
+
+
+@dataclass
+class DataMigrationArgs:
+    settings: DataMigrationSettings
+    webui: OpenWebUISettings
+    """The image to run in, and the pgvector column and index settings the new Open WebUI will run with."""
+    namespace: pulumi.Input[str]
+    database_url: pulumi.Input[str]
+    data_claim_name: pulumi.Input[str]
+    postgres_server: str
+
+
+class DataMigration(pulumi.ComponentResource):
+    job: k8s.batch.v1.Job
+    """Complete only once every file and vector is across and verified: Open WebUI's Deployment waits for it."""
+
+    def __init__(self, name: str, args: DataMigrationArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("openwebui:migration:DataMigration", name, None, opts)
+        s, webui = args.settings, args.webui
+        child = pulumi.ResourceOptions(parent=self)
+        labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "data-migration"}
+        annotations = {POSTGRES_SERVER_ANNOTATION: args.postgres_server,
+                       POSTGRES_CONNECTIONS_ANNOTATION: str(MIGRATOR_CONNECTIONS)}
+
+        secret = k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
+            string_data={"DATABASE_URL": pulumi.Output.secret(args.database_url)},
+            opts=child)
+        scripts = k8s.core.v1.ConfigMap(
+            f"{name}-scripts",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-scripts", namespace=args.namespace, labels=labels),
+            data={script: (TOOLS / script).read_text() for script in SCRIPTS},
+            opts=child)
+
+        files = ["python", "/migrate/migrate_files.py", "--source", OLD_DATA, "--target", DATA_DIR,
+                 "--report", f"{REPORTS}/files.json"] + (["--allow-sqlite"] if s.allow_sqlite else [])
+        vectors = ["python", "/migrate/migrate_vectors.py", "--chroma", f"{OLD_DATA}/vector_db",
+                   "--dimension", str(webui.pgvector_max_vector_length), "--report", f"{REPORTS}/vectors.json"] + (
+            ["--halfvec"] if webui.pgvector_use_halfvec else [])
+        program = (f"set -eu; mkdir -p {REPORTS}; {shlex.join(files)}; "
+                   f"if [ -f {OLD_DATA}/vector_db/chroma.sqlite3 ]; then {shlex.join(vectors)}; "
+                   "else echo 'no Chroma store in the old data directory: no vectors to migrate'; fi")
+        # The new Open WebUI's own pgvector settings, so the migrator builds the index Open WebUI would.
+        index_env = {k: v for k, v in webui.environment(run_migrations=False).items() if k.startswith("PGVECTOR_INDEX")}
+
+        self.job = k8s.batch.v1.Job(
+            f"{name}-job",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels,
+                                                annotations=annotations),
+            spec=k8s.batch.v1.JobSpecArgs(
+                # Both steps resume where they stopped, so a retry finishes the work instead of redoing it.
+                backoff_limit=3,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        restart_policy="Never",
+                        containers=[k8s.core.v1.ContainerArgs(
+                            name="migrate", image=webui.image, command=["sh", "-c", program],
+                            env=[k8s.core.v1.EnvVarArgs(name="DATABASE_URL", value_from=k8s.core.v1.EnvVarSourceArgs(
+                                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
+                                    name=secret.metadata.name, key="DATABASE_URL")))]
+                            + [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in index_env.items()]
+                            + [k8s.core.v1.EnvVarArgs(name="TMPDIR", value="/scratch")],
+                            resources=k8s.core.v1.ResourceRequirementsArgs(
+                                requests={"cpu": "500m", "memory": "1Gi"}, limits={"cpu": "2", "memory": "4Gi"}),
+                            volume_mounts=[
+                                k8s.core.v1.VolumeMountArgs(name="old-data", mount_path=OLD_DATA, read_only=True),
+                                k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR),
+                                k8s.core.v1.VolumeMountArgs(name="scripts", mount_path="/migrate", read_only=True),
+                                # The migrator opens a private copy of the Chroma store here: Chroma writes to
+                                # any store it opens, and the old one must stay as it is.
+                                k8s.core.v1.VolumeMountArgs(name="scratch", mount_path="/scratch"),
+                            ],
+                        )],
+                        volumes=[
+                            k8s.core.v1.VolumeArgs(name="old-data", persistent_volume_claim=(
+                                k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=s.source_claim,
+                                                                                  read_only=True))),
+                            k8s.core.v1.VolumeArgs(name="data", persistent_volume_claim=(
+                                k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=args.data_claim_name))),
+                            k8s.core.v1.VolumeArgs(name="scripts", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                                name=scripts.metadata.name)),
+                            k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
+                        ],
+                    ),
+                ),
+            ),
+            # A large store takes a while; the provider's 10-minute default would fail a healthy migration.
+            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create="120m")))
+        self.register_outputs({})

@@ -1,0 +1,117 @@
+"""The data migration Job: rendered for a stack with migrateFrom, budgeted, ordered before the app, validated."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from tools.mock_engine import MockRun, ROOT, reveal, run_program
+from tools.plan import manifests, write_manifests
+from tools.policy_client import PolicyPackServer, check_stack
+
+MIGRATE_FROM = {"migrateFrom": "open-webui/open-webui-old"}
+
+
+@pytest.fixture(scope="module")
+def run() -> MockRun:
+    return run_program("dev", MIGRATE_FROM)
+
+
+def pod(run: MockRun) -> dict[str, Any]:
+    return reveal(run.named("open-webui-data-migration-job").inputs)["spec"]["template"]["spec"]
+
+
+def test_without_migrate_from_nothing_changes():
+    names = {r.name for r in run_program("dev").registrations}
+    assert not any("data-migration" in name for name in names)
+
+
+def test_job_mounts_the_old_claim_read_only_and_the_new_volume(run):
+    spec = pod(run)
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["old-data"]["persistentVolumeClaim"] == {"claimName": "open-webui-old", "readOnly": True}
+    assert volumes["data"]["persistentVolumeClaim"] == {"claimName": "open-webui-data"}
+    mounts = {m["name"]: m for m in spec["containers"][0]["volumeMounts"]}
+    assert mounts["old-data"]["readOnly"] is True and mounts["data"]["mountPath"] == "/app/backend/data"
+    assert spec["containers"][0]["image"] == "ghcr.io/open-webui/open-webui:v0.12.4"
+
+
+def test_job_runs_the_repos_own_scripts(run):
+    config_map = reveal(run.named("open-webui-data-migration-scripts").inputs)
+    for script in ("migrate_files.py", "migrate_vectors.py"):
+        assert config_map["data"][script] == (ROOT / "tools" / script).read_text()
+    program = pod(run)["containers"][0]["command"][-1]
+    assert "migrate_files.py --source /old-data --target /app/backend/data" in program
+    assert "migrate_vectors.py --chroma /old-data/vector_db --dimension 384" in program
+    assert "--allow-sqlite" not in program
+    assert "--allow-sqlite" in reveal(run_program("dev", {**MIGRATE_FROM, "migrateAllowSqlite": True}).named(
+        "open-webui-data-migration-job").inputs)["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+
+
+def test_the_job_program_is_valid_shell(run):
+    program = pod(run)["containers"][0]["command"][-1]
+    assert subprocess.run(["sh", "-n", "-c", program]).returncode == 0
+
+
+def test_job_takes_the_database_url_from_its_secret_and_the_apps_index_method(run):
+    env = {e["name"]: e for e in pod(run)["containers"][0]["env"]}
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "open-webui-data-migration",
+                                                                "key": "DATABASE_URL"}
+    assert env["PGVECTOR_INDEX_METHOD"]["value"] == "hnsw"
+
+
+def test_the_app_starts_only_after_the_migration(run):
+    job = run.named("open-webui-data-migration-job")
+    assert job.urn in run.named("open-webui-deployment").dependencies
+    assert job.custom_timeouts["create"] == "120m"
+
+
+def test_the_budget_counts_the_job_and_the_pack_agrees(run):
+    budget = run.outputs["connectionBudget"]
+    assert budget["workloads"]["open-webui-data-migration"] == {"peakReplicas": 1, "perPod": 1, "demand": 1}
+    assert budget["demand"] == 26
+    annotations = reveal(run.named("open-webui-data-migration-job").inputs)["metadata"]["annotations"]
+    assert annotations == {"openwebui.io/postgres-server": "postgres-server", "openwebui.io/postgres-connections": "1"}
+    with PolicyPackServer() as pack:
+        assert check_stack(pack, "dev", run.registrations) == []
+        # 35 usable: 3 app pods x 8 + 9 (schema Job) = 33, plus what the data migration declares: 1 fits, 3 does not.
+        registrations = copy.deepcopy(run.registrations)
+        hpa = next(r for r in registrations if r.name == "open-webui-hpa")
+        hpa.inputs["spec"]["maxReplicas"] = 3
+        job = next(r for r in registrations if r.name == "open-webui-data-migration-job")
+        job.inputs["metadata"]["annotations"]["openwebui.io/postgres-connections"] = "3"
+        [violation] = check_stack(pack, "dev", registrations)
+    assert violation.policy == "connection-budget"
+    assert "open-webui-data-migration-job: 1 replicas x 3 connection(s), no pool = 3" in violation.message
+    assert "demand 36 vs capacity 35" in violation.message
+
+
+def test_manifests_validate(run, tmp_path):
+    objects = manifests(run)
+    assert write_manifests(objects, tmp_path / "m", "1.33.0") == []
+    job = yaml.safe_load((tmp_path / "m" / "job-open-webui-open-webui-data-migration.yaml").read_text())
+    assert job["spec"]["backoffLimit"] == 3
+
+
+@pytest.mark.parametrize("value,says", [
+    ("ollama/open-webui-files-pvc", "a pod can mount only claims of its own namespace"),
+    ("open-webui", "is not '<namespace>/<claim>'"),
+    ("open-webui/open-webui-data", "this stack's own data claim"),
+])
+def test_bad_migrate_from_is_refused(value, says):
+    from components.config import ConfigError
+
+    with pytest.raises(ConfigError) as rejected:
+        run_program("dev", {"migrateFrom": value})
+    assert "migrateFrom" in str(rejected.value) and says in str(rejected.value)
+
+
+def test_migration_needs_pgvector():
+    from components.config import ConfigError
+
+    with pytest.raises(ConfigError, match="vectorDb must be pgvector"):
+        run_program("dev", {**MIGRATE_FROM, "vectorDb": "chroma", "maxReplicas": 1})

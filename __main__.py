@@ -8,10 +8,14 @@ from components import config
 from components.aks import AksCluster, AksClusterArgs
 from components.data_migration import DataMigration, DataMigrationArgs
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
+from components.network import Network, NetworkArgs
+from components.network_policies import Exposure, NetworkPolicies, NetworkPoliciesArgs
 from components.ollama import Ollama, OllamaArgs
-from components.open_webui import OpenWebUI, OpenWebUIArgs
+from components.open_webui import HTTP_PORT, OpenWebUI, OpenWebUIArgs
+from components.ollama import OLLAMA_PORT
+from components.pod_security import NAMESPACE_LABELS
 from components.postgres import PostgresFlexibleServer, PostgresFlexibleServerArgs
-from components.redis import Redis, RedisArgs
+from components.redis import REDIS_PORT, Redis, RedisArgs
 
 # Validated, connection budget included, before anything is declared: a bad stack fails `pulumi preview`.
 settings = config.load(pulumi.Config())
@@ -20,17 +24,24 @@ tags = {"app": "open-webui", "stack": pulumi.get_stack(), "managed-by": "pulumi"
 
 group = resources.ResourceGroup("openwebui", location=settings.location, tags=tags)
 
+net = Network("network", NetworkArgs(
+    settings=settings.network, resource_group_name=group.name, location=group.location, tags=tags,
+    dns_zone_label=f"openwebui-{pulumi.get_stack()}"))
+
 postgres = PostgresFlexibleServer(config.POSTGRES_NAME, PostgresFlexibleServerArgs(
     settings=settings.postgres, resource_group_name=group.name, location=group.location, tags=tags,
-    protect=settings.protect))
+    protect=settings.protect, egress_ip_address=net.egress_ip_address, delegated_subnet_id=net.postgres_subnet_id,
+    private_dns_zone_id=net.private_dns_zone_id, dns_zone_link=net.dns_zone_link))
 
 cluster = AksCluster("aks", AksClusterArgs(
-    settings=settings.aks, resource_group_name=group.name, location=group.location, tags=tags))
+    settings=settings.aks, resource_group_name=group.name, location=group.location, tags=tags,
+    identity_id=net.cluster_identity_id, egress_ip_id=net.egress_ip_id, subnet_id=net.aks_subnet_id,
+    permissions=net.cluster_permissions))
 
 # Kubernetes components inherit the cluster's provider through their parent.
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
 namespace = k8s.core.v1.Namespace(
-    "namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=settings.namespace),
+    "namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=settings.namespace, labels=NAMESPACE_LABELS),
     opts=pulumi.ResourceOptions(provider=cluster.provider))
 
 data = PremiumFilesVolume(config.DATA_CLAIM_NAME, PremiumFilesVolumeArgs(
@@ -39,10 +50,9 @@ data = PremiumFilesVolume(config.DATA_CLAIM_NAME, PremiumFilesVolumeArgs(
 redis = Redis("open-webui-redis", RedisArgs(image=settings.redis_image, namespace=namespace.metadata.name),
               opts=on_cluster)
 
-if settings.ollama:
-    # Its Service URL reaches Open WebUI through settings.webui (config.py derives both from the namespace).
-    Ollama(config.OLLAMA_NAME, OllamaArgs(settings=settings.ollama, namespace=namespace.metadata.name,
-                                          node_pool=cluster.gpu_pool), opts=on_cluster)
+# Its Service URL reaches Open WebUI through settings.webui (config.py derives both from the namespace).
+ollama = Ollama(config.OLLAMA_NAME, OllamaArgs(settings=settings.ollama, namespace=namespace.metadata.name,
+                                               node_pool=cluster.gpu_pool), opts=on_cluster) if settings.ollama else None
 
 # An existing Open WebUI's files and vectors come across, verified, before the new one starts.
 migration = DataMigration(config.DATA_MIGRATION_NAME, DataMigrationArgs(
@@ -55,7 +65,16 @@ webui = OpenWebUI(config.APP_NAME, OpenWebUIArgs(
     redis_url=redis.url, data_claim_name=data.claim_name, postgres_server=postgres.server_resource_name,
     wait_for=[migration.job] if migration else []), opts=on_cluster)
 
+# Open WebUI takes its HTTP port from its public entry (the LoadBalancer); Redis and Ollama take Open WebUI only.
+NetworkPolicies("network-policies", NetworkPoliciesArgs(namespace=namespace.metadata.name, exposures=[
+    Exposure("open-webui", webui.pod_labels, HTTP_PORT, sources=None),
+    Exposure("redis", redis.pod_labels, REDIS_PORT, sources=[webui.pod_labels]),
+    *([Exposure("ollama", ollama.pod_labels, OLLAMA_PORT, sources=[webui.pod_labels])] if ollama else []),
+]), opts=on_cluster)
+
 pulumi.export("serviceAddress", webui.service_address)
+pulumi.export("postgresNetwork", settings.network.mode)
+pulumi.export("egressAddress", net.egress_ip_address)
 pulumi.export("postgresFqdn", postgres.fqdn)
 pulumi.export("databaseName", postgres.database_name)
 pulumi.export("kubeconfig", cluster.kubeconfig)

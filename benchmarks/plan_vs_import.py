@@ -13,13 +13,16 @@ RUNS = 3
 # touches every class the program declares.
 SDK_IMPORTS = """
 import pulumi, pulumi_random, pulumi_policy, psycopg, kubernetes_validate, dill, yaml
-from pulumi_azure_native import resources, dbforpostgresql, containerservice
-from pulumi_kubernetes import core, apps, batch, autoscaling, policy, storage, meta, Provider
+from pulumi_azure_native import resources, dbforpostgresql, containerservice, network, privatedns, managedidentity
+from pulumi_azure_native import authorization
+from pulumi_kubernetes import core, apps, batch, autoscaling, policy, storage, meta, networking, Provider
 resources.ResourceGroup, dbforpostgresql.Server, dbforpostgresql.Configuration, dbforpostgresql.FirewallRule
 dbforpostgresql.Database, containerservice.ManagedCluster, containerservice.AgentPool
 containerservice.list_managed_cluster_user_credentials_output, core.v1.Secret, core.v1.Service, core.v1.Namespace
 core.v1.PersistentVolumeClaim, core.v1.ConfigMap, apps.v1.Deployment, apps.v1.DaemonSet, apps.v1.StatefulSet, batch.v1.Job
-storage.v1.StorageClass
+storage.v1.StorageClass, networking.v1.NetworkPolicy
+network.PublicIPAddress, network.VirtualNetwork, network.Subnet, privatedns.PrivateZone, privatedns.VirtualNetworkLink
+managedidentity.UserAssignedIdentity, authorization.RoleAssignment, authorization.get_client_config_output
 autoscaling.v2.HorizontalPodAutoscaler, policy.v1.PodDisruptionBudget, meta.v1.ObjectMetaArgs
 """
 

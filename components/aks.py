@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import containerservice
+
+from components.pod_security import hardened
 
 GPU_TAINT = "sku=gpu:NoSchedule"
 """The taint AKS docs put on GPU pools: only pods that tolerate it (and ask for a GPU) land there."""
@@ -51,6 +53,14 @@ class AksClusterArgs:
     resource_group_name: pulumi.Input[str]
     location: pulumi.Input[str]
     tags: Mapping[str, str]
+    identity_id: pulumi.Input[str]
+    """The user-assigned identity of the control plane (components/network.py)."""
+    egress_ip_id: pulumi.Input[str]
+    """The static public IP every node's outbound traffic leaves from."""
+    subnet_id: Optional[pulumi.Input[str]]
+    """The VNet subnet the nodes join (private network mode); None lets AKS make its own VNet."""
+    permissions: Sequence[pulumi.Resource]
+    """Role assignments the identity needs before the cluster is created."""
 
 
 class AksCluster(pulumi.ComponentResource):
@@ -74,15 +84,24 @@ class AksCluster(pulumi.ComponentResource):
             dns_prefix=name,
             kubernetes_version=s.kubernetes_version,
             identity=containerservice.ManagedClusterIdentityArgs(
-                type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED),
+                type=containerservice.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[args.identity_id]),
             agent_pool_profiles=[containerservice.ManagedClusterAgentPoolProfileArgs(
                 name="system", mode=containerservice.AgentPoolMode.SYSTEM, vm_size=s.system_vm_size,
-                count=s.system_node_count, os_type=containerservice.OSType.LINUX)],
+                count=s.system_node_count, os_type=containerservice.OSType.LINUX, vnet_subnet_id=args.subnet_id)],
+            # Azure CNI overlay (pods take no VNet addresses) with Cilium, which enforces NetworkPolicy: with
+            # network_policy unset nothing would. Outbound leaves from the stack's own static IP. All of this is
+            # fixed when the cluster is created.
+            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin="azure", network_plugin_mode="overlay", network_policy="cilium",
+                network_dataplane="cilium", load_balancer_sku="standard", outbound_type="loadBalancer",
+                load_balancer_profile=containerservice.ManagedClusterLoadBalancerProfileArgs(
+                    outbound_ips=containerservice.ManagedClusterLoadBalancerProfileOutboundIPsArgs(
+                        public_ips=[containerservice.ResourceReferenceArgs(id=args.egress_ip_id)]))),
             # The Azure Files CSI driver (file.csi.azure.com) serves the shared data volume.
             storage_profile=containerservice.ManagedClusterStorageProfileArgs(
                 file_csi_driver=containerservice.ManagedClusterStorageProfileFileCSIDriverArgs(enabled=True)),
             tags=dict(args.tags),
-            opts=child)
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.permissions)))
 
         self.gpu_pool = self._gpu_pool(name, args, cluster.name) if s.gpu_pool else None
 
@@ -112,6 +131,7 @@ class AksCluster(pulumi.ComponentResource):
             node_taints=[GPU_TAINT],
             node_labels=dict([GPU_NODE_LABEL]),
             gpu_profile=containerservice.GPUProfileArgs(driver=containerservice.GPUDriver.INSTALL),
+            vnet_subnet_id=args.subnet_id,
             enable_auto_scaling=s.gpu_autoscaling,
             count=s.gpu_min_count if s.gpu_autoscaling else s.gpu_node_count,
             min_count=s.gpu_min_count if s.gpu_autoscaling else None,
@@ -139,9 +159,7 @@ class AksCluster(pulumi.ComponentResource):
                             name="nvidia-device-plugin",
                             image=image,
                             env=[k8s.core.v1.EnvVarArgs(name="FAIL_ON_INIT_ERROR", value="false")],
-                            security_context=k8s.core.v1.SecurityContextArgs(
-                                allow_privilege_escalation=False,
-                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"])),
+                            security_context=hardened(),
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests={"cpu": "10m", "memory": "32Mi"}, limits={"memory": "128Mi"}),
                             volume_mounts=[k8s.core.v1.VolumeMountArgs(

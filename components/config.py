@@ -16,6 +16,7 @@ from components.aks import AksSettings
 from components.connection_budget import AZURE_RESERVED_CONNECTIONS, POSTGRES_SKUS, ConnectionBudget
 from components.data_migration import DataMigrationSettings
 from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettings
+from components.network import NETWORK_MODES, NetworkSettings
 from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
 from components.ollama import GPUS_PER_POD, OllamaSettings, service_url
 from components.open_webui import OpenWebUISettings, image_tag
@@ -53,6 +54,7 @@ class ConfigError(pulumi.RunError):
 class StackSettings:
     location: str
     protect: bool
+    network: NetworkSettings
     namespace: str
     redis_image: str
     postgres: PostgresSettings
@@ -96,7 +98,8 @@ def load(config: pulumi.Config) -> StackSettings:
         "aksKubernetesVersion", "aksSystemVmSize", "gpuVmSize", "nvidiaDevicePluginImage", "filesSku", "image",
         "cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit", "vectorDb", "pgvectorIndexMethod",
         "embeddingModel", "redisImage", "ollamaBaseUrl", "namespace", "ollamaImage", "ollamaKeepAlive",
-        "ollamaCpuRequest", "ollamaMemoryRequest", "ollamaCpuLimit", "ollamaMemoryLimit", "ollamaModelPullerImage", "migrateFrom")}
+        "ollamaCpuRequest", "ollamaMemoryRequest", "ollamaCpuLimit", "ollamaMemoryLimit", "ollamaModelPullerImage", "migrateFrom", "postgresNetwork", "vnetCidr", "aksSubnetCidr",
+        "postgresSubnetCidr")}
     n = {key: read(key, config.require_int) for key in (
         "postgresStorageGb", "postgresBackupRetentionDays", "aksSystemNodeCount", "gpuNodeCount", "gpuMinCount",
         "gpuMaxCount", "filesSizeGi", "minReplicas", "maxReplicas", "cpuTargetPercent", "uvicornWorkers",
@@ -118,6 +121,7 @@ def load(config: pulumi.Config) -> StackSettings:
         raise ConfigError(_report(errors))
 
     errors += _check_postgres(s, n, lists)
+    errors += _check_network(s, lists)
     errors += _check_cluster(s, n, b)
     errors += _check_app(s, n, b, lists)
     if b["ollamaEnabled"]:
@@ -132,12 +136,15 @@ def load(config: pulumi.Config) -> StackSettings:
 
     settings = StackSettings(
         location=s["location"], protect=b["protect"], namespace=s["namespace"], redis_image=s["redisImage"],
+        network=NetworkSettings(mode=s["postgresNetwork"], vnet_cidr=s["vnetCidr"], aks_subnet_cidr=s["aksSubnetCidr"],
+                                postgres_subnet_cidr=s["postgresSubnetCidr"]),
         postgres=PostgresSettings(
             sku=POSTGRES_SKUS[s["postgresSku"]], storage_gb=n["postgresStorageGb"],
             backup_retention_days=n["postgresBackupRetentionDays"], geo_redundant_backup=b["postgresGeoRedundantBackup"],
             high_availability=s["postgresHighAvailability"], admin_login=s["postgresAdminLogin"],
             database=s["postgresDatabase"], extensions=tuple(lists["postgresExtensions"]),
-            firewall_rules=tuple(_firewall_range(r) for r in lists["postgresFirewallRules"])),
+            firewall_rules=tuple(_firewall_range(r) for r in lists["postgresFirewallRules"]),
+            private=s["postgresNetwork"] == "private"),
         aks=AksSettings(
             kubernetes_version=s["aksKubernetesVersion"], system_vm_size=s["aksSystemVmSize"],
             system_node_count=n["aksSystemNodeCount"], gpu_pool=b["ollamaEnabled"] or b["gpuPoolWithoutOllama"],
@@ -223,8 +230,8 @@ def _check_postgres(s: dict[str, Any], n: dict[str, Any], lists: dict[str, Any])
             errors.append(f"postgresFirewallRules: {rule!r} starts after it ends.")
         elif int(end) - int(start) >= 2 ** 24:
             errors.append(f"postgresFirewallRules: {rule!r} opens the server to a large part of the internet "
-                          "(0.0.0.0-255.255.255.255 is the whole of it); allow only the addresses that need it, "
-                          "and 0.0.0.0-0.0.0.0 for Azure services such as AKS egress.")
+                          "(0.0.0.0-255.255.255.255 is the whole of it); allow only the addresses that need it "
+                          "(the cluster's egress address is admitted already).")
     return errors
 
 
@@ -350,4 +357,31 @@ def _check_migration(s: dict[str, Any]) -> list[str]:
         errors.append(f"migrateFrom: {claim!r} is this stack's own data claim; name the old deployment's claim.")
     if s["vectorDb"] != "pgvector":
         errors.append("migrateFrom: moves Chroma vectors into pgvector, so vectorDb must be pgvector.")
+    return errors
+
+
+def _check_network(s: dict[str, Any], lists: dict[str, Any]) -> list[str]:
+    if s["postgresNetwork"] not in NETWORK_MODES:
+        return [f"postgresNetwork: {s['postgresNetwork']!r} must be one of {', '.join(NETWORK_MODES)}."]
+    if s["postgresNetwork"] != "private":
+        return []
+    errors, nets = [], {}
+    for key in ("vnetCidr", "aksSubnetCidr", "postgresSubnetCidr"):
+        try:
+            nets[key] = ipaddress.IPv4Network(s[key])
+        except ValueError:
+            errors.append(f"{key}: {s[key]!r} is not an IPv4 network such as '10.42.0.0/16'.")
+    if errors:
+        return errors
+    for key in ("aksSubnetCidr", "postgresSubnetCidr"):
+        if not nets[key].subnet_of(nets["vnetCidr"]):
+            errors.append(f"{key}: {s[key]} is not inside vnetCidr {s['vnetCidr']}.")
+    if nets["aksSubnetCidr"].overlaps(nets["postgresSubnetCidr"]):
+        errors.append(f"aksSubnetCidr/postgresSubnetCidr: {s['aksSubnetCidr']} and {s['postgresSubnetCidr']} overlap; "
+                      "the PostgreSQL subnet is delegated and must hold nothing else.")
+    if nets["postgresSubnetCidr"].prefixlen > 28:
+        errors.append(f"postgresSubnetCidr: {s['postgresSubnetCidr']} is smaller than the /28 Azure requires for a "
+                      "delegated PostgreSQL subnet.")
+    if lists["postgresFirewallRules"]:
+        errors.append("postgresFirewallRules: a private server has no public endpoint to put rules on; remove them.")
     return errors

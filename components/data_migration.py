@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components.connection_budget import POSTGRES_CONNECTIONS_ANNOTATION, POSTGRES_SERVER_ANNOTATION, PlainClient
 from components.open_webui import DATA_DIR, OpenWebUISettings
+from components.pod_security import hardened
 
 TOOLS = Path(__file__).resolve().parent.parent / "tools"
 SCRIPTS = ("migrate_files.py", "migrate_vectors.py")
@@ -104,6 +105,7 @@ class DataMigration(pulumi.ComponentResource):
                             + [k8s.core.v1.EnvVarArgs(name="TMPDIR", value="/scratch")],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests={"cpu": "500m", "memory": "1Gi"}, limits={"cpu": "2", "memory": "4Gi"}),
+                            security_context=hardened(),
                             volume_mounts=[
                                 k8s.core.v1.VolumeMountArgs(name="old-data", mount_path=OLD_DATA, read_only=True),
                                 k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR),

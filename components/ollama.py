@@ -11,6 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.aks import GPU_NODE_LABEL, GPU_RESOURCE, gpu_tolerations
+from components.pod_security import NOBODY, hardened
 
 OLLAMA_PORT = 11434
 SERVICE_NAME = "ollama"
@@ -61,13 +62,14 @@ class Ollama(pulumi.ComponentResource):
     """A StatefulSet of `ollama serve`, each pod with one GPU, its own Premium SSD for /root/.ollama, and a
     `model-puller` container that keeps the pod unready until every configured model is on that disk."""
 
+    pod_labels: dict[str, str]
     url: pulumi.Output[str]
     """The in-cluster URL of the Service (see service_url)."""
 
     def __init__(self, name: str, args: OllamaArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("openwebui:ollama:Ollama", name, None, opts)
         s = args.settings
-        labels = {"app.kubernetes.io/name": name}
+        labels = self.pod_labels = {"app.kubernetes.io/name": name}
         child = pulumi.ResourceOptions(parent=self)
         script = PULL_SCRIPT.read_text()
 
@@ -165,6 +167,7 @@ class Ollama(pulumi.ComponentResource):
             liveness_probe=probe(period=20, failures=3),
             readiness_probe=probe(period=10, failures=3),
             volume_mounts=[k8s.core.v1.VolumeMountArgs(name="models", mount_path=MODELS_DIR)],
+            security_context=hardened(),
         )
 
     @staticmethod
@@ -185,4 +188,5 @@ class Ollama(pulumi.ComponentResource):
                 http_get=k8s.core.v1.HTTPGetActionArgs(path="/api/version", port=OLLAMA_PORT),
                 initial_delay_seconds=600, period_seconds=20, failure_threshold=6, timeout_seconds=5),
             volume_mounts=[k8s.core.v1.VolumeMountArgs(name="pull-script", mount_path="/scripts", read_only=True)],
+            security_context=hardened(run_as_user=NOBODY),
         )

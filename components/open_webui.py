@@ -11,11 +11,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.connection_budget import POSTGRES_SERVER_ANNOTATION, Workload
+from components.pod_security import hardened
 
 HTTP_PORT = 8080
 DATA_DIR = "/app/backend/data"
 MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
-SECRET_ENV = ("DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY")
+SECRET_ENV = ("DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY", "REDIS_URL", "WEBSOCKET_REDIS_URL")
 
 MIGRATE = """\
 import asyncio, os
@@ -118,6 +119,7 @@ class OpenWebUIArgs:
     database_url: pulumi.Input[str]
     """Secret. Used for DATABASE_URL and, with pgvector, PGVECTOR_DB_URL."""
     redis_url: pulumi.Input[str]
+    """Secret (it holds Redis's password): for REDIS_URL and WEBSOCKET_REDIS_URL."""
     data_claim_name: pulumi.Input[str]
     postgres_server: str
     """Logical name of the PostgreSQL server resource (for the policy pack's connection budget)."""
@@ -128,11 +130,12 @@ class OpenWebUIArgs:
 class OpenWebUI(pulumi.ComponentResource):
     service_address: pulumi.Output[Optional[str]]
     """The LoadBalancer's public address (unknown until Azure assigns it)."""
+    pod_labels: dict[str, str]
 
     def __init__(self, name: str, args: OpenWebUIArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("openwebui:app:OpenWebUI", name, None, opts)
         s = args.settings
-        labels = {"app.kubernetes.io/name": name}
+        labels = self.pod_labels = {"app.kubernetes.io/name": name}
         annotations = {POSTGRES_SERVER_ANNOTATION: args.postgres_server}
         env = self._environment(name, args, labels)
         data_volume = k8s.core.v1.VolumeArgs(
@@ -161,11 +164,13 @@ class OpenWebUI(pulumi.ComponentResource):
 
     def _environment(self, name: str, args: OpenWebUIArgs,
                      labels: dict[str, str]) -> Callable[[bool], list[k8s.core.v1.EnvVarArgs]]:
-        """The Secret (database URLs, a generated WEBUI_SECRET_KEY shared by every replica) and the env built on it."""
+        """The Secret (database and Redis URLs, a generated WEBUI_SECRET_KEY shared by every replica) and the env
+        built on it."""
         s = args.settings
         secret_key = random.RandomPassword(f"{name}-secret-key", random.RandomPasswordArgs(length=48, special=False),
                                            opts=pulumi.ResourceOptions(parent=self))
-        secret_data = {"DATABASE_URL": args.database_url, "WEBUI_SECRET_KEY": secret_key.result}
+        secret_data = {"DATABASE_URL": args.database_url, "WEBUI_SECRET_KEY": secret_key.result,
+                       "REDIS_URL": args.redis_url, "WEBSOCKET_REDIS_URL": args.redis_url}
         if s.vector_db == "pgvector":
             secret_data["PGVECTOR_DB_URL"] = args.database_url
         secret = k8s.core.v1.Secret(
@@ -176,11 +181,10 @@ class OpenWebUI(pulumi.ComponentResource):
 
         def env(run_migrations: bool) -> list[k8s.core.v1.EnvVarArgs]:
             plain = [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in s.environment(run_migrations).items()]
-            redis = [k8s.core.v1.EnvVarArgs(name=k, value=args.redis_url) for k in ("REDIS_URL", "WEBSOCKET_REDIS_URL")]
             secrets = [k8s.core.v1.EnvVarArgs(name=k, value_from=k8s.core.v1.EnvVarSourceArgs(
                 secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=k)))
                 for k in SECRET_ENV if k in secret_data]
-            return plain + redis + secrets
+            return plain + secrets
 
         return env
 
@@ -216,6 +220,7 @@ class OpenWebUI(pulumi.ComponentResource):
                             liveness_probe=self._http_probe("/health", period=20, failures=3),
                             readiness_probe=self._http_probe("/ready", period=10, failures=3),
                             volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR)],
+                            security_context=hardened(),
                         )],
                         volumes=[data_volume],
                     ),
@@ -262,7 +267,8 @@ class OpenWebUI(pulumi.ComponentResource):
         seed_cache = (
             "set -eu; src=" + MODEL_CACHE + "; dst=/shared/cache/embedding/models; "
             'if [ -d "$src" ] && [ ! -e "$dst" ]; then mkdir -p "$(dirname "$dst")"; '
-            'rm -rf "$dst.partial"; cp -a "$src" "$dst.partial"; mv "$dst.partial" "$dst"; fi')
+            # -RP: links stay links (Hugging Face caches use them); no ownership to keep on SMB, and no CHOWN.
+            'rm -rf "$dst.partial"; cp -RP "$src" "$dst.partial"; mv "$dst.partial" "$dst"; fi')
         return k8s.batch.v1.Job(
             f"{name}-migrate",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-migrate-{tag}"[:63].rstrip("-"),
@@ -276,11 +282,11 @@ class OpenWebUI(pulumi.ComponentResource):
                         restart_policy="Never",
                         init_containers=[k8s.core.v1.ContainerArgs(
                             name="seed-model-cache", image=args.settings.image, command=["sh", "-c", seed_cache],
-                            resources=resources,
+                            resources=resources, security_context=hardened(),
                             volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path="/shared")])],
                         containers=[k8s.core.v1.ContainerArgs(
                             name="migrate", image=args.settings.image, command=["python", "-c", MIGRATE], env=env,
-                            resources=resources,
+                            resources=resources, security_context=hardened(),
                             volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR)])],
                         volumes=[data_volume],
                     ),

@@ -39,6 +39,9 @@ class PostgresSettings:
     database: str
     extensions: tuple[str, ...]
     firewall_rules: tuple[FirewallRange, ...]
+    """The deployer's ranges (public network mode); the cluster's egress address is added to them."""
+    private: bool
+    """VNet-integrated with no public endpoint (postgresNetwork private)."""
 
 
 @dataclass
@@ -49,6 +52,12 @@ class PostgresFlexibleServerArgs:
     tags: Mapping[str, str]
     protect: bool
     """Protect the server and the database from deletion (prod)."""
+    egress_ip_address: pulumi.Input[str]
+    """The cluster's outbound address: the firewall admits it in public mode."""
+    delegated_subnet_id: Optional[pulumi.Input[str]] = None
+    private_dns_zone_id: Optional[pulumi.Input[str]] = None
+    dns_zone_link: Optional[pulumi.Resource] = None
+    """Private mode: the server is created once its DNS zone is linked to the VNet."""
 
 
 class PostgresFlexibleServer(pulumi.ComponentResource):
@@ -93,15 +102,22 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
                                       else dbforpostgresql.GeographicallyRedundantBackup.DISABLED)),
             high_availability=dbforpostgresql.HighAvailabilityArgs(mode=s.high_availability),
             network=dbforpostgresql.NetworkArgs(
-                public_network_access=dbforpostgresql.ServerPublicNetworkAccessState.ENABLED),
+                delegated_subnet_resource_id=args.delegated_subnet_id,
+                private_dns_zone_arm_resource_id=args.private_dns_zone_id,
+                public_network_access=dbforpostgresql.ServerPublicNetworkAccessState.DISABLED) if s.private else
+            dbforpostgresql.NetworkArgs(public_network_access=dbforpostgresql.ServerPublicNetworkAccessState.ENABLED),
             auth_config=dbforpostgresql.AuthConfigArgs(
                 password_auth=dbforpostgresql.PasswordBasedAuth.ENABLED,
                 active_directory_auth=dbforpostgresql.MicrosoftEntraAuth.DISABLED),
             administrator_login=s.admin_login,
             administrator_login_password=admin_password,
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect,
-                                        additional_secret_outputs=["administrator_login_password"]))
+            # Public access and VNet integration are chosen at creation: a change of mode is a new server, and
+            # `pulumi preview` shows it as a replacement (which prod's protect refuses) rather than an update
+            # Azure would reject half-way. See README, "Network".
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, replace_on_changes=["network"],
+                                        additional_secret_outputs=["administrator_login_password"],
+                                        depends_on=[args.dns_zone_link] if args.dns_zone_link else None))
 
         # azure.extensions is the WHOLE allow list: this value replaces whatever was there.
         parameters = {
@@ -118,13 +134,12 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=previous))
             previous = [configurations[parameter]]
 
-        firewall_rules = [
+        firewall_rules = [] if s.private else [
             dbforpostgresql.FirewallRule(
-                f"{name}-fw-{rule.resource_suffix}",
-                firewall_rule_name=f"fw-{rule.resource_suffix}",
-                start_ip_address=rule.start, end_ip_address=rule.end,
+                f"{name}-fw-{suffix}", firewall_rule_name=f"fw-{suffix}", start_ip_address=start, end_ip_address=end,
                 server_name=server.name, resource_group_name=args.resource_group_name, opts=child)
-            for rule in s.firewall_rules
+            for suffix, start, end in [("aks-egress", args.egress_ip_address, args.egress_ip_address)]
+            + [(rule.resource_suffix, rule.start, rule.end) for rule in s.firewall_rules]
         ]
 
         database = dbforpostgresql.Database(

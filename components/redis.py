@@ -1,4 +1,4 @@
-"""Redis: the websocket manager that lets Open WebUI replicas share sessions and events."""
+"""Redis: the websocket manager that lets Open WebUI replicas share sessions and events, behind a password."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.pod_security import hardened
 
 REDIS_PORT = 6379
+REDIS_USER = 999
+"""The redis user of the official image: the container runs as it from the start (no su-exec, no capabilities)."""
 
 
 @dataclass
@@ -20,13 +25,26 @@ class RedisArgs:
 class Redis(pulumi.ComponentResource):
     """A single in-cluster Redis. It holds only transient websocket state, so it needs no volume."""
 
+    pod_labels: dict[str, str]
     url: pulumi.Output[str]
+    """redis://:<password>@<service>:6379/0 (secret): for REDIS_URL and WEBSOCKET_REDIS_URL, through a Secret only."""
 
     def __init__(self, name: str, args: RedisArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("openwebui:redis:Redis", name, None, opts)
-        labels = {"app.kubernetes.io/name": name}
+        labels = self.pod_labels = {"app.kubernetes.io/name": name}
+        child = pulumi.ResourceOptions(parent=self)
+        # Letters and digits only: the password goes into a URL as it is.
+        password = random.RandomPassword(f"{name}-password", random.RandomPasswordArgs(length=40, special=False),
+                                         opts=child)
+        secret = k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
+            string_data={"REDIS_PASSWORD": password.result},  # secret: RandomPassword marks its result so
+            opts=child)
         probe = k8s.core.v1.ProbeArgs(
-            exec_=k8s.core.v1.ExecActionArgs(command=["redis-cli", "ping"]), period_seconds=10)
+            exec_=k8s.core.v1.ExecActionArgs(
+                command=["sh", "-c", 'redis-cli --no-auth-warning -a "$REDIS_PASSWORD" ping | grep -q PONG']),
+            period_seconds=10)
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
@@ -38,23 +56,29 @@ class Redis(pulumi.ComponentResource):
                     spec=k8s.core.v1.PodSpecArgs(containers=[k8s.core.v1.ContainerArgs(
                         name="redis",
                         image=args.image,
-                        # Transient state only: no snapshots to write, no disk needed.
-                        args=["--save", "", "--appendonly", "no"],
+                        # Transient state only: no snapshots to write, no disk needed. Kubernetes expands
+                        # $(REDIS_PASSWORD) from the env, so the password never appears in the manifest.
+                        args=["--save", "", "--appendonly", "no", "--requirepass", "$(REDIS_PASSWORD)"],
+                        env=[k8s.core.v1.EnvVarArgs(name="REDIS_PASSWORD", value_from=k8s.core.v1.EnvVarSourceArgs(
+                            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name,
+                                                                             key="REDIS_PASSWORD")))],
                         ports=[k8s.core.v1.ContainerPortArgs(container_port=REDIS_PORT, name="redis")],
                         resources=k8s.core.v1.ResourceRequirementsArgs(
                             requests={"cpu": "50m", "memory": "64Mi"}, limits={"cpu": "500m", "memory": "256Mi"}),
                         liveness_probe=probe,
                         readiness_probe=probe,
+                        security_context=hardened(run_as_user=REDIS_USER),
                     )]),
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self))
+            opts=child)
         service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
             spec=k8s.core.v1.ServiceSpecArgs(
                 selector=labels,
                 ports=[k8s.core.v1.ServicePortArgs(port=REDIS_PORT, target_port=REDIS_PORT, name="redis")]),
-            opts=pulumi.ResourceOptions(parent=self))
-        self.url = service.metadata.name.apply(lambda host: f"redis://{host}:{REDIS_PORT}/0")
+            opts=child)
+        self.url = pulumi.Output.secret(pulumi.Output.all(service.metadata.name, password.result).apply(
+            lambda parts: f"redis://:{parts[1]}@{parts[0]}:{REDIS_PORT}/0"))
         self.register_outputs({"url": self.url})

@@ -51,6 +51,7 @@ JOB = "kubernetes:batch/v1:Job"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 WORKLOADS = (DEPLOYMENT, STATEFUL_SET, DAEMON_SET, JOB)
 DATA_DIR = "/app/backend/data"
 POOL_ENV = ("UVICORN_WORKERS", "DATABASE_POOL_SIZE", "DATABASE_POOL_MAX_OVERFLOW", "PGVECTOR_POOL_SIZE",
@@ -425,6 +426,79 @@ def postgres_hardening(args: ResourceValidationArgs, report: ReportViolation) ->
             report("require_secure_transport is off: clients could connect without TLS.", None)
 
 
+# postgres-not-open-to-azure ------------------------------------------------------------------------
+
+def postgres_not_open_to_azure(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != FIREWALL_RULE:
+        return
+    start, end = known(lambda: args.props.get("startIpAddress")), known(lambda: args.props.get("endIpAddress"))
+    if start == end == "0.0.0.0":
+        report("firewall rule 0.0.0.0-0.0.0.0 admits every address inside Azure, every other customer's VMs "
+               "included: only the password protects the data. Admit the cluster's egress address instead "
+               "(postgresNetwork public does) or take the server off the public network (postgresNetwork private).",
+               None)
+
+
+# redis-password -----------------------------------------------------------------------------------
+
+REDIS_URL_ENV = ("REDIS_URL", "WEBSOCKET_REDIS_URL")
+
+
+def redis_password(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in WORKLOADS:
+        return
+    for c in containers(args.props):
+        words = [str(w) for w in list(c.get("command") or []) + list(c.get("args") or [])]
+        if "redis" in str(c.get("image", "")).split("/")[-1] and "--requirepass" not in words:
+            report(f"container '{c.get('name')}' runs Redis without --requirepass: any pod in the cluster can read "
+                   "and write Open WebUI's websocket state. Require a password taken from a Secret.", None)
+        for name, value in literal_env(c).items():
+            if name in REDIS_URL_ENV and value and not URL_WITH_PASSWORD.match(value):
+                report(f"container '{c.get('name')}' sets {name}={value} with no password; use a password-protected "
+                       "Redis and take the URL from a Secret.", None)
+
+
+# namespace-default-deny ---------------------------------------------------------------------------
+
+def namespace_default_deny(args: StackValidationArgs, report: ReportViolation) -> None:
+    namespaces = {str(known(lambda: metadata(r.props).get("namespace"), "")) for r in args.resources
+                  if r.resource_type in WORKLOADS}
+    namespaces = {n for n in namespaces if n and not n.startswith("kube-")}
+    denying = set()
+    for r in args.resources:
+        if r.resource_type != NETWORK_POLICY:
+            continue
+        spec = known(lambda: r.props.get("spec"), {}) or {}
+        selector = spec.get("podSelector") or {}
+        if not selector.get("matchLabels") and not selector.get("matchExpressions") and \
+                "Ingress" in (spec.get("policyTypes") or []) and not spec.get("ingress"):
+            denying.add(str(known(lambda: metadata(r.props).get("namespace"), "")))
+    for namespace in sorted(namespaces - denying):
+        report(f"namespace '{namespace}' runs workloads with no default-deny ingress NetworkPolicy: every pod in the "
+               "cluster can reach every one of them. Add one (podSelector: {}, policyTypes: [Ingress]) and allow "
+               "only what must pass.", None)
+    clusters = [r for r in args.resources if r.resource_type == MANAGED_CLUSTER]
+    if denying and clusters:
+        for cluster in clusters:
+            engine = known(lambda: (cluster.props.get("networkProfile") or {}).get("networkPolicy"), "cilium")
+            if engine in (None, "", "none"):
+                report("the stack declares NetworkPolicies but its cluster has no network policy engine "
+                       "(networkProfile.networkPolicy): nothing would enforce them. Use cilium (or calico).",
+                       cluster.urn)
+
+
+# no-privilege-escalation --------------------------------------------------------------------------
+
+def no_privilege_escalation(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in WORKLOADS:
+        return
+    for c in containers(args.props):
+        context = known(lambda: c.get("securityContext"), {}) or {}
+        if context.get("allowPrivilegeEscalation") is not False or context.get("privileged"):
+            report(f"container '{c.get('name')}' may escalate privileges; set securityContext.allowPrivilegeEscalation: "
+                   "false (and drop all capabilities).", None)
+
+
 # premium-files-size -------------------------------------------------------------------------------
 
 PREMIUM_FILES_SCHEMA = PolicyConfigSchema(properties={
@@ -499,6 +573,19 @@ POLICIES = [
         name="postgres-hardening", enforcement_level=EnforcementLevel.ADVISORY, validate=postgres_hardening,
         description="Backups, geo-redundancy, HA and TLS of PostgreSQL as this stack requires; no world-open firewall.",
         config_schema=HARDENING_SCHEMA),
+    ResourceValidationPolicy(
+        name="postgres-not-open-to-azure", enforcement_level=EnforcementLevel.ADVISORY,
+        validate=postgres_not_open_to_azure,
+        description="No PostgreSQL firewall rule admits all of Azure (0.0.0.0-0.0.0.0)."),
+    ResourceValidationPolicy(
+        name="redis-password", enforcement_level=EnforcementLevel.ADVISORY, validate=redis_password,
+        description="Redis requires a password, and clients take its URL from a Secret."),
+    StackValidationPolicy(
+        name="namespace-default-deny", enforcement_level=EnforcementLevel.ADVISORY, validate=namespace_default_deny,
+        description="Every namespace with workloads denies ingress by default, and the cluster enforces it."),
+    ResourceValidationPolicy(
+        name="no-privilege-escalation", enforcement_level=EnforcementLevel.ADVISORY, validate=no_privilege_escalation,
+        description="No container may escalate its privileges."),
     StackValidationPolicy(
         name="premium-files-size", enforcement_level=EnforcementLevel.ADVISORY, validate=premium_files_size,
         description="Premium (v1) Azure Files claims ask for at least the 100Gi they are billed for.",

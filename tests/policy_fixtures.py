@@ -45,7 +45,8 @@ def seed_stack() -> list[Registration]:
     extension = registration("pulumi-python:dynamic/postgres:Extension", "vector", {
         "name": "vector", "host": "shsorot-pg.postgres.database.azure.com"}, {"host": [server.urn]})
     env = {"VECTOR_DB": "pgvector", "DATABASE_URL": SECRET, "PGVECTOR_DB_URL": SECRET, "WEBUI_SECRET_KEY": SECRET,
-           "WEBSOCKET_MANAGER": "redis", "PGVECTOR_POOL_SIZE": "10", "PGVECTOR_POOL_MAX_OVERFLOW": "5"}
+           "WEBSOCKET_MANAGER": "redis", "PGVECTOR_POOL_SIZE": "10", "PGVECTOR_POOL_MAX_OVERFLOW": "5",
+           "WEBSOCKET_REDIS_URL": "redis://redis:6379/0"}
     deployment = registration("kubernetes:apps/v1:Deployment", "open-webui", {
         "metadata": {"name": "open-webui", "namespace": "ollama"},
         "spec": {"replicas": 3, "template": {"spec": {
@@ -64,7 +65,18 @@ def seed_stack() -> list[Registration]:
         "parameters": {"skuName": "Premium_LRS"}})
     gpu_pool = registration("azure-native:containerservice:AgentPool", "gpu", {
         "vmSize": "Standard_NC8as_T4_v3", "count": 2, "nodeTaints": ["sku=gpu:NoSchedule"]})
-    return [server, allow_list, extension, deployment, hpa, claim, storage_class, gpu_pool]
+    # Azure services allowed through the firewall, and a Redis that answers anyone (the seed's setup).
+    open_firewall = registration("azure-native:dbforpostgresql:FirewallRule", "allow-azure", {
+        "startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0", "serverName": "shsorot-pg"},
+        {"serverName": [server.urn]})
+    redis = registration("kubernetes:apps/v1:Deployment", "redis", {
+        "metadata": {"name": "redis", "namespace": "ollama"},
+        "spec": {"replicas": 1, "template": {"spec": {"containers": [{
+            "name": "redis", "image": "redis:7-alpine", "ports": [{"containerPort": 6379}],
+            "resources": {"requests": {"cpu": "50m"}, "limits": {"memory": "256Mi"}},
+            "readinessProbe": {"exec": {"command": ["redis-cli", "ping"]}},
+            "livenessProbe": {"exec": {"command": ["redis-cli", "ping"]}}}]}}}})
+    return [server, allow_list, extension, deployment, hpa, claim, storage_class, gpu_pool, open_firewall, redis]
 
 
 def replace(registrations: list[Registration], name: str, path: list[Any], value: Any) -> list[Registration]:

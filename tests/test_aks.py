@@ -16,9 +16,10 @@ def settings(**changes: Any) -> AksSettings:
     return AksSettings(**{**base, **changes})
 
 
-def build(s: AksSettings):
+def build(s: AksSettings, subnet_id: str | None = None):
     return run_components(lambda: AksCluster("aks", AksClusterArgs(
-        settings=s, resource_group_name="rg", location="westeurope", tags={})))
+        settings=s, resource_group_name="rg", location="westeurope", tags={}, identity_id="identity-id",
+        egress_ip_id="egress-id", subnet_id=subnet_id, permissions=[])))
 
 
 def test_system_pool_and_files_csi_driver():
@@ -26,7 +27,23 @@ def test_system_pool_and_files_csi_driver():
     [pool] = cluster["agentPoolProfiles"]
     assert (pool["mode"], pool["count"], pool["vmSize"]) == ("System", 2, "Standard_D4ds_v5")
     assert cluster["storageProfile"]["fileCSIDriver"]["enabled"] is True
-    assert cluster["identity"]["type"] == "SystemAssigned"
+    assert cluster["identity"]["type"] == "UserAssigned"
+    assert cluster["identity"]["userAssignedIdentities"] == ["identity-id"]
+
+
+def test_network_profile_enforces_network_policy_and_egresses_from_the_static_ip():
+    profile = reveal(build(settings()).named("aks-cluster").inputs)["networkProfile"]
+    assert (profile["networkPlugin"], profile["networkPluginMode"]) == ("azure", "overlay")
+    assert (profile["networkPolicy"], profile["networkDataplane"]) == ("cilium", "cilium")
+    assert profile["outboundType"] == "loadBalancer"
+    assert profile["loadBalancerProfile"]["outboundIPs"]["publicIPs"] == [{"id": "egress-id"}]
+
+
+def test_nodes_join_the_given_subnet():
+    run = build(settings(), subnet_id="subnet-id")
+    assert reveal(run.named("aks-cluster").inputs)["agentPoolProfiles"][0]["vnetSubnetID"] == "subnet-id"
+    assert reveal(run.named("aks-gpu-pool").inputs)["vnetSubnetID"] == "subnet-id"
+    assert "vnetSubnetID" not in reveal(build(settings()).named("aks-cluster").inputs)["agentPoolProfiles"][0]
 
 
 def test_gpu_pool_fixed_count():

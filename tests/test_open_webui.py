@@ -31,7 +31,8 @@ def test_secret_holds_urls_and_a_generated_key_shared_by_all_replicas():
     run = build()
     secret = run.named("webui-secret").inputs
     assert is_secret(secret["stringData"])
-    assert set(reveal(secret["stringData"])) == {"DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY"}
+    assert set(reveal(secret["stringData"])) == {"DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY", "REDIS_URL",
+                                                 "WEBSOCKET_REDIS_URL"}
     assert reveal(run.named("webui-secret-key").inputs)["length"] == 48
     env = env_of(run, "webui-deployment")
     assert env["WEBUI_SECRET_KEY"] == {"secretKeyRef": {"name": "webui", "key": "WEBUI_SECRET_KEY"}}

@@ -189,6 +189,7 @@ def test_unreachable_server_names_host_port_and_firewall_key_after_retrying(data
     message = str(failed.value)
     assert "cannot reach PostgreSQL at 127.0.0.1:1" in message
     assert "postgresFirewallRules" in message
+    assert "postgresNetwork private the server has no public endpoint" in message
     assert "unreachable-secret" not in message
 
 

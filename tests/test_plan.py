@@ -54,15 +54,19 @@ def test_plan_renders_and_checks_the_stack(stack):
     assert summary["violations"] == [] and summary["manifestErrors"] == []
     assert summary["budget"]["demand"] <= summary["budget"]["capacity"]
     manifests = list((ROOT / "build" / stack / "manifests").glob("*.yaml"))
-    assert len(manifests) == 17
+    assert len(manifests) == 22
     kinds = {yaml.safe_load(m.read_text())["kind"] for m in manifests}
     assert {"Deployment", "Job", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Secret", "Service",
-            "StorageClass", "PersistentVolumeClaim", "Namespace", "DaemonSet", "StatefulSet", "ConfigMap"} <= kinds
+            "StorageClass", "PersistentVolumeClaim", "Namespace", "DaemonSet", "StatefulSet", "ConfigMap", "NetworkPolicy"} <= kinds
     # what the Ollama pool is asked for, and whether it can give it
     assert "-- GPU capacity" in out
     assert {"dev": "wanted 1 (ollama: 1 replicas x 1 GPU) / available 2",
             "prod": "wanted 2 (ollama: 2 replicas x 1 GPU) / available 2"}[stack] in out
     assert "models llama3.2:3b, disk per replica: models 64Gi" in out
+    # how the database is reached, and what the namespace lets in
+    assert {"dev": "network=public (firewall)", "prod": "network=private (VNet)"}[stack] in out
+    assert "network-policies-default-deny-ingress  (kubernetes:networking.k8s.io/v1:NetworkPolicy)  pods all, " \
+           "deny all ingress" in out
 
 
 def test_no_secret_or_placeholder_in_output_or_files():

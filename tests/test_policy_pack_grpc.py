@@ -20,7 +20,8 @@ def test_analyzer_info_lists_every_policy_with_its_config_schema(pack):
     assert set(policies) == {"connection-budget", "multi-replica-shared-state", "extensions-allow-listed",
                              "no-plaintext-secrets", "gpu-pools-tainted", "postgres-hardening",
                              "premium-files-size", "workload-hygiene", "gpu-capacity", "gpu-pods-tolerate-taint",
-                             "gpu-pool-in-use"}
+                             "gpu-pool-in-use", "postgres-not-open-to-azure", "redis-password",
+                             "namespace-default-deny", "no-privilege-escalation"}
     assert policies["gpu-capacity"].configSchema.properties["gpusPerVm"]["default"]["Standard_NC64as_T4_v3"] == 4
     budget_schema = policies["connection-budget"].configSchema.properties
     assert budget_schema["reservedConnections"]["default"] == 15
@@ -37,8 +38,10 @@ def test_seed_stack_fails_the_budget_and_is_warned_about_its_claim(pack):
     pack.configure(policy_config_for("dev"))
     violations = pack.analyze(seed_stack())
     by_policy = {v.policy: v for v in violations}
-    assert set(by_policy) == {"connection-budget", "premium-files-size", "gpu-pool-in-use"}
+    assert set(by_policy) == {"connection-budget", "premium-files-size", "gpu-pool-in-use", "postgres-not-open-to-azure",
+                              "redis-password", "namespace-default-deny", "no-privilege-escalation"}
     assert by_policy["gpu-pool-in-use"].enforcement == "advisory"
+    assert not any(v.mandatory for v in violations if v.policy != "connection-budget")
     assert by_policy["connection-budget"].mandatory
     assert "demand 920 vs capacity 35" in by_policy["connection-budget"].message
     assert by_policy["connection-budget"].urn.endswith("::shsorot-pg")
@@ -72,3 +75,10 @@ def test_mandatory_resource_policies_over_grpc(pack):
     policies = {(v.policy, v.enforcement) for v in pack.analyze(stack)}
     assert {("gpu-pools-tainted", "mandatory"), ("no-plaintext-secrets", "mandatory"),
             ("multi-replica-shared-state", "mandatory"), ("extensions-allow-listed", "mandatory")} <= policies
+
+
+def test_prod_makes_the_isolation_rules_mandatory_on_the_seed(pack):
+    pack.configure(policy_config_for("prod"))
+    levels = {v.policy: v.enforcement for v in pack.analyze(seed_stack())}
+    for policy in ("postgres-not-open-to-azure", "redis-password", "namespace-default-deny", "no-privilege-escalation"):
+        assert levels[policy] == "mandatory", policy

@@ -14,14 +14,15 @@ def settings(**changes: Any) -> PostgresSettings:
     base = dict(sku=POSTGRES_SKUS["Standard_B1ms"], storage_gb=32, backup_retention_days=7,
                 geo_redundant_backup=False, high_availability="Disabled", admin_login="openwebuiadmin",
                 database="openwebui", extensions=("vector",),
-                firewall_rules=(FirewallRange("0.0.0.0", "0.0.0.0"), FirewallRange("203.0.113.7", "203.0.113.7")))
+                firewall_rules=(FirewallRange("203.0.113.7", "203.0.113.7"),), private=False)
     return PostgresSettings(**{**base, **changes})
 
 
-def build(s: PostgresSettings, protect: bool = False, seen: dict[str, Any] | None = None):
+def build(s: PostgresSettings, protect: bool = False, seen: dict[str, Any] | None = None, **network: Any):
     def declare() -> pulumi.Output[Any]:
         server = PostgresFlexibleServer("pg", PostgresFlexibleServerArgs(
-            settings=s, resource_group_name="rg", location="westeurope", tags={"app": "t"}, protect=protect))
+            settings=s, resource_group_name="rg", location="westeurope", tags={"app": "t"}, protect=protect,
+            egress_ip_address="198.51.100.20", **network))
         if seen is not None:
             seen["server"] = server
         return server.database_url.apply(lambda url: seen.__setitem__("url", url) if seen is not None else None)
@@ -38,8 +39,18 @@ def test_allow_list_follows_the_requested_extensions():
 def test_firewall_rules_from_settings():
     run = build(settings())
     rules = {r.name: reveal(r.inputs) for r in run.of_type("azure-native:dbforpostgresql:FirewallRule")}
-    assert rules["pg-fw-azure-services"]["startIpAddress"] == rules["pg-fw-azure-services"]["endIpAddress"] == "0.0.0.0"
+    # the cluster's egress address, then the deployer's ranges; nothing for "all of Azure" unless listed
+    assert set(rules) == {"pg-fw-aks-egress", "pg-fw-203-0-113-7-203-0-113-7"}
+    assert rules["pg-fw-aks-egress"]["startIpAddress"] == rules["pg-fw-aks-egress"]["endIpAddress"] == "198.51.100.20"
     assert rules["pg-fw-203-0-113-7-203-0-113-7"]["firewallRuleName"] == "fw-203-0-113-7-203-0-113-7"
+
+
+def test_private_server_is_vnet_integrated_with_no_public_endpoint_and_no_firewall():
+    run = build(settings(private=True), delegated_subnet_id="subnet-id", private_dns_zone_id="zone-id")
+    server = reveal(run.named("pg-server").inputs)
+    assert server["network"] == {"delegatedSubnetResourceId": "subnet-id", "privateDnsZoneArmResourceId": "zone-id",
+                                 "publicNetworkAccess": "Disabled"}
+    assert not run.of_type("azure-native:dbforpostgresql:FirewallRule")
 
 
 def test_protect_applies_to_server_and_database_only():

@@ -32,7 +32,7 @@ def test_stack_declares_every_concern(run):
     types = {r.type for r in run.registrations}
     assert {
         "azure-native:resources:ResourceGroup", "azure-native:dbforpostgresql:Server",
-        "azure-native:dbforpostgresql:Configuration", "azure-native:dbforpostgresql:FirewallRule",
+        "azure-native:dbforpostgresql:Configuration",
         "azure-native:dbforpostgresql:Database", "pulumi-python:dynamic/postgres:Extension",
         "azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool",
         "pulumi:providers:kubernetes", "kubernetes:apps/v1:DaemonSet", "kubernetes:core/v1:Namespace",
@@ -40,11 +40,16 @@ def test_stack_declares_every_concern(run):
         "kubernetes:core/v1:Secret", "kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment",
         "kubernetes:core/v1:Service", "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
         "kubernetes:policy/v1:PodDisruptionBudget", "kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:ConfigMap",
+        "azure-native:network:PublicIPAddress", "azure-native:managedidentity:UserAssignedIdentity",
+        "azure-native:authorization:RoleAssignment", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     } <= types
+    # public: a firewall in front of the server; private: a VNet around it
+    assert {"dev": "azure-native:dbforpostgresql:FirewallRule", "prod": "azure-native:network:VirtualNetwork"}[
+        run.stack] in types
     assert {r.type for r in run.registrations if r.type.startswith("openwebui:")} == {
         "openwebui:postgres:PostgresFlexibleServer", "openwebui:aks:AksCluster",
         "openwebui:storage:PremiumFilesVolume", "openwebui:redis:Redis", "openwebui:app:OpenWebUI",
-        "openwebui:ollama:Ollama"}
+        "openwebui:ollama:Ollama", "openwebui:network:Network", "openwebui:network:NetworkPolicies"}
 
 
 def test_every_kubernetes_resource_uses_the_cluster_provider(run):
@@ -102,7 +107,8 @@ def test_extensions_wait_for_allow_list_database_and_firewall(run):
         names.add(extension.inputs["name"])
         assert run.named("postgres-azure-extensions").urn in extension.dependencies
         assert run.named("postgres-database").urn in extension.dependencies
-        assert run.named("postgres-fw-azure-services").urn in extension.dependencies
+        if run.stack == "dev":  # public: the rule that admits the deployer's and the cluster's addresses
+            assert run.named("postgres-fw-aks-egress").urn in extension.dependencies
         # TLS to Azure, and deleting the resource keeps the extension (and Open WebUI's vectors)
         assert (extension.inputs["sslmode"], extension.inputs["drop_on_delete"]) == ("require", False)
     assert names == {"vector", "uuid-ossp"}
@@ -133,11 +139,14 @@ def test_deployment_is_configured_for_replicas(run):
     assert "replicas" not in deployment["spec"]
     c = container(run, "open-webui-deployment")
     env = {e["name"]: e.get("value") for e in c["env"]}
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "valueFrom" in e}
     assert env["VECTOR_DB"] == "pgvector"
     assert env["PGVECTOR_CREATE_EXTENSION"] == "false"
     assert env["ENABLE_DB_MIGRATIONS"] == "false"
     assert env["WEBSOCKET_MANAGER"] == "redis"
-    assert env["WEBSOCKET_REDIS_URL"] == env["REDIS_URL"] == "redis://open-webui-redis:6379/0"
+    # Redis's URL holds its password: from the Secret only
+    assert refs["REDIS_URL"] == {"name": "open-webui", "key": "REDIS_URL"}
+    assert refs["WEBSOCKET_REDIS_URL"] == {"name": "open-webui", "key": "WEBSOCKET_REDIS_URL"}
     assert env["PGVECTOR_INITIALIZE_MAX_VECTOR_LENGTH"] == "384"
     assert env["UVICORN_WORKERS"] == "1"
     assert c["image"] == "ghcr.io/open-webui/open-webui:v0.12.4"
@@ -212,7 +221,8 @@ def test_gpu_pool(dev, prod):
 
 def test_outputs(run):
     assert set(run.outputs) == {"serviceAddress", "postgresFqdn", "databaseName", "kubeconfig", "connectionBudget",
-                                "gpuCapacity", "ollamaModels"}
+                                "gpuCapacity", "ollamaModels", "postgresNetwork", "egressAddress"}
+    assert run.outputs["postgresNetwork"] == {"dev": "public", "prod": "private"}[run.stack]
     assert run.outputs["databaseName"] == "openwebui"
     assert run.outputs["postgresFqdn"].endswith(".postgres.database.azure.com")
 

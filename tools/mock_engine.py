@@ -121,7 +121,11 @@ AZURE_NAME_INPUTS = {
     "azure-native:dbforpostgresql:Configuration": "configurationName",
     "azure-native:dbforpostgresql:FirewallRule": "firewallRuleName",
     "azure-native:containerservice:AgentPool": "agentPoolName",
+    "azure-native:privatedns:PrivateZone": "privateZoneName",
 }
+MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+MOCK_EGRESS_ADDRESS = "203.0.113.10"
+"""A documentation address (RFC 5737) standing in for the static egress IP Azure allocates."""
 
 
 class ProgramMocks(pulumi.runtime.Mocks):
@@ -136,6 +140,15 @@ class ProgramMocks(pulumi.runtime.Mocks):
             state["fullyQualifiedDomainName"] = f"{args.name}.postgres.database.azure.com"
         if args.typ.startswith("kubernetes:") and isinstance(state.get("metadata"), dict):
             state["metadata"] = {"name": args.name, **state["metadata"]}
+        if args.typ == "azure-native:containerservice:ManagedCluster" and isinstance(state.get("identity"), dict):
+            # The API takes user-assigned identities as a list of ids and answers with a map keyed by id.
+            identity = state["identity"]
+            state["identity"] = {**identity, "userAssignedIdentities": {
+                i: {"principalId": f"{i}-principal"} for i in identity.get("userAssignedIdentities") or []}}
+        if args.typ == "azure-native:network:PublicIPAddress":
+            state["ipAddress"] = MOCK_EGRESS_ADDRESS
+        if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
+            state.update(principalId=f"{args.name}-principal", clientId=f"{args.name}-client")
         if args.typ == "pulumi-python:dynamic/postgres:Extension":
             state.update(installed_version="0.8.0", installed_schema="public")
         if args.typ == "random:index/randomPassword:RandomPassword":
@@ -146,6 +159,9 @@ class ProgramMocks(pulumi.runtime.Mocks):
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
             return {"kubeconfigs": [{"name": "clusterUser",
                                      "value": base64.b64encode(MOCK_KUBECONFIG.encode()).decode()}]}, []
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {"subscriptionId": MOCK_SUBSCRIPTION, "tenantId": MOCK_SUBSCRIPTION, "clientId": "deployer",
+                    "objectId": "deployer"}, []
         return {}, []
 
 

@@ -45,7 +45,8 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
     "azure-native:dbforpostgresql:Server": lambda i: (
         f"PG{i.get('version')} {i['sku']['name']} ({i['sku']['tier']}), {i['storage']['storageSizeGB']} GiB, "
         f"backups {i['backup']['backupRetentionDays']}d geo={i['backup']['geoRedundantBackup']}, "
-        f"HA={i['highAvailability']['mode']}"),
+        f"HA={i['highAvailability']['mode']}, network="
+        f"{'private (VNet)' if i.get('network', {}).get('delegatedSubnetResourceId') else 'public (firewall)'}"),
     "azure-native:dbforpostgresql:Configuration": lambda i: f"{i.get('configurationName')}={i.get('value')}",
     "azure-native:dbforpostgresql:FirewallRule": lambda i: f"{i.get('startIpAddress')}-{i.get('endIpAddress')}",
     "azure-native:dbforpostgresql:Database": lambda i: f"database={i.get('databaseName')}",
@@ -69,6 +70,15 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
     "kubernetes:storage.k8s.io/v1:StorageClass": lambda i: (
         f"{i.get('provisioner')} {i.get('parameters', {}).get('skuName')}, reclaim {i.get('reclaimPolicy')}"),
     "kubernetes:core/v1:Service": lambda i: f"{i['spec'].get('type', 'ClusterIP')}",
+    "azure-native:network:VirtualNetwork": lambda i: f"{', '.join(i['addressSpace']['addressPrefixes'])}",
+    "azure-native:network:Subnet": lambda i: (
+        f"{i.get('addressPrefix')}"
+        + "".join(f", delegated to {d['serviceName']}" for d in i.get("delegations", []))),
+    "azure-native:network:PublicIPAddress": lambda i: f"{i['sku']['name']} {i.get('publicIPAllocationMethod')}",
+    "azure-native:privatedns:PrivateZone": lambda i: f"{i.get('privateZoneName')}",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": lambda i: (
+        f"pods {i['spec']['podSelector'].get('matchLabels', 'all')}, "
+        + (f"from {len(i['spec'].get('ingress', []))} rule(s)" if i['spec'].get('ingress') else "deny all ingress")),
 }
 
 

@@ -1,0 +1,116 @@
+"""Network: what decides who may reach PostgreSQL. The cluster's known egress address and identity in both modes;
+in private mode also the VNet, the subnets and the private DNS zone the server is integrated with.
+
+- public: the server keeps a public endpoint whose firewall admits the cluster's egress address (a static
+  Standard IP made here and handed to the AKS load balancer, so it is known before the cluster exists and
+  survives upgrades) and the deployer's ranges only.
+- private: the server lives in a subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers, resolves through
+  a private DNS zone linked to the VNet, and has no public endpoint; AKS runs in the same VNet (Azure CNI overlay).
+The AKS control plane uses a user-assigned identity made here, so that its Network Contributor role assignments
+(on the egress IP, and on the AKS subnet in private mode) exist before the cluster does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+from pulumi_azure_native import authorization, managedidentity, network, privatedns
+
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+"""Azure's built-in role id: what AKS needs on the subnet its nodes join and on its outbound IP."""
+POSTGRES_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
+PRIVATE_DNS_SUFFIX = "private.postgres.database.azure.com"
+NETWORK_MODES = ("public", "private")
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    mode: str
+    """public or private (see the module's docstring)."""
+    vnet_cidr: str
+    aks_subnet_cidr: str
+    postgres_subnet_cidr: str
+
+    @property
+    def private(self) -> bool:
+        return self.mode == "private"
+
+
+@dataclass
+class NetworkArgs:
+    settings: NetworkSettings
+    resource_group_name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    tags: Mapping[str, str]
+    dns_zone_label: str
+    """First label of the private DNS zone name (<label>.private.postgres.database.azure.com)."""
+
+
+class Network(pulumi.ComponentResource):
+    egress_ip_id: pulumi.Output[str]
+    egress_ip_address: pulumi.Output[str]
+    """The cluster's outbound address (known once Azure allocates it, before the cluster exists)."""
+    cluster_identity_id: pulumi.Output[str]
+    cluster_permissions: list[pulumi.Resource]
+    """The role assignments the cluster needs before it is created."""
+    aks_subnet_id: Optional[pulumi.Output[str]]
+    postgres_subnet_id: Optional[pulumi.Output[str]]
+    private_dns_zone_id: Optional[pulumi.Output[str]]
+    dns_zone_link: Optional[privatedns.VirtualNetworkLink]
+    """The server is created once its DNS zone resolves in the VNet."""
+
+    def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("openwebui:network:Network", name, None, opts)
+        s = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        egress = network.PublicIPAddress(
+            f"{name}-aks-egress", sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+            public_ip_allocation_method="Static", public_ip_address_version="IPv4",
+            resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags), opts=child)
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-aks-identity", resource_group_name=args.resource_group_name, location=args.location,
+            tags=dict(args.tags), opts=child)
+        role = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self)).subscription_id.apply(
+            lambda subscription: f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/"
+                                 f"{NETWORK_CONTRIBUTOR}")
+
+        def network_contributor(suffix: str, scope: pulumi.Input[str]) -> authorization.RoleAssignment:
+            return authorization.RoleAssignment(
+                f"{name}-aks-{suffix}-network-contributor", principal_id=identity.principal_id,
+                principal_type="ServicePrincipal", role_definition_id=role, scope=scope, opts=child)
+
+        self.cluster_permissions = [network_contributor("egress", egress.id)]
+        self.aks_subnet_id = self.postgres_subnet_id = self.private_dns_zone_id = None
+        self.dns_zone_link = None
+        if s.private:
+            vnet = network.VirtualNetwork(
+                f"{name}-vnet", address_space=network.AddressSpaceArgs(address_prefixes=[s.vnet_cidr]),
+                resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags),
+                opts=child)
+            aks_subnet = network.Subnet(
+                f"{name}-aks-subnet", resource_group_name=args.resource_group_name, virtual_network_name=vnet.name,
+                address_prefix=s.aks_subnet_cidr, opts=child)
+            postgres_subnet = network.Subnet(
+                f"{name}-postgres-subnet", resource_group_name=args.resource_group_name,
+                virtual_network_name=vnet.name, address_prefix=s.postgres_subnet_cidr,
+                delegations=[network.DelegationArgs(name="postgres", service_name=POSTGRES_DELEGATION)],
+                # Azure applies subnet changes to one VNet one at a time.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[aks_subnet]))
+            zone = privatedns.PrivateZone(
+                f"{name}-postgres-dns", private_zone_name=f"{args.dns_zone_label}.{PRIVATE_DNS_SUFFIX}",
+                resource_group_name=args.resource_group_name, location="Global", tags=dict(args.tags), opts=child)
+            self.dns_zone_link = privatedns.VirtualNetworkLink(
+                f"{name}-postgres-dns-link", private_zone_name=zone.name, resource_group_name=args.resource_group_name,
+                location="Global", registration_enabled=False, virtual_network=privatedns.SubResourceArgs(id=vnet.id),
+                tags=dict(args.tags), opts=child)
+            self.cluster_permissions.append(network_contributor("subnet", aks_subnet.id))
+            self.aks_subnet_id, self.postgres_subnet_id = aks_subnet.id, postgres_subnet.id
+            self.private_dns_zone_id = zone.id
+
+        self.egress_ip_id = egress.id
+        self.egress_ip_address = egress.ip_address.apply(lambda address: address or "")
+        self.cluster_identity_id = identity.id
+        self.register_outputs({"egress_ip_address": self.egress_ip_address})

@@ -1,0 +1,57 @@
+"""NetworkPolicies: only who must may reach each pod of the namespace (the cluster's Cilium enforces them).
+
+Ingress is denied to every pod by default; then Open WebUI accepts its HTTP port from its public entry, Redis
+accepts Open WebUI only, and Ollama (if present) accepts Open WebUI only. Egress is left open: Open WebUI reaches
+PostgreSQL outside the cluster and Ollama pulls models from its registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Pods (by labels) that accept one port, from the pods (by labels) given, or from anywhere when None."""
+
+    name: str
+    pods: Mapping[str, str]
+    port: int
+    sources: Optional[Sequence[Mapping[str, str]]]
+
+
+@dataclass
+class NetworkPoliciesArgs:
+    namespace: pulumi.Input[str]
+    exposures: Sequence[Exposure]
+
+
+class NetworkPolicies(pulumi.ComponentResource):
+    def __init__(self, name: str, args: NetworkPoliciesArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("openwebui:network:NetworkPolicies", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny-ingress",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=args.namespace),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress"]),
+            opts=child)
+        for exposure in args.exposures:
+            peers = None if exposure.sources is None else [
+                k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels=dict(source))) for source in exposure.sources]
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{exposure.name}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"allow-{exposure.name}", namespace=args.namespace),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(exposure.pods)),
+                    policy_types=["Ingress"],
+                    ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                        from_=peers, ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=exposure.port,
+                                                                                    protocol="TCP")])]),
+                opts=child)
+        self.register_outputs({})

@@ -9,9 +9,10 @@ from components.aks import AksCluster, AksClusterArgs
 from components.data_migration import DataMigration, DataMigrationArgs
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
 from components.network import Network, NetworkArgs
-from components.network_policies import Exposure, NetworkPolicies, NetworkPoliciesArgs
+from components.edge import NAMESPACE as EDGE_NAMESPACE, SOLVER_LABELS, SOLVER_PORT, Edge, EdgeArgs
+from components.network_policies import Exposure, NetworkPolicies, NetworkPoliciesArgs, Peer
 from components.ollama import Ollama, OllamaArgs
-from components.open_webui import HTTP_PORT, OpenWebUI, OpenWebUIArgs
+from components.open_webui import HTTP_PORT, SERVICE_PORT, OpenWebUI, OpenWebUIArgs
 from components.ollama import OLLAMA_PORT
 from components.pod_security import NAMESPACE_LABELS
 from components.postgres import PostgresFlexibleServer, PostgresFlexibleServerArgs
@@ -26,7 +27,7 @@ group = resources.ResourceGroup("openwebui", location=settings.location, tags=ta
 
 net = Network("network", NetworkArgs(
     settings=settings.network, resource_group_name=group.name, location=group.location, tags=tags,
-    dns_zone_label=f"openwebui-{pulumi.get_stack()}"))
+    dns_zone_label=f"openwebui-{pulumi.get_stack()}", edge_dns_label=settings.edge.dns_label))
 
 postgres = PostgresFlexibleServer(config.POSTGRES_NAME, PostgresFlexibleServerArgs(
     settings=settings.postgres, resource_group_name=group.name, location=group.location, tags=tags,
@@ -65,14 +66,25 @@ webui = OpenWebUI(config.APP_NAME, OpenWebUIArgs(
     redis_url=redis.url, data_claim_name=data.claim_name, postgres_server=postgres.server_resource_name,
     wait_for=[migration.job] if migration else []), opts=on_cluster)
 
-# Open WebUI takes its HTTP port from its public entry (the LoadBalancer); Redis and Ollama take Open WebUI only.
+# HTTPS ends at the edge, on the network's static IP; Open WebUI's own Service is ClusterIP.
+edge = Edge("edge", EdgeArgs(
+    settings=settings.edge, public_ip_name=net.edge_ip_name, resource_group_name=group.name,
+    app_namespace=namespace.metadata.name, app_service_name=webui.service_name, app_service_port=SERVICE_PORT,
+    pod_security_labels=NAMESPACE_LABELS), opts=on_cluster)
+
+# Open WebUI and the certificate solvers take the edge's pods only; Redis and Ollama take Open WebUI only.
+from_edge = [Peer(edge.controller_pods, namespace=EDGE_NAMESPACE)]
+from_webui = [Peer(webui.pod_labels)]
 NetworkPolicies("network-policies", NetworkPoliciesArgs(namespace=namespace.metadata.name, exposures=[
-    Exposure("open-webui", webui.pod_labels, HTTP_PORT, sources=None),
-    Exposure("redis", redis.pod_labels, REDIS_PORT, sources=[webui.pod_labels]),
-    *([Exposure("ollama", ollama.pod_labels, OLLAMA_PORT, sources=[webui.pod_labels])] if ollama else []),
+    Exposure("open-webui", webui.pod_labels, HTTP_PORT, sources=from_edge),
+    Exposure("acme-http01-solver", SOLVER_LABELS, SOLVER_PORT, sources=from_edge),
+    Exposure("redis", redis.pod_labels, REDIS_PORT, sources=from_webui),
+    *([Exposure("ollama", ollama.pod_labels, OLLAMA_PORT, sources=from_webui)] if ollama else []),
 ]), opts=on_cluster)
 
-pulumi.export("serviceAddress", webui.service_address)
+pulumi.export("url", edge.url)
+pulumi.export("edgeAddress", net.edge_ip_address)
+pulumi.export("acmeIssuer", settings.edge.acme_issuer)
 pulumi.export("postgresNetwork", settings.network.mode)
 pulumi.export("egressAddress", net.egress_ip_address)
 pulumi.export("postgresFqdn", postgres.fqdn)

@@ -12,6 +12,10 @@ from pulumi_azure_native import containerservice
 
 from components.pod_security import hardened
 
+POD_CIDR = "10.244.0.0/16"
+"""The overlay's pod range (AKS's default, named here because Open WebUI trusts forwarded headers from it: the
+edge's pods live there)."""
+
 GPU_TAINT = "sku=gpu:NoSchedule"
 """The taint AKS docs put on GPU pools: only pods that tolerate it (and ask for a GPU) land there."""
 GPU_NODE_LABEL = ("accelerator", "nvidia")
@@ -92,7 +96,7 @@ class AksCluster(pulumi.ComponentResource):
             # network_policy unset nothing would. Outbound leaves from the stack's own static IP. All of this is
             # fixed when the cluster is created.
             network_profile=containerservice.ContainerServiceNetworkProfileArgs(
-                network_plugin="azure", network_plugin_mode="overlay", network_policy="cilium",
+                network_plugin="azure", network_plugin_mode="overlay", pod_cidr=POD_CIDR, network_policy="cilium",
                 network_dataplane="cilium", load_balancer_sku="standard", outbound_type="loadBalancer",
                 load_balancer_profile=containerservice.ManagedClusterLoadBalancerProfileArgs(
                     outbound_ips=containerservice.ManagedClusterLoadBalancerProfileOutboundIPsArgs(

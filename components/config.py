@@ -12,9 +12,10 @@ from typing import Any, Callable, Optional
 
 import pulumi
 
-from components.aks import AksSettings
+from components.aks import POD_CIDR, AksSettings
 from components.connection_budget import AZURE_RESERVED_CONNECTIONS, POSTGRES_SKUS, ConnectionBudget
 from components.data_migration import DataMigrationSettings
+from components.edge import ISSUERS, EdgeSettings
 from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettings
 from components.network import NETWORK_MODES, NetworkSettings
 from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
@@ -61,6 +62,7 @@ class StackSettings:
     aks: AksSettings
     files: FilesSettings
     webui: OpenWebUISettings
+    edge: EdgeSettings
     ollama: Optional[OllamaSettings]
     """None when ollamaEnabled is false."""
     migration: Optional[DataMigrationSettings]
@@ -98,8 +100,9 @@ def load(config: pulumi.Config) -> StackSettings:
         "aksKubernetesVersion", "aksSystemVmSize", "gpuVmSize", "nvidiaDevicePluginImage", "filesSku", "image",
         "cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit", "vectorDb", "pgvectorIndexMethod",
         "embeddingModel", "redisImage", "ollamaBaseUrl", "namespace", "ollamaImage", "ollamaKeepAlive",
-        "ollamaCpuRequest", "ollamaMemoryRequest", "ollamaCpuLimit", "ollamaMemoryLimit", "ollamaModelPullerImage", "migrateFrom", "postgresNetwork", "vnetCidr", "aksSubnetCidr",
-        "postgresSubnetCidr")}
+        "ollamaCpuRequest", "ollamaMemoryRequest", "ollamaCpuLimit", "ollamaMemoryLimit", "ollamaModelPullerImage",
+        "migrateFrom", "postgresNetwork", "vnetCidr", "aksSubnetCidr", "postgresSubnetCidr", "dnsLabel", "hostname",
+        "acmeIssuer", "acmeEmail")}
     n = {key: read(key, config.require_int) for key in (
         "postgresStorageGb", "postgresBackupRetentionDays", "aksSystemNodeCount", "gpuNodeCount", "gpuMinCount",
         "gpuMaxCount", "filesSizeGi", "minReplicas", "maxReplicas", "cpuTargetPercent", "uvicornWorkers",
@@ -122,6 +125,7 @@ def load(config: pulumi.Config) -> StackSettings:
 
     errors += _check_postgres(s, n, lists)
     errors += _check_network(s, lists)
+    errors += _check_edge(s)
     errors += _check_cluster(s, n, b)
     errors += _check_app(s, n, b, lists)
     if b["ollamaEnabled"]:
@@ -131,6 +135,9 @@ def load(config: pulumi.Config) -> StackSettings:
     if errors:
         raise ConfigError(_report(errors))
 
+    dns_label = s["dnsLabel"] or default_dns_label(pulumi.get_stack())
+    edge = EdgeSettings(hostname=s["hostname"] or f"{dns_label}.{s['location']}.cloudapp.azure.com",
+                        dns_label=dns_label, acme_issuer=s["acmeIssuer"], acme_email=s["acmeEmail"])
     ollama_urls = ((service_url(s["namespace"]),) if b["ollamaEnabled"] else ()) + (
         (s["ollamaBaseUrl"],) if s["ollamaBaseUrl"] else ())
 
@@ -162,7 +169,8 @@ def load(config: pulumi.Config) -> StackSettings:
             pgvector_pool_max_overflow=n["pgvectorPoolMaxOverflow"],
             pgvector_max_vector_length=n["pgvectorMaxVectorLength"], pgvector_use_halfvec=b["pgvectorUseHalfvec"],
             pgvector_index_method=s["pgvectorIndexMethod"], embedding_model=s["embeddingModel"],
-            ollama_base_urls=ollama_urls),
+            ollama_base_urls=ollama_urls, public_url=edge.url, trusted_proxies=POD_CIDR),
+        edge=edge,
         ollama=OllamaSettings(
             image=s["ollamaImage"], replicas=n["ollamaReplicas"], models=tuple(lists["ollamaModels"]),
             disk_gi=n["ollamaDiskGi"], keep_alive=s["ollamaKeepAlive"], num_parallel=n["ollamaNumParallel"],
@@ -273,6 +281,32 @@ def _check_quantities(s: dict[str, Any], prefix: str) -> list[str]:
     return errors
 
 
+DNS_LABEL = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def default_dns_label(stack: str) -> str:
+    return f"openwebui-{re.sub(r'[^a-z0-9-]', '-', stack.lower())}"
+
+
+def _check_edge(s: dict[str, Any]) -> list[str]:
+    errors = []
+    label = s["dnsLabel"] or default_dns_label(pulumi.get_stack())
+    if not DNS_LABEL.match(label):
+        errors.append(f"dnsLabel: {label!r} is not an Azure DNS label (3-63 lowercase letters, digits and hyphens, "
+                      "starting with a letter); the site's default hostname is built from it.")
+    if s["hostname"] and not HOSTNAME.match(s["hostname"]):
+        errors.append(f"hostname: {s['hostname']!r} is not a fully qualified lowercase DNS name such as "
+                      "'chat.example.com' (no scheme, port or path); the certificate is issued for exactly this name.")
+    if s["acmeIssuer"] not in ISSUERS:
+        errors.append(f"acmeIssuer: {s['acmeIssuer']!r} must be one of {', '.join(ISSUERS)} (staging certificates "
+                      "are untrusted by browsers; production's rate limits are strict).")
+    if s["acmeEmail"] and not EMAIL.match(s["acmeEmail"]):
+        errors.append(f"acmeEmail: {s['acmeEmail']!r} is not an email address; leave it empty to register without one.")
+    return errors
+
+
 def _check_app(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any], lists: dict[str, Any]) -> list[str]:
     errors = []
     if _unpinned(s["image"]):
@@ -379,6 +413,9 @@ def _check_network(s: dict[str, Any], lists: dict[str, Any]) -> list[str]:
     if nets["aksSubnetCidr"].overlaps(nets["postgresSubnetCidr"]):
         errors.append(f"aksSubnetCidr/postgresSubnetCidr: {s['aksSubnetCidr']} and {s['postgresSubnetCidr']} overlap; "
                       "the PostgreSQL subnet is delegated and must hold nothing else.")
+    if nets["vnetCidr"].overlaps(ipaddress.IPv4Network(POD_CIDR)):
+        errors.append(f"vnetCidr: {s['vnetCidr']} overlaps the cluster's pod range {POD_CIDR} (Azure CNI overlay); "
+                      "pods could not reach the addresses they share. Pick a VNet range outside it.")
     if nets["postgresSubnetCidr"].prefixlen > 28:
         errors.append(f"postgresSubnetCidr: {s['postgresSubnetCidr']} is smaller than the /28 Azure requires for a "
                       "delegated PostgreSQL subnet.")

@@ -6,8 +6,9 @@ in private mode also the VNet, the subnets and the private DNS zone the server i
   survives upgrades) and the deployer's ranges only.
 - private: the server lives in a subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers, resolves through
   a private DNS zone linked to the VNet, and has no public endpoint; AKS runs in the same VNet (Azure CNI overlay).
-The AKS control plane uses a user-assigned identity made here, so that its Network Contributor role assignments
-(on the egress IP, and on the AKS subnet in private mode) exist before the cluster does.
+The edge's static IP (with the DNS label that names the site) is made here too. The AKS control plane uses a
+user-assigned identity made here, so that its Network Contributor role assignments (on both IPs, and on the AKS
+subnet in private mode) exist before the cluster does.
 """
 
 from __future__ import annotations
@@ -46,12 +47,17 @@ class NetworkArgs:
     tags: Mapping[str, str]
     dns_zone_label: str
     """First label of the private DNS zone name (<label>.private.postgres.database.azure.com)."""
+    edge_dns_label: str
+    """Azure DNS label of the edge's public IP: <label>.<location>.cloudapp.azure.com."""
 
 
 class Network(pulumi.ComponentResource):
     egress_ip_id: pulumi.Output[str]
     egress_ip_address: pulumi.Output[str]
     """The cluster's outbound address (known once Azure allocates it, before the cluster exists)."""
+    edge_ip_name: pulumi.Output[str]
+    edge_ip_address: pulumi.Output[str]
+    """Where users connect (Traefik's LoadBalancer takes this IP, so the address outlives the chart)."""
     cluster_identity_id: pulumi.Output[str]
     cluster_permissions: list[pulumi.Resource]
     """The role assignments the cluster needs before it is created."""
@@ -66,10 +72,16 @@ class Network(pulumi.ComponentResource):
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
 
-        egress = network.PublicIPAddress(
-            f"{name}-aks-egress", sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-            public_ip_allocation_method="Static", public_ip_address_version="IPv4",
-            resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags), opts=child)
+        def static_ip(suffix: str, dns_label: Optional[str] = None) -> network.PublicIPAddress:
+            return network.PublicIPAddress(
+                f"{name}-{suffix}", sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+                public_ip_allocation_method="Static", public_ip_address_version="IPv4",
+                dns_settings=network.PublicIPAddressDnsSettingsArgs(domain_name_label=dns_label) if dns_label else None,
+                resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags),
+                opts=child)
+
+        egress = static_ip("aks-egress")
+        edge = static_ip("edge", args.edge_dns_label)
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-aks-identity", resource_group_name=args.resource_group_name, location=args.location,
             tags=dict(args.tags), opts=child)
@@ -82,7 +94,8 @@ class Network(pulumi.ComponentResource):
                 f"{name}-aks-{suffix}-network-contributor", principal_id=identity.principal_id,
                 principal_type="ServicePrincipal", role_definition_id=role, scope=scope, opts=child)
 
-        self.cluster_permissions = [network_contributor("egress", egress.id)]
+        # AKS puts the egress IP on its load balancer and the edge IP under Traefik's Service.
+        self.cluster_permissions = [network_contributor("egress", egress.id), network_contributor("edge", edge.id)]
         self.aks_subnet_id = self.postgres_subnet_id = self.private_dns_zone_id = None
         self.dns_zone_link = None
         if s.private:
@@ -112,5 +125,7 @@ class Network(pulumi.ComponentResource):
 
         self.egress_ip_id = egress.id
         self.egress_ip_address = egress.ip_address.apply(lambda address: address or "")
+        self.edge_ip_name = edge.name
+        self.edge_ip_address = edge.ip_address.apply(lambda address: address or "")
         self.cluster_identity_id = identity.id
-        self.register_outputs({"egress_ip_address": self.egress_ip_address})
+        self.register_outputs({"egress_ip_address": self.egress_ip_address, "edge_ip_address": self.edge_ip_address})

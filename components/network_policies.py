@@ -1,8 +1,8 @@
 """NetworkPolicies: only who must may reach each pod of the namespace (the cluster's Cilium enforces them).
 
-Ingress is denied to every pod by default; then Open WebUI accepts its HTTP port from its public entry, Redis
-accepts Open WebUI only, and Ollama (if present) accepts Open WebUI only. Egress is left open: Open WebUI reaches
-PostgreSQL outside the cluster and Ollama pulls models from its registry.
+Ingress is denied to every pod by default; then Open WebUI (and cert-manager's HTTP-01 solvers) accept the edge's
+pods only, Redis accepts Open WebUI only, and Ollama (if present) accepts Open WebUI only. Egress is left open:
+Open WebUI reaches PostgreSQL outside the cluster and Ollama pulls models from its registry.
 """
 
 from __future__ import annotations
@@ -15,13 +15,21 @@ import pulumi_kubernetes as k8s
 
 
 @dataclass(frozen=True)
+class Peer:
+    """Pods by labels, in the policy's own namespace or in the namespace named."""
+
+    pods: Mapping[str, str]
+    namespace: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class Exposure:
-    """Pods (by labels) that accept one port, from the pods (by labels) given, or from anywhere when None."""
+    """Pods (by labels) that accept one port from the peers given."""
 
     name: str
     pods: Mapping[str, str]
     port: int
-    sources: Optional[Sequence[Mapping[str, str]]]
+    sources: Sequence[Peer]
 
 
 @dataclass
@@ -41,9 +49,11 @@ class NetworkPolicies(pulumi.ComponentResource):
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress"]),
             opts=child)
         for exposure in args.exposures:
-            peers = None if exposure.sources is None else [
-                k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs(
-                    match_labels=dict(source))) for source in exposure.sources]
+            peers = [k8s.networking.v1.NetworkPolicyPeerArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(peer.pods)),
+                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels={"kubernetes.io/metadata.name": peer.namespace}) if peer.namespace else None)
+                for peer in exposure.sources]
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{exposure.name}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=f"allow-{exposure.name}", namespace=args.namespace),

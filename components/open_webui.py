@@ -11,9 +11,11 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.connection_budget import POSTGRES_SERVER_ANNOTATION, Workload
+from components.edge import HSTS
 from components.pod_security import hardened
 
 HTTP_PORT = 8080
+SERVICE_PORT = 80
 DATA_DIR = "/app/backend/data"
 MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
 SECRET_ENV = ("DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY", "REDIS_URL", "WEBSOCKET_REDIS_URL")
@@ -24,10 +26,11 @@ import open_webui.config  # with ENABLE_DB_MIGRATIONS=true this runs Alembic to 
 from open_webui.models.config import Config
 from sentence_transformers import SentenceTransformer
 
-# Open WebUI reads its Ollama connections from the database on every request; env only seeds them on a first
-# start. Writing them here makes a changed ollamaBaseUrl or Ollama service reach the running app.
+# Open WebUI reads its Ollama connections and its own URL from the database on every request; env only seeds
+# them on a first start. Writing them here makes a changed ollamaBaseUrl, Ollama service or hostname reach the
+# running app.
 urls = [url for url in os.environ.get("OLLAMA_BASE_URLS", "").split(";") if url]
-asyncio.run(Config.upsert({"ollama.base_urls": urls, "ollama.enable": bool(urls)}))
+asyncio.run(Config.upsert({"ollama.base_urls": urls, "ollama.enable": bool(urls), "webui.url": os.environ["WEBUI_URL"]}))
 SentenceTransformer(os.environ["RAG_EMBEDDING_MODEL"], cache_folder=os.environ["SENTENCE_TRANSFORMERS_HOME"])
 """
 """The migration Job's program: schema, the stack-owned settings, the shared embedding model."""
@@ -63,6 +66,11 @@ class OpenWebUISettings:
     embedding_model: str
     ollama_base_urls: tuple[str, ...]
     """The Ollama servers Open WebUI connects to: the in-cluster one and/or ollamaBaseUrl."""
+    public_url: str
+    """https://<host>, where users open it (the edge ends TLS there)."""
+    trusted_proxies: str
+    """The addresses whose X-Forwarded-* headers are believed: the cluster's pod range, where the edge's pods live
+    (NetworkPolicies let only the edge's pods reach the app's port)."""
 
     @property
     def image_tag(self) -> str:
@@ -84,6 +92,16 @@ class OpenWebUISettings:
             "SENTENCE_TRANSFORMERS_HOME": MODEL_CACHE,
             # The migration Job fills the shared model cache once; replicas only read it, never race to download.
             "RAG_EMBEDDING_MODEL_AUTO_UPDATE": "false",
+            # Served at https://<host> by the edge: links and OAuth redirects use it, cookies never travel over
+            # plain HTTP, browsers call the API only from the site itself, and the client address and scheme
+            # come from the edge's X-Forwarded-* headers only.
+            "WEBUI_URL": self.public_url,
+            "WEBUI_SESSION_COOKIE_SECURE": "true",
+            "WEBUI_AUTH_COOKIE_SECURE": "true",
+            "CORS_ALLOW_ORIGIN": self.public_url,
+            "FORWARDED_ALLOW_IPS": self.trusted_proxies,
+            # Open WebUI sets Strict-Transport-Security itself (utils/security_headers.py); the edge passes it on.
+            "HSTS": HSTS,
         }
         if not run_migrations:
             env["HF_HUB_OFFLINE"] = "1"
@@ -128,8 +146,8 @@ class OpenWebUIArgs:
 
 
 class OpenWebUI(pulumi.ComponentResource):
-    service_address: pulumi.Output[Optional[str]]
-    """The LoadBalancer's public address (unknown until Azure assigns it)."""
+    service_name: pulumi.Output[str]
+    """The ClusterIP Service (port SERVICE_PORT) the edge sends users to."""
     pod_labels: dict[str, str]
 
     def __init__(self, name: str, args: OpenWebUIArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
@@ -152,15 +170,14 @@ class OpenWebUI(pulumi.ComponentResource):
             f"{name}-service",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
             spec=k8s.core.v1.ServiceSpecArgs(
-                type="LoadBalancer", selector=labels,
-                ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port=HTTP_PORT)]),
+                # Only the edge reaches it (TLS ends there): never a LoadBalancer or NodePort of its own.
+                type="ClusterIP", selector=labels,
+                ports=[k8s.core.v1.ServicePortArgs(name="http", port=SERVICE_PORT, target_port=HTTP_PORT)]),
             opts=pulumi.ResourceOptions(parent=self))
         self._scaling(name, args, deployment, labels)
 
-        self.service_address = service.status.apply(
-            lambda status: (status.load_balancer.ingress[0].ip
-                            if status and status.load_balancer and status.load_balancer.ingress else None))
-        self.register_outputs({"service_address": self.service_address})
+        self.service_name = service.metadata.name
+        self.register_outputs({"service_name": self.service_name})
 
     def _environment(self, name: str, args: OpenWebUIArgs,
                      labels: dict[str, str]) -> Callable[[bool], list[k8s.core.v1.EnvVarArgs]]:

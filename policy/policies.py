@@ -52,6 +52,8 @@ HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+SERVICE = "kubernetes:core/v1:Service"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 WORKLOADS = (DEPLOYMENT, STATEFUL_SET, DAEMON_SET, JOB)
 DATA_DIR = "/app/backend/data"
 POOL_ENV = ("UVICORN_WORKERS", "DATABASE_POOL_SIZE", "DATABASE_POOL_MAX_OVERFLOW", "PGVECTOR_POOL_SIZE",
@@ -499,6 +501,47 @@ def no_privilege_escalation(args: ResourceValidationArgs, report: ReportViolatio
                    "false (and drop all capabilities).", None)
 
 
+# open-webui-tls-only ------------------------------------------------------------------------------
+
+def open_webui_tls_only(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Open WebUI's pods reachable from the internet only through TLS: no LoadBalancer or NodePort Service
+    selects them, and every Ingress host routed to them has a certificate."""
+    apps = [(str(known(lambda: metadata(r.props).get("namespace"), "")),
+             known(lambda: (metadata((r.props.get("spec") or {}).get("template") or {}).get("labels")), {}) or {})
+            for r in args.resources if r.resource_type in (DEPLOYMENT, STATEFUL_SET) and is_open_webui(r.props)]
+
+    def selects_app(namespace: str, selector: Mapping[str, Any]) -> bool:
+        return bool(selector) and any(ns == namespace and all(labels.get(k) == v for k, v in selector.items())
+                                      for ns, labels in apps)
+
+    app_services = set()
+    for r in args.resources:
+        if r.resource_type != SERVICE:
+            continue
+        namespace = str(known(lambda: metadata(r.props).get("namespace"), ""))
+        spec = known(lambda: r.props.get("spec"), {}) or {}
+        if not selects_app(namespace, spec.get("selector") or {}):
+            continue
+        app_services.add((namespace, str(known(lambda: metadata(r.props).get("name"), ""))))
+        if spec.get("type") in ("LoadBalancer", "NodePort"):
+            report(f"Service '{metadata(r.props).get('name')}' ({spec['type']}) puts Open WebUI on the network in "
+                   "plain HTTP: passwords, API keys and session cookies cross it in clear text. Make it ClusterIP "
+                   "and publish it through an Ingress with TLS (the stack's edge does).", r.urn)
+    for r in args.resources:
+        if r.resource_type != INGRESS:
+            continue
+        namespace = str(known(lambda: metadata(r.props).get("namespace"), ""))
+        spec = known(lambda: r.props.get("spec"), {}) or {}
+        secured = {h for t in spec.get("tls") or [] for h in t.get("hosts") or []}
+        for rule in spec.get("rules") or []:
+            backends = {(namespace, ((p.get("backend") or {}).get("service") or {}).get("name"))
+                        for p in ((rule.get("http") or {}).get("paths") or [])}
+            if backends & app_services and rule.get("host") not in secured:
+                report(f"Ingress '{metadata(r.props).get('name')}' routes {rule.get('host') or 'any host'} to Open "
+                       "WebUI without TLS for it; add the host to spec.tls with a certificate "
+                       "(cert-manager.io/cluster-issuer makes one).", r.urn)
+
+
 # premium-files-size -------------------------------------------------------------------------------
 
 PREMIUM_FILES_SCHEMA = PolicyConfigSchema(properties={
@@ -586,6 +629,10 @@ POLICIES = [
     ResourceValidationPolicy(
         name="no-privilege-escalation", enforcement_level=EnforcementLevel.ADVISORY, validate=no_privilege_escalation,
         description="No container may escalate its privileges."),
+    StackValidationPolicy(
+        name="open-webui-tls-only", enforcement_level=EnforcementLevel.MANDATORY, validate=open_webui_tls_only,
+        description="Open WebUI is reachable from outside the cluster only over TLS (no LoadBalancer/NodePort "
+                    "Service for it; every Ingress host for it has a certificate)."),
     StackValidationPolicy(
         name="premium-files-size", enforcement_level=EnforcementLevel.ADVISORY, validate=premium_files_size,
         description="Premium (v1) Azure Files claims ask for at least the 100Gi they are billed for.",

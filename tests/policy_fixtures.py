@@ -49,7 +49,7 @@ def seed_stack() -> list[Registration]:
            "WEBSOCKET_REDIS_URL": "redis://redis:6379/0"}
     deployment = registration("kubernetes:apps/v1:Deployment", "open-webui", {
         "metadata": {"name": "open-webui", "namespace": "ollama"},
-        "spec": {"replicas": 3, "template": {"spec": {
+        "spec": {"replicas": 3, "template": {"metadata": {"labels": {"app": "open-webui"}}, "spec": {
             "containers": [container(env)],
             "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "open-webui-files-pvc"}}]}}}})
     hpa = registration("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "open-webui-hpa", {
@@ -76,7 +76,13 @@ def seed_stack() -> list[Registration]:
             "resources": {"requests": {"cpu": "50m"}, "limits": {"memory": "256Mi"}},
             "readinessProbe": {"exec": {"command": ["redis-cli", "ping"]}},
             "livenessProbe": {"exec": {"command": ["redis-cli", "ping"]}}}]}}}})
-    return [server, allow_list, extension, deployment, hpa, claim, storage_class, gpu_pool, open_firewall, redis]
+    # and its login page at http://<public ip>
+    service = registration("kubernetes:core/v1:Service", "open-webui-service", {
+        "metadata": {"name": "open-webui-service", "namespace": "ollama"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": "open-webui"},
+                 "ports": [{"port": 80, "targetPort": 8080}]}})
+    return [server, allow_list, extension, deployment, hpa, claim, storage_class, gpu_pool, open_firewall, redis,
+            service]
 
 
 def replace(registrations: list[Registration], name: str, path: list[Any], value: Any) -> list[Registration]:

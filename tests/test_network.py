@@ -84,8 +84,14 @@ def test_ingress_is_denied_by_default_and_allowed_only_where_it_must(run):
                                                                                             "protocol": "TCP"}]}]
     assert policies["network-policies-ollama"]["ingress"] == [{"from": [webui], "ports": [{"port": 11434,
                                                                                              "protocol": "TCP"}]}]
-    # Open WebUI: its HTTP port, from its public entry (the LoadBalancer, until an edge takes its place)
-    assert policies["network-policies-open-webui"]["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+    # Open WebUI and cert-manager's HTTP-01 solvers: from the edge's Traefik pods only
+    edge = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "traefik"}},
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "edge"}}}
+    assert policies["network-policies-open-webui"]["ingress"] == [{"from": [edge], "ports": [{"port": 8080,
+                                                                                                "protocol": "TCP"}]}]
+    assert policies["network-policies-acme-http01-solver"] == {
+        "podSelector": {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}, "policyTypes": ["Ingress"],
+        "ingress": [{"from": [edge], "ports": [{"port": 8089, "protocol": "TCP"}]}]}
     selected = {name: spec["podSelector"].get("matchLabels") for name, spec in policies.items()}
     assert selected["network-policies-ollama"] == {"app.kubernetes.io/name": "ollama"}
     assert selected["network-policies-redis"] == {"app.kubernetes.io/name": "open-webui-redis"}

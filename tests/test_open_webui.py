@@ -13,7 +13,8 @@ SETTINGS = OpenWebUISettings(
     vector_db="pgvector", pgvector_pool_size=2, pgvector_pool_max_overflow=1, pgvector_max_vector_length=384,
     pgvector_use_halfvec=False, pgvector_index_method="hnsw",
     embedding_model="sentence-transformers/all-MiniLM-L6-v2",
-    ollama_base_urls=("http://ollama.ns.svc.cluster.local:11434", "https://models.example.com"))
+    ollama_base_urls=("http://ollama.ns.svc.cluster.local:11434", "https://models.example.com"),
+    public_url="https://chat.example.com", trusted_proxies="10.244.0.0/16")
 
 
 def build(settings: OpenWebUISettings = SETTINGS):

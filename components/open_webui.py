@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.connection_budget import POSTGRES_SERVER_ANNOTATION, Workload
+from components.connection_budget import POSTGRES_SERVER_ANNOTATION, Workload, with_application_name
 from components.edge import HSTS
 from components.pod_security import hardened
 
@@ -18,7 +18,8 @@ HTTP_PORT = 8080
 SERVICE_PORT = 80
 DATA_DIR = "/app/backend/data"
 MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
-SECRET_ENV = ("DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY", "REDIS_URL", "WEBSOCKET_REDIS_URL")
+MIGRATION_DATABASE_URL = "MIGRATION_DATABASE_URL"
+"""The Secret's key for the migration Job's DATABASE_URL (the same server, under the Job's application_name)."""
 
 MIGRATE = """\
 import asyncio, os
@@ -186,10 +187,12 @@ class OpenWebUI(pulumi.ComponentResource):
         s = args.settings
         secret_key = random.RandomPassword(f"{name}-secret-key", random.RandomPasswordArgs(length=48, special=False),
                                            opts=pulumi.ResourceOptions(parent=self))
-        secret_data = {"DATABASE_URL": args.database_url, "WEBUI_SECRET_KEY": secret_key.result,
+        # The app and its Job connect under their names in the connection budget (pg_stat_activity counts them).
+        app_url, job_url = (pulumi.Output.from_input(args.database_url).apply(
+            lambda url, application=application: with_application_name(url, application))
+            for application in (name, f"{name}-migrate"))
+        secret_data = {"DATABASE_URL": app_url, MIGRATION_DATABASE_URL: job_url, "WEBUI_SECRET_KEY": secret_key.result,
                        "REDIS_URL": args.redis_url, "WEBSOCKET_REDIS_URL": args.redis_url}
-        if s.vector_db == "pgvector":
-            secret_data["PGVECTOR_DB_URL"] = args.database_url
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
@@ -198,9 +201,14 @@ class OpenWebUI(pulumi.ComponentResource):
 
         def env(run_migrations: bool) -> list[k8s.core.v1.EnvVarArgs]:
             plain = [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in s.environment(run_migrations).items()]
-            secrets = [k8s.core.v1.EnvVarArgs(name=k, value_from=k8s.core.v1.EnvVarSourceArgs(
-                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=k)))
-                for k in SECRET_ENV if k in secret_data]
+            database_key = MIGRATION_DATABASE_URL if run_migrations else "DATABASE_URL"
+            keys = {"DATABASE_URL": database_key, "WEBUI_SECRET_KEY": "WEBUI_SECRET_KEY", "REDIS_URL": "REDIS_URL",
+                    "WEBSOCKET_REDIS_URL": "WEBSOCKET_REDIS_URL"}
+            if s.vector_db == "pgvector":
+                keys["PGVECTOR_DB_URL"] = database_key
+            secrets = [k8s.core.v1.EnvVarArgs(name=env_name, value_from=k8s.core.v1.EnvVarSourceArgs(
+                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=key)))
+                for env_name, key in keys.items()]
             return plain + secrets
 
         return env

@@ -32,11 +32,18 @@ def test_secret_holds_urls_and_a_generated_key_shared_by_all_replicas():
     run = build()
     secret = run.named("webui-secret").inputs
     assert is_secret(secret["stringData"])
-    assert set(reveal(secret["stringData"])) == {"DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY", "REDIS_URL",
-                                                 "WEBSOCKET_REDIS_URL"}
+    data = reveal(secret["stringData"])
+    assert set(data) == {"DATABASE_URL", "MIGRATION_DATABASE_URL", "WEBUI_SECRET_KEY", "REDIS_URL",
+                         "WEBSOCKET_REDIS_URL"}
     assert reveal(run.named("webui-secret-key").inputs)["length"] == 48
     env = env_of(run, "webui-deployment")
     assert env["WEBUI_SECRET_KEY"] == {"secretKeyRef": {"name": "webui", "key": "WEBUI_SECRET_KEY"}}
+    # the app and its Job connect under their own names in the connection budget, so pg_stat_activity counts them
+    assert data["DATABASE_URL"] == "postgresql://u:p@h:5432/d?sslmode=require&application_name=webui"
+    assert data["MIGRATION_DATABASE_URL"] == "postgresql://u:p@h:5432/d?sslmode=require&application_name=webui-migrate"
+    for workload, key in (("webui-deployment", "DATABASE_URL"), ("webui-migrate", "MIGRATION_DATABASE_URL")):
+        env = env_of(run, workload)
+        assert env["DATABASE_URL"] == env["PGVECTOR_DB_URL"] == {"secretKeyRef": {"name": "webui", "key": key}}
 
 
 def test_workloads_name_their_postgres_server_for_the_policy_pack():

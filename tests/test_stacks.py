@@ -93,7 +93,8 @@ def test_admin_password_and_urls_stay_secret(run):
         assert is_secret(extension.inputs["password"])
         assert is_secret(extension.inputs["__provider"])
     assert is_secret(run.named("open-webui-secret").inputs["stringData"])
-    assert run.secret_outputs == {"kubeconfig"}
+    # verify's database URL is an output too, and as secret as the kubeconfig
+    assert run.secret_outputs == {"kubeconfig", "databaseUrl"}
 
 
 def test_server_parameters_are_applied_one_after_another(run):
@@ -225,7 +226,11 @@ def test_gpu_pool(dev, prod):
 
 def test_outputs(run):
     assert set(run.outputs) == {"url", "edgeAddress", "acmeIssuer", "postgresFqdn", "databaseName", "kubeconfig",
-                                "connectionBudget", "gpuCapacity", "ollamaModels", "postgresNetwork", "egressAddress"}
+                                "connectionBudget", "gpuCapacity", "ollamaModels", "postgresNetwork", "egressAddress",
+                                "databaseUrl", "postgresExtensions", "namespace", "openWebUI"}
+    assert run.outputs["databaseUrl"].endswith("?sslmode=require&application_name=openwebui-verify")
+    assert run.outputs["postgresExtensions"] == {"vector": "0.8.0", "uuid-ossp": "0.8.0"}
+    assert run.outputs["openWebUI"]["imageTag"] == "v0.12.4"
     assert run.outputs["url"] == f"https://openwebui-{run.stack}.westeurope.cloudapp.azure.com"
     assert run.outputs["postgresNetwork"] == {"dev": "public", "prod": "private"}[run.stack]
     assert run.outputs["databaseName"] == "openwebui"

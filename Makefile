@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 
-.PHONY: plan test bench bench-migrate bench-budget
+.PHONY: plan test verify bench bench-migrate bench-budget
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(VENV)/.installed node_modules/.installed
 	$(PY) -m mypy --exclude venv .  # what `pulumi up` runs (Pulumi.yaml: typechecker: mypy)
 	$(PY) -m mypy tools/*.py benchmarks/*.py
 	$(PY) -m pytest
+
+# On a deployed stack: `make verify STACK=prod` (needs `pulumi login` and kubectl), or from saved copies:
+# `make verify STACK=prod OUTPUTS=outputs.json KUBERNETES=objects.json`.
+verify: $(VENV)/.installed
+	$(PY) -m tools.verify $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(KUBERNETES),--kubernetes $(KUBERNETES))
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.plan_vs_import

@@ -188,9 +188,10 @@ class OpenWebUI(pulumi.ComponentResource):
         secret_key = random.RandomPassword(f"{name}-secret-key", random.RandomPasswordArgs(length=48, special=False),
                                            opts=pulumi.ResourceOptions(parent=self))
         # The app and its Job connect under their names in the connection budget (pg_stat_activity counts them).
-        app_url, job_url = (pulumi.Output.from_input(args.database_url).apply(
-            lambda url, application=application: with_application_name(url, application))
-            for application in (name, f"{name}-migrate"))
+        def url_for(application: str) -> pulumi.Output[str]:
+            return pulumi.Output.from_input(args.database_url).apply(lambda url: with_application_name(url, application))
+
+        app_url, job_url = url_for(name), url_for(f"{name}-migrate")
         secret_data = {"DATABASE_URL": app_url, MIGRATION_DATABASE_URL: job_url, "WEBUI_SECRET_KEY": secret_key.result,
                        "REDIS_URL": args.redis_url, "WEBSOCKET_REDIS_URL": args.redis_url}
         secret = k8s.core.v1.Secret(

@@ -1,0 +1,229 @@
+"""make verify: its PostgreSQL checks against a real server (over TLS), its Kubernetes checks over the plan's own
+objects with status blocks as the API returns them, its HTTP check against a local server."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import subprocess
+import sys
+import threading
+from typing import Any, Iterator
+
+import psycopg
+import pytest
+
+from components.connection_budget import VERIFY_APPLICATION, with_application_name
+from tools.mock_engine import ROOT, reveal, run_program
+from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres, TlsFront
+from tools.verify import ALEMBIC_HEADS, Check, http_check, kubernetes_checks, postgres_checks
+
+# The tables Open WebUI's migrations leave (a few of them) and its pgvector store, as it creates them.
+OPEN_WEBUI_SCHEMA = """
+CREATE EXTENSION vector;
+CREATE EXTENSION pg_trgm;
+CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+INSERT INTO alembic_version VALUES ('{head}');
+CREATE TABLE "user" (id text PRIMARY KEY, email text);
+CREATE TABLE chat (id text PRIMARY KEY, user_id text, chat json);
+CREATE TABLE config (key text PRIMARY KEY, value json);
+CREATE TABLE file (id text PRIMARY KEY, filename text);
+CREATE TABLE knowledge (id text PRIMARY KEY, name text);
+CREATE TABLE document_chunk (id text PRIMARY KEY, vector vector({dimension}), collection_name text NOT NULL,
+                             text text, vmetadata jsonb);
+CREATE INDEX idx_document_chunk_vector ON document_chunk USING hnsw (vector vector_cosine_ops)
+  WITH (m = 16, ef_construction = 64);
+"""
+
+
+@pytest.fixture(scope="module")
+def dev_outputs() -> dict[str, Any]:
+    return run_program("dev").outputs
+
+
+@pytest.fixture(scope="module")
+def tls(postgres: RunningPostgres) -> Iterator[TlsFront]:
+    front = TlsFront(postgres)
+    yield front
+    front.close()
+
+
+def build(postgres: RunningPostgres, database: str, dimension: int = 384) -> str:
+    with psycopg.connect(postgres.conninfo(dbname=database), autocommit=True) as conn:
+        conn.execute(OPEN_WEBUI_SCHEMA.format(head=ALEMBIC_HEADS["v0.12.4"], dimension=dimension))
+        return str(conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0])
+
+
+@pytest.fixture
+def outputs(postgres: RunningPostgres, tls: TlsFront, database: str, dev_outputs: dict[str, Any]) -> dict[str, Any]:
+    """The dev stack's outputs, pointing at a healthy database behind TLS."""
+    version = build(postgres, database)
+    url = (f"postgresql://{SUPERUSER}:{SUPERUSER_PASSWORD}@{tls.host}:{tls.port}/{database}?sslmode=require")
+    trgm = "1.6"
+    with psycopg.connect(postgres.conninfo(dbname=database)) as conn:
+        trgm = str(conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'pg_trgm'").fetchone()[0])
+    return {**dev_outputs, "databaseUrl": with_application_name(url, VERIFY_APPLICATION),
+            "postgresExtensions": {"vector": version, "pg_trgm": trgm}}
+
+
+def by_name(checks: list[Check]) -> dict[str, Check]:
+    return {c.name: c for c in checks}
+
+
+def test_a_healthy_database_passes_every_check(outputs):
+    checks = by_name(postgres_checks(outputs))
+    assert all(c.ok for c in checks.values()), [c.line() for c in checks.values()]
+    assert "TLS on" in checks["postgres reachable over TLS"].detail
+    assert checks["Open WebUI tables"].detail == "Alembic revision 0bd252b206fb, v0.12.4 expects 0bd252b206fb"
+    assert "vector(384)" in checks["pgvector store"].detail and "hnsw" in checks["pgvector store"].detail
+
+
+def test_plain_text_is_refused_as_azure_does(outputs, postgres, database):
+    plain = {**outputs, "databaseUrl": outputs["databaseUrl"].replace("sslmode=require", "sslmode=disable")}
+    [check] = postgres_checks(plain)
+    assert not check.ok and check.name == "postgres reachable over TLS" and "firewall" in check.fix
+
+
+def test_a_missing_extension_fails_naming_it(outputs, postgres, database):
+    with psycopg.connect(postgres.conninfo(dbname=database), autocommit=True) as conn:
+        conn.execute("DROP EXTENSION pg_trgm")
+    check = by_name(postgres_checks(outputs))["extension pg_trgm"]
+    assert not check.ok and "installed no" in check.detail and "PgExtension" in check.fix
+
+
+def test_a_wrong_dimension_fails(outputs, postgres, database):
+    with psycopg.connect(postgres.conninfo(dbname=database), autocommit=True) as conn:
+        conn.execute("DROP TABLE document_chunk")
+        conn.execute("CREATE TABLE document_chunk (id text PRIMARY KEY, vector vector(768), collection_name text)")
+    check = by_name(postgres_checks(outputs))["pgvector store"]
+    assert not check.ok
+    assert "vector(768) (want vector(384))" in check.detail and "index idx_document_chunk_vector missing" in check.detail
+    assert "pgvectorMaxVectorLength" in check.fix
+
+
+def test_tables_at_another_revision_fail(outputs, postgres, database):
+    with psycopg.connect(postgres.conninfo(dbname=database), autocommit=True) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '018012973d35'")
+    check = by_name(postgres_checks(outputs))["Open WebUI tables"]
+    assert not check.ok and "migration Job" in check.fix
+
+
+def test_connections_over_the_budget_fail_naming_who_holds_them(outputs, postgres, database):
+    budget = outputs["connectionBudget"]
+    held = budget["workloads"]["open-webui"]["demand"] + 1  # dev: 16 budgeted for the app at its peak
+    conninfo = postgres.conninfo(dbname=database) + " application_name=open-webui"
+    connections = [psycopg.connect(conninfo) for _ in range(held)]
+    try:
+        check = by_name(postgres_checks(outputs))["postgres connections"]
+    finally:
+        for conn in connections:
+            conn.close()
+    assert not check.ok
+    assert f"open-webui {held}" in check.detail and f"open-webui {held} > {held - 1}" in check.detail
+    assert "postgresSku" in check.fix
+    # its own connection is not counted against the stack
+    assert f"{VERIFY_APPLICATION} 1" in check.detail
+
+
+# -- Kubernetes: the plan's objects, with status as the API reports it ---------------------------------------------
+
+def live(dev_outputs: dict[str, Any]) -> list[dict[str, Any]]:
+    run = run_program("dev")
+    objects = {name: reveal(run.named(name).inputs) for name in (
+        "open-webui-deployment", "open-webui-migrate", "open-webui-data-claim", "ollama-statefulset")}
+    objects["open-webui-deployment"]["status"] = {"replicas": 2, "readyReplicas": 2, "availableReplicas": 2}
+    objects["open-webui-migrate"]["status"] = {"succeeded": 1, "conditions": [
+        {"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]}
+    objects["open-webui-data-claim"]["status"] = {"phase": "Bound", "accessModes": ["ReadWriteMany"],
+                                                  "capacity": {"storage": "100Gi"}}
+    objects["ollama-statefulset"]["status"] = {"replicas": 1, "readyReplicas": 1, "currentReplicas": 1}
+    return list(objects.values())
+
+
+def test_a_healthy_namespace_passes(dev_outputs):
+    checks = kubernetes_checks(live(dev_outputs), dev_outputs)
+    assert [c.name for c in checks] == ["Open WebUI replicas ready", "data claim", "migration Job", "Ollama models"]
+    assert all(c.ok for c in checks), [c.line() for c in checks]
+    assert by_name(checks)["migration Job"].detail.startswith("open-webui-migrate-v0-12-4 for image "
+                                                              "ghcr.io/open-webui/open-webui:v0.12.4: complete")
+
+
+@pytest.mark.parametrize("kind,status,check,says", [
+    ("Deployment", {"replicas": 2, "readyReplicas": 0}, "Open WebUI replicas ready", "0 ready (HPA range 1..2)"),
+    ("PersistentVolumeClaim", {"phase": "Pending"}, "data claim", "Pending"),
+    ("PersistentVolumeClaim", {"phase": "Bound", "accessModes": ["ReadWriteOnce"]}, "data claim", "ReadWriteOnce"),
+    ("Job", {"active": 1}, "migration Job", "not complete"),
+    ("StatefulSet", {"replicas": 1, "readyReplicas": 0}, "Ollama models", "0/1 replicas Ready"),
+])
+def test_each_broken_object_fails_its_check(dev_outputs, kind, status, check, says):
+    objects = live(dev_outputs)
+    [target] = [o for o in objects if o["kind"] == kind]
+    target["status"] = status
+    result = by_name(kubernetes_checks(objects, dev_outputs))[check]
+    assert not result.ok and says in result.detail and result.fix
+
+
+def test_a_job_for_another_image_tag_does_not_count(dev_outputs):
+    objects = live(dev_outputs)
+    [deployment] = [o for o in objects if o["kind"] == "Deployment"]
+    deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "ghcr.io/open-webui/open-webui:v0.12.5"
+    result = by_name(kubernetes_checks(objects, dev_outputs))["migration Job"]
+    assert not result.ok and "open-webui-migrate-v0-12-5" in result.detail and "not found" in result.detail
+
+
+# -- HTTP ----------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def site() -> Iterator[dict[str, Any]]:
+    state: dict[str, Any] = {"status": 200, "body": {"status": True}}
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(state["body"]).encode() if self.path == "/health" else b"{}"
+            self.send_response(state["status"] if self.path == "/health" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state["url"] = f"http://127.0.0.1:{server.server_address[1]}"
+    yield state
+    server.shutdown()
+
+
+def test_the_public_address_answers_health(site):
+    assert http_check(site["url"]).ok
+    site["status"], site["body"] = 503, {"status": False}
+    failed = http_check(site["url"])
+    assert not failed.ok and "503" in failed.detail and "certificate" in failed.fix
+
+
+def test_make_verify_exits_0_on_a_healthy_stack_and_1_naming_the_check_and_fix(outputs, site, tmp_path, postgres,
+                                                                                 database, dev_outputs):
+    saved = tmp_path / "outputs.json"
+    saved.write_text(json.dumps({**outputs, "url": site["url"]}))
+    objects = tmp_path / "objects.json"
+    objects.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": live(dev_outputs)}))
+
+    def verify(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tools.verify", "dev", "--outputs", str(saved),
+                               "--kubernetes", str(objects), *extra], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+
+    healthy = verify()
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert "11 passed, 0 failed" in healthy.stdout and "FAIL" not in healthy.stdout
+    report = json.loads(verify("--json").stdout)
+    assert report["ok"] and len(report["checks"]) == 11
+
+    with psycopg.connect(postgres.conninfo(dbname=database), autocommit=True) as conn:
+        conn.execute("DROP EXTENSION pg_trgm")
+    broken = verify()
+    assert broken.returncode == 1
+    assert "FAIL  extension pg_trgm: installed no" in broken.stdout and "fix: run `pulumi up`" in broken.stdout
+    assert "10 passed, 1 failed" in broken.stdout
+    assert SUPERUSER_PASSWORD not in broken.stdout + broken.stderr

@@ -6,7 +6,9 @@ from pulumi_azure_native import resources
 
 from components import config
 from components.aks import AksCluster, AksClusterArgs
+from components.alerts import AlertReceivers, AlertReceiversArgs, AlertTarget
 from components.connection_budget import VERIFY_APPLICATION, with_application_name
+from components.cost import BUDGET_TAG
 from components.data_migration import DataMigration, DataMigrationArgs
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
 from components.network import Network, NetworkArgs
@@ -24,21 +26,29 @@ settings = config.load(pulumi.Config())
 budget = settings.connection_budget()
 tags = {"app": "open-webui", "stack": pulumi.get_stack(), "managed-by": "pulumi"}
 
-group = resources.ResourceGroup("openwebui", location=settings.location, tags=tags)
+# The budget rides on the resource group, where the policy pack's monthly-budget policy reads it.
+group = resources.ResourceGroup("openwebui", location=settings.location, tags={
+    **tags, **({BUDGET_TAG: str(settings.monthly_budget_usd)} if settings.monthly_budget_usd else {})})
 
 net = Network("network", NetworkArgs(
     settings=settings.network, resource_group_name=group.name, location=group.location, tags=tags,
     dns_zone_label=f"openwebui-{pulumi.get_stack()}", edge_dns_label=settings.edge.dns_label))
 
+# Alerts go to one action group; each component declares its own (components/alerts.py).
+receivers = AlertReceivers("alerts", AlertReceiversArgs(email=settings.alert_email, resource_group_name=group.name,
+                                                        tags=tags))
+alerts = AlertTarget(action_group_id=receivers.action_group_id, resource_group_name=group.name, tags=tags)
+
 postgres = PostgresFlexibleServer(config.POSTGRES_NAME, PostgresFlexibleServerArgs(
     settings=settings.postgres, resource_group_name=group.name, location=group.location, tags=tags,
     protect=settings.protect, egress_ip_address=net.egress_ip_address, delegated_subnet_id=net.postgres_subnet_id,
-    private_dns_zone_id=net.private_dns_zone_id, dns_zone_link=net.dns_zone_link))
+    private_dns_zone_id=net.private_dns_zone_id, dns_zone_link=net.dns_zone_link, alerts=alerts,
+    connection_alert_threshold=budget.alert_threshold))
 
 cluster = AksCluster("aks", AksClusterArgs(
     settings=settings.aks, resource_group_name=group.name, location=group.location, tags=tags,
     identity_id=net.cluster_identity_id, egress_ip_id=net.egress_ip_id, subnet_id=net.aks_subnet_id,
-    permissions=net.cluster_permissions))
+    permissions=net.cluster_permissions, alerts=alerts, app_namespace=settings.namespace))
 
 # Kubernetes components inherit the cluster's provider through their parent.
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import containerservice
 
+from components.alerts import AlertTarget, MetricRule, metric_alerts
 from components.pod_security import hardened
 
 POD_CIDR = "10.244.0.0/16"
@@ -65,6 +66,9 @@ class AksClusterArgs:
     """The VNet subnet the nodes join (private network mode); None lets AKS make its own VNet."""
     permissions: Sequence[pulumi.Resource]
     """Role assignments the identity needs before the cluster is created."""
+    alerts: Optional[AlertTarget] = None
+    app_namespace: str = ""
+    """The namespace whose pods not being ready alerts."""
 
 
 class AksCluster(pulumi.ComponentResource):
@@ -119,6 +123,16 @@ class AksCluster(pulumi.ComponentResource):
 
         if s.gpu_pool:
             self._nvidia_device_plugin(name, s.nvidia_device_plugin_image)
+        if args.alerts:
+            metric_alerts(name, cluster.id, "Microsoft.ContainerService/managedClusters", [
+                MetricRule("pods-not-ready", "kube_pod_status_ready", "GreaterThan", 0, "Average",
+                           f"Pods in {args.app_namespace} not ready for 15 minutes.",
+                           dimensions={"namespace": [args.app_namespace], "condition": ["false"]}),
+                MetricRule("node-cpu", "node_cpu_usage_percentage", "GreaterThan", 80, "Average",
+                           "Node CPU over 80% for 15 minutes: pods are throttled; the HPA may be at its maximum."),
+                MetricRule("node-memory", "node_memory_working_set_percentage", "GreaterThan", 80, "Average",
+                           "Node memory over 80% for 15 minutes: pods will be evicted or OOM-killed."),
+            ], args.alerts, parent=self)
         self.register_outputs({"cluster_name": self.cluster_name, "kubeconfig": self.kubeconfig})
 
     def _gpu_pool(self, name: str, args: AksClusterArgs,

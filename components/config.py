@@ -55,6 +55,8 @@ class ConfigError(pulumi.RunError):
 class StackSettings:
     location: str
     protect: bool
+    alert_email: str
+    monthly_budget_usd: int
     network: NetworkSettings
     namespace: str
     redis_image: str
@@ -102,13 +104,13 @@ def load(config: pulumi.Config) -> StackSettings:
         "embeddingModel", "redisImage", "ollamaBaseUrl", "namespace", "ollamaImage", "ollamaKeepAlive",
         "ollamaCpuRequest", "ollamaMemoryRequest", "ollamaCpuLimit", "ollamaMemoryLimit", "ollamaModelPullerImage",
         "migrateFrom", "postgresNetwork", "vnetCidr", "aksSubnetCidr", "postgresSubnetCidr", "dnsLabel", "hostname",
-        "acmeIssuer", "acmeEmail")}
+        "acmeIssuer", "acmeEmail", "alertEmail")}
     n = {key: read(key, config.require_int) for key in (
         "postgresStorageGb", "postgresBackupRetentionDays", "aksSystemNodeCount", "gpuNodeCount", "gpuMinCount",
         "gpuMaxCount", "filesSizeGi", "minReplicas", "maxReplicas", "cpuTargetPercent", "uvicornWorkers",
         "databasePoolSize", "databasePoolMaxOverflow", "databasePoolTimeout", "databasePoolRecycle",
         "pgvectorPoolSize", "pgvectorPoolMaxOverflow", "pgvectorMaxVectorLength", "ollamaReplicas", "ollamaDiskGi",
-        "ollamaNumParallel", "ollamaMaxLoadedModels")}
+        "ollamaNumParallel", "ollamaMaxLoadedModels", "monthlyBudgetUsd")}
     b = {key: read(key, config.require_bool) for key in (
         "protect", "postgresGeoRedundantBackup", "gpuAutoscaling", "pgvectorUseHalfvec", "ollamaEnabled",
         "gpuPoolWithoutOllama", "migrateAllowSqlite")}
@@ -126,6 +128,8 @@ def load(config: pulumi.Config) -> StackSettings:
     errors += _check_postgres(s, n, lists)
     errors += _check_network(s, lists)
     errors += _check_edge(s)
+    if n["monthlyBudgetUsd"] < 0:
+        errors.append(f"monthlyBudgetUsd: {n['monthlyBudgetUsd']} is negative; 0 means no budget.")
     errors += _check_cluster(s, n, b)
     errors += _check_app(s, n, b, lists)
     if b["ollamaEnabled"]:
@@ -142,7 +146,8 @@ def load(config: pulumi.Config) -> StackSettings:
         (s["ollamaBaseUrl"],) if s["ollamaBaseUrl"] else ())
 
     settings = StackSettings(
-        location=s["location"], protect=b["protect"], namespace=s["namespace"], redis_image=s["redisImage"],
+        location=s["location"], protect=b["protect"], alert_email=s["alertEmail"],
+        monthly_budget_usd=n["monthlyBudgetUsd"], namespace=s["namespace"], redis_image=s["redisImage"],
         network=NetworkSettings(mode=s["postgresNetwork"], vnet_cidr=s["vnetCidr"], aks_subnet_cidr=s["aksSubnetCidr"],
                                 postgres_subnet_cidr=s["postgresSubnetCidr"]),
         postgres=PostgresSettings(
@@ -302,8 +307,9 @@ def _check_edge(s: dict[str, Any]) -> list[str]:
     if s["acmeIssuer"] not in ISSUERS:
         errors.append(f"acmeIssuer: {s['acmeIssuer']!r} must be one of {', '.join(ISSUERS)} (staging certificates "
                       "are untrusted by browsers; production's rate limits are strict).")
-    if s["acmeEmail"] and not EMAIL.match(s["acmeEmail"]):
-        errors.append(f"acmeEmail: {s['acmeEmail']!r} is not an email address; leave it empty to register without one.")
+    for key in ("acmeEmail", "alertEmail"):
+        if s[key] and not EMAIL.match(s[key]):
+            errors.append(f"{key}: {s[key]!r} is not an email address; leave it empty for none.")
     return errors
 
 

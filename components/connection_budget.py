@@ -206,6 +206,11 @@ class ConnectionBudget:
     def within(self) -> bool:
         return not self.unbounded_workloads and self.demand <= self.capacity
 
+    @property
+    def alert_threshold(self) -> int:
+        """Connections worth an alert: 80% of the capacity, so there is time to act before refusals start."""
+        return self.capacity * ALERT_PERCENT // 100
+
     def first_forbidden_replicas(self, name: str) -> int:
         """The fewest replicas of workload `name` the server cannot hold, every other workload at its peak."""
         [workload] = [w for w in self.workloads if w.name == name]
@@ -272,6 +277,7 @@ def default_sku_table() -> dict[str, int]:
     return {name: sku.default_max_connections for name, sku in POSTGRES_SKUS.items()}
 
 
+ALERT_PERCENT = 80
 VERIFY_APPLICATION = "openwebui-verify"
 """`make verify` connects under this name; it is not a workload of the budget."""
 

@@ -11,6 +11,7 @@ import pulumi_random as random
 from pulumi_azure_native import dbforpostgresql
 
 from components.connection_budget import PostgresSku
+from components.alerts import AlertTarget, MetricRule, metric_alerts
 from components.pg_extension import PgConnectionArgs, PgExtension
 
 POSTGRES_PORT = 5432
@@ -58,6 +59,9 @@ class PostgresFlexibleServerArgs:
     private_dns_zone_id: Optional[pulumi.Input[str]] = None
     dns_zone_link: Optional[pulumi.Resource] = None
     """Private mode: the server is created once its DNS zone is linked to the VNet."""
+    alerts: Optional[AlertTarget] = None
+    connection_alert_threshold: int = 0
+    """active_connections above this alerts (ConnectionBudget.alert_threshold: 80% of what apps may use)."""
 
 
 class PostgresFlexibleServer(pulumi.ComponentResource):
@@ -154,6 +158,17 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
                             configurations["azure.extensions"], database, *firewall_rules]))
             for extension in s.extensions
         ]
+
+        if args.alerts:
+            metric_alerts(name, server.id, "Microsoft.DBforPostgreSQL/flexibleServers", [
+                MetricRule("connections", "active_connections", "GreaterThan", args.connection_alert_threshold,
+                           "Maximum", "Connections near the budget's capacity: at capacity new connections are refused "
+                                      "(remaining connection slots are reserved / too many clients)."),
+                MetricRule("storage", "storage_percent", "GreaterThan", 80, "Average",
+                           "Storage over 80%: a full server goes read-only. Raise postgresStorageGb."),
+                MetricRule("cpu", "cpu_percent", "GreaterThan", 80, "Average",
+                           "CPU over 80% for 15 minutes: queries slow down (Burstable runs out of credits)."),
+            ], args.alerts, parent=self)
 
         self.fqdn = server.fully_qualified_domain_name
         self.database_name = database.name

@@ -10,7 +10,7 @@ import ipaddress
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -36,6 +36,7 @@ from components.connection_budget import (  # noqa: E402
     default_sku_table,
     max_connections_for,
 )
+from components.cost import BUDGET_TAG, estimate  # noqa: E402
 from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool  # noqa: E402
 
 SERVER = "azure-native:dbforpostgresql:Server"
@@ -182,13 +183,10 @@ def connection_budget(args: StackValidationArgs, report: ReportViolation) -> Non
 
     for s in servers:
         try:
-            sku = str((s.props.get("sku") or {}).get("name"))
-            explicit = next((int(c.props["value"]) for c in resources
-                             if c.resource_type == CONFIGURATION and c.props.get("configurationName") == "max_connections"
-                             and s in _server_of(c, "serverName", servers)), None)
             try:
-                max_connections = max_connections_for(sku, explicit, config["skuMaxConnections"])
+                max_connections = _max_connections(s, resources, config)
             except KeyError:
+                sku = str((s.props.get("sku") or {}).get("name"))
                 report(f"PostgreSQL server '{s.name}': SKU {sku} has no max_connections in the pack config "
                        "(skuMaxConnections); add it, or set the max_connections server parameter.", s.urn)
                 continue
@@ -200,12 +198,53 @@ def connection_budget(args: StackValidationArgs, report: ReportViolation) -> Non
             continue
 
 
+def _max_connections(server: PolicyResource, resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> int:
+    """The server's max_connections: its explicit server parameter, else its SKU's default (KeyError if unknown)."""
+    servers = [r for r in resources if r.resource_type == SERVER]
+    sku = str((server.props.get("sku") or {}).get("name"))
+    explicit = next((int(c.props["value"]) for c in resources
+                     if c.resource_type == CONFIGURATION and c.props.get("configurationName") == "max_connections"
+                     and server in _server_of(c, "serverName", servers)), None)
+    return max_connections_for(sku, explicit, config["skuMaxConnections"])
+
+
 def _server_of(resource: PolicyResource, prop: str, servers: list[PolicyResource]) -> list[PolicyResource]:
     """The server a resource points at: through its property dependency, else the only server in the stack."""
     linked = [d for d in resource.property_dependencies.get(prop, []) if d.resource_type == SERVER]
     if linked:
         return [s for s in servers if s.urn in {d.urn for d in linked}]
     return servers if len(servers) == 1 else []
+
+
+# connection-alert ----------------------------------------------------------------------------------
+
+METRIC_ALERT = "azure-native:monitor:MetricAlert"
+
+
+def connection_alert(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every PostgreSQL server has an active_connections alert that fires before its capacity is reached."""
+    config = with_defaults(BUDGET_SCHEMA, args.get_config())
+    servers = [r for r in args.resources if r.resource_type == SERVER]
+    alerts = [r for r in args.resources if r.resource_type == METRIC_ALERT]
+    for s in servers:
+        thresholds = []
+        for alert in alerts:
+            if s not in _server_of(alert, "scopes", servers):
+                continue
+            criteria = known(lambda: (alert.props.get("criteria") or {}).get("allOf"), []) or []
+            thresholds += [c.get("threshold") for c in criteria if c.get("metricName") == "active_connections"]
+        try:
+            budget = ConnectionBudget(s.name, _max_connections(s, args.resources, config),
+                                      int(config["reservedConnections"]), ())
+        except (KeyError, UnknownValueError):
+            continue  # connection-budget reports an unknown SKU
+        if not thresholds:
+            report(f"PostgreSQL server '{s.name}' has no active_connections alert: nobody hears of the connection "
+                   f"budget running out until clients are refused. Alert above {budget.alert_threshold} (80% of its "
+                   f"capacity {budget.capacity}).", s.urn)
+        elif all(t is not None and float(t) >= budget.capacity for t in thresholds):
+            report(f"PostgreSQL server '{s.name}': its active_connections alert fires at {min(thresholds)}, at or "
+                   f"above its capacity {budget.capacity}: clients are refused before it fires.", s.urn)
 
 
 # multi-replica-shared-state ------------------------------------------------------------------------
@@ -542,6 +581,29 @@ def open_webui_tls_only(args: StackValidationArgs, report: ReportViolation) -> N
                        "(cert-manager.io/cluster-issuer makes one).", r.urn)
 
 
+# monthly-budget -----------------------------------------------------------------------------------
+
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+
+
+def monthly_budget(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The estimated bill (components/cost.py) within the stack's monthlyBudgetUsd (its resource group's tag)."""
+    budgets = [(r, known(lambda: (r.props.get("tags") or {}).get(BUDGET_TAG))) for r in args.resources
+               if r.resource_type == RESOURCE_GROUP]
+    budgets = [(r, float(b)) for r, b in budgets if b]
+    if not budgets:
+        return
+    try:
+        bill = estimate((r.name, r.resource_type, r.props) for r in args.resources)
+    except UnknownValueError:
+        return  # a size or SKU is known only after deployment
+    for group, budget in budgets:
+        if bill.high > budget:
+            report(f"the estimated monthly bill is ${bill.low:,.2f}..${bill.high:,.2f} (list prices, {bill.region}, "
+                   f"{bill.date}; `make plan` shows it line by line), above monthlyBudgetUsd ${budget:,.0f}. Lower "
+                   "node counts or SKUs, or raise the budget.", group.urn)
+
+
 # premium-files-size -------------------------------------------------------------------------------
 
 PREMIUM_FILES_SCHEMA = PolicyConfigSchema(properties={
@@ -629,6 +691,13 @@ POLICIES = [
     ResourceValidationPolicy(
         name="no-privilege-escalation", enforcement_level=EnforcementLevel.ADVISORY, validate=no_privilege_escalation,
         description="No container may escalate its privileges."),
+    StackValidationPolicy(
+        name="connection-alert", enforcement_level=EnforcementLevel.ADVISORY, validate=connection_alert,
+        description="Every PostgreSQL server alerts on active_connections before its capacity is reached.",
+        config_schema=BUDGET_SCHEMA),
+    StackValidationPolicy(
+        name="monthly-budget", enforcement_level=EnforcementLevel.ADVISORY, validate=monthly_budget,
+        description="The estimated monthly bill stays within the stack's monthlyBudgetUsd."),
     StackValidationPolicy(
         name="open-webui-tls-only", enforcement_level=EnforcementLevel.MANDATORY, validate=open_webui_tls_only,
         description="Open WebUI is reachable from outside the cluster only over TLS (no LoadBalancer/NodePort "

@@ -24,3 +24,19 @@ def test_config_table_lists_every_key_with_its_default():
         default = spec["default"]
         shown = ",".join(default) if isinstance(default, list) else str(default).lower() if isinstance(default, bool) else str(default)
         assert rows[key].strip() == (f"`{shown}`" if shown != "" else '`""`'), key
+
+
+def cost_rows(stack: str) -> list[str]:
+    """The README's cost table rows for a stack, from the same estimate the plan prints."""
+    from components.cost import estimate
+    from tools.mock_engine import reveal, run_program
+    bill = estimate((r.name, r.type, reveal(r.inputs)) for r in run_program(stack).registrations)
+    rows = [f"| {stack} | {line.item} | {line.low:,.2f} | {line.high:,.2f} | {line.arithmetic} |" for line in bill.lines]
+    rows.append(f"| {stack} | **total (estimate)** | **{bill.low:,.2f}** | **{bill.high:,.2f}** | |")
+    return rows
+
+
+def test_readme_cost_section_comes_from_the_price_table():
+    for stack in ("dev", "prod"):
+        for row in cost_rows(stack):
+            assert row in README, row

@@ -21,7 +21,8 @@ def test_analyzer_info_lists_every_policy_with_its_config_schema(pack):
                              "no-plaintext-secrets", "gpu-pools-tainted", "postgres-hardening",
                              "premium-files-size", "workload-hygiene", "gpu-capacity", "gpu-pods-tolerate-taint",
                              "gpu-pool-in-use", "postgres-not-open-to-azure", "redis-password",
-                             "namespace-default-deny", "no-privilege-escalation", "open-webui-tls-only"}
+                             "namespace-default-deny", "no-privilege-escalation", "open-webui-tls-only",
+                             "connection-alert", "monthly-budget"}
     assert policies["gpu-capacity"].configSchema.properties["gpusPerVm"]["default"]["Standard_NC64as_T4_v3"] == 4
     budget_schema = policies["connection-budget"].configSchema.properties
     assert budget_schema["reservedConnections"]["default"] == 15
@@ -40,7 +41,7 @@ def test_seed_stack_fails_the_budget_and_its_plain_http_login_and_is_warned_abou
     by_policy = {v.policy: v for v in violations}
     assert set(by_policy) == {"connection-budget", "premium-files-size", "gpu-pool-in-use", "postgres-not-open-to-azure",
                               "redis-password", "namespace-default-deny", "no-privilege-escalation",
-                              "open-webui-tls-only"}
+                              "open-webui-tls-only", "connection-alert"}
     assert by_policy["gpu-pool-in-use"].enforcement == "advisory"
     assert not any(v.mandatory for v in violations if v.policy not in ("connection-budget", "open-webui-tls-only"))
     # the hand-run system's http://<public ip>
@@ -102,3 +103,33 @@ def test_open_webui_behind_an_ingress_needs_tls_for_its_host(pack):
     [violation] = [v for v in pack.analyze(replace(run.registrations, "open-webui-service", ["spec", "type"], "NodePort"))
                    if v.policy == "open-webui-tls-only"]
     assert "(NodePort)" in violation.message
+
+
+def test_prod_requires_a_connection_alert_below_capacity(pack):
+    pack.configure(policy_config_for("prod"))
+    run = run_program("prod")
+    without = [r for r in run.registrations if r.name != "postgres-connections"]
+    [violation] = [v for v in pack.analyze(without) if v.policy == "connection-alert"]
+    assert violation.mandatory and "no active_connections alert" in violation.message
+    assert "Alert above 675 (80% of its capacity 844)" in violation.message
+    late = replace(run.registrations, "postgres-connections", ["criteria", "allOf", 0, "threshold"], 844)
+    [violation] = [v for v in pack.analyze(late) if v.policy == "connection-alert"]
+    assert "fires at 844" in violation.message
+    pack.configure(policy_config_for("dev"))
+    [violation] = [v for v in pack.analyze([r for r in run_program("dev").registrations
+                                            if r.name != "postgres-connections"]) if v.policy == "connection-alert"]
+    assert violation.enforcement == "advisory"
+
+
+def test_a_bill_above_the_stacks_budget_is_flagged(pack):
+    pack.configure(policy_config_for("dev"))
+    within = run_program("dev")  # monthlyBudgetUsd 1500 >= $1,495.24 at the GPU pool's maximum
+    assert [v for v in pack.analyze(within.registrations) if v.policy == "monthly-budget"] == []
+    over = run_program("dev", {"monthlyBudgetUsd": 1000})
+    [violation] = [v for v in pack.analyze(over.registrations) if v.policy == "monthly-budget"]
+    assert violation.enforcement == "advisory" and violation.urn.endswith("::openwebui")
+    assert "$397.24..$1,495.24" in violation.message and "above monthlyBudgetUsd $1,000" in violation.message
+    # a stack that says so makes it mandatory
+    pack.configure({**policy_config_for("dev"), "monthly-budget": {"enforcementLevel": "mandatory"}})
+    [violation] = [v for v in pack.analyze(over.registrations) if v.policy == "monthly-budget"]
+    assert violation.mandatory

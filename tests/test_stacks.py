@@ -43,7 +43,8 @@ def test_stack_declares_every_concern(run):
         "azure-native:network:PublicIPAddress", "azure-native:managedidentity:UserAssignedIdentity",
         "azure-native:authorization:RoleAssignment", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
         "kubernetes:helm.sh/v3:Release", "kubernetes:cert-manager.io/v1:ClusterIssuer",
-        "kubernetes:networking.k8s.io/v1:Ingress",
+        "kubernetes:networking.k8s.io/v1:Ingress", "azure-native:monitor:ActionGroup",
+        "azure-native:monitor:MetricAlert",
     } <= types
     # public: a firewall in front of the server; private: a VNet around it
     assert {"dev": "azure-native:dbforpostgresql:FirewallRule", "prod": "azure-native:network:VirtualNetwork"}[
@@ -52,7 +53,7 @@ def test_stack_declares_every_concern(run):
         "openwebui:postgres:PostgresFlexibleServer", "openwebui:aks:AksCluster",
         "openwebui:storage:PremiumFilesVolume", "openwebui:redis:Redis", "openwebui:app:OpenWebUI",
         "openwebui:ollama:Ollama", "openwebui:network:Network", "openwebui:network:NetworkPolicies",
-        "openwebui:edge:Edge"}
+        "openwebui:edge:Edge", "openwebui:monitoring:AlertReceivers"}
 
 
 def test_every_kubernetes_resource_uses_the_cluster_provider(run):

@@ -26,6 +26,7 @@ import kubernetes_validate.utils
 import yaml
 
 from components.config import ConfigError
+from components.cost import estimate
 from tools.mock_engine import ROOT, MockRun, Registration, reveal, run_program, stack_config
 from tools.policy_client import PolicyPackServer, Violation, check_stack
 from tools.pinned_schemas import is_custom_resource, validate_custom_resource, validate_release
@@ -41,6 +42,7 @@ EXIT_POLICY_OR_MANIFEST = 1
 EXIT_CONFIG = 2
 
 # The settings worth seeing in the tree, per resource type.
+OPERATORS = {"GreaterThan": ">", "GreaterThanOrEqual": ">=", "LessThan": "<", "LessThanOrEqual": "<="}
 KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
     "azure-native:resources:ResourceGroup": lambda i: f"location={i.get('location')}",
     "azure-native:dbforpostgresql:Server": lambda i: (
@@ -77,6 +79,12 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
         + "".join(f", delegated to {d['serviceName']}" for d in i.get("delegations", []))),
     "azure-native:network:PublicIPAddress": lambda i: f"{i['sku']['name']} {i.get('publicIPAllocationMethod')}",
     "azure-native:privatedns:PrivateZone": lambda i: f"{i.get('privateZoneName')}",
+    "azure-native:monitor:MetricAlert": lambda i: "; ".join(
+        f"{c['metricName']} {OPERATORS.get(c['operator'], c['operator'])} {c['threshold']} ({c['timeAggregation']} "
+        f"over {i['windowSize']})" for c in i["criteria"]["allOf"]),
+    "azure-native:monitor:ActionGroup": lambda i: (
+        "email " + ", ".join(r["emailAddress"] for r in i["emailReceivers"]) if i.get("emailReceivers")
+        else "no receivers (alertEmail is empty)"),
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": lambda i: (
         f"pods {i['spec']['podSelector'].get('matchLabels', 'all')}, "
         + (f"from {len(i['spec'].get('ingress', []))} rule(s)" if i['spec'].get('ingress') else "deny all ingress")),
@@ -195,6 +203,11 @@ def plan(stack: str, pack: PolicyPackServer) -> int:
     print(f"\n-- edge\n  users open {run.outputs['url']} (HTTP redirects there; certificate from Let's Encrypt "
           f"{run.outputs['acmeIssuer']})")
 
+    bill = estimate((r.name, r.type, _ints(reveal(r.inputs, REDACTED))) for r in run.registrations)
+    print(f"\n-- estimated monthly cost (an ESTIMATE from components/prices.json: list prices, {bill.region}, "
+          f"{bill.date})")
+    print("\n".join(bill.table()))
+
     gpus = run.outputs.get("gpuCapacity")
     if gpus:
         print("\n-- GPU capacity (Ollama on the GPU pool)")
@@ -230,6 +243,7 @@ def plan(stack: str, pack: PolicyPackServer) -> int:
                        for v in violations],
         "manifestErrors": manifest_errors,
         "url": run.outputs["url"],
+        "monthlyCostUsd": {"min": bill.low, "max": bill.high},
     }
     (out / "plan.json").write_text(json.dumps(summary, indent=2))
 

@@ -1,0 +1,133 @@
+"""The estimated monthly bill of a stack, line by line, from the resources it declares and the price table in
+prices.json (kept as data, each price with its source). An estimate: list prices of one region, no data transfer,
+no reservations. It imports nothing from Pulumi, so the program's plan and the policy pack both use it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+PRICES_FILE = Path(__file__).with_name("prices.json")
+BUDGET_TAG = "monthly-budget-usd"
+"""The resource group's tag that carries monthlyBudgetUsd, where the policy pack reads it."""
+PREMIUM_DISK_TIERS = ((64, "P6"), (128, "P10"))
+"""Premium SSD tiers by size: a disk is billed at the smallest tier that holds it."""
+
+SERVER = "azure-native:dbforpostgresql:Server"
+CLUSTER = "azure-native:containerservice:ManagedCluster"
+AGENT_POOL = "azure-native:containerservice:AgentPool"
+PUBLIC_IP = "azure-native:network:PublicIPAddress"
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+
+
+@dataclass(frozen=True)
+class CostLine:
+    item: str
+    low: float
+    """At the smallest the stack runs (autoscaled pools at their minimum)."""
+    high: float
+    """At the largest (autoscaled pools at their maximum)."""
+    arithmetic: str
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    lines: tuple[CostLine, ...]
+    unpriced: tuple[str, ...]
+    """What the stack declares that the price table has no price for (left out of the totals)."""
+    region: str
+    date: str
+
+    @property
+    def low(self) -> float:
+        return round(sum(line.low for line in self.lines), 2)
+
+    @property
+    def high(self) -> float:
+        return round(sum(line.high for line in self.lines), 2)
+
+    def table(self) -> list[str]:
+        rows = [f"  {'item':<44}{'min $/mo':>10}{'max $/mo':>10}  arithmetic"]
+        rows += [f"  {line.item:<44}{line.low:>10.2f}{line.high:>10.2f}  {line.arithmetic}" for line in self.lines]
+        rows.append(f"  {'total (estimate)':<44}{self.low:>10.2f}{self.high:>10.2f}  list prices, {self.region}, "
+                    f"{self.date}; no data transfer, no reservations")
+        rows += [f"  not priced: {item}" for item in self.unpriced]
+        return rows
+
+
+def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:
+    return dict(json.loads(path.read_text()))
+
+
+def estimate(resources: Iterable[tuple[str, str, Mapping[str, Any]]], prices: Optional[Mapping[str, Any]] = None
+             ) -> CostEstimate:
+    """resources: (name, type token, properties), as the plan and the policy pack see them."""
+    table = prices or load_prices()
+    price = {k: float(v["usd"]) for k, v in table["prices"].items()}
+    lines: list[CostLine] = []
+    unpriced: list[str] = []
+    resources = list(resources)
+    classes = {str((p.get("metadata") or {}).get("name")): p for _, t, p in resources if t == STORAGE_CLASS}
+
+    def add(item: str, key: str, low: float, high: float, unit: str) -> None:
+        if key not in price:
+            unpriced.append(f"{item} ({key})")
+            return
+        each = price[key]
+        count = f"{low:g}" if low == high else f"{low:g}..{high:g}"
+        lines.append(CostLine(item, round(low * each, 2), round(high * each, 2), f"{count} {unit} x ${each:g}"))
+
+    for name, kind, p in resources:
+        if kind == SERVER:
+            sku = str((p.get("sku") or {}).get("name"))
+            storage = float((p.get("storage") or {}).get("storageSizeGB") or 0)
+            add(f"PostgreSQL compute {sku}", f"postgres:{sku}", 1, 1, "server")
+            if (p.get("highAvailability") or {}).get("mode", "Disabled") != "Disabled":
+                add(f"PostgreSQL HA standby {sku}", f"postgres:{sku}", 1, 1, "standby")
+            add("PostgreSQL storage", "postgres-storage", storage, storage, "GiB")
+            if (p.get("backup") or {}).get("geoRedundantBackup") == "Enabled":
+                unpriced.append("PostgreSQL geo-redundant backup storage (billed by backup size)")
+        elif kind == CLUSTER:
+            for pool in p.get("agentPoolProfiles") or []:
+                nodes = float(pool.get("count") or 0)
+                add(f"AKS pool {pool.get('name')} {pool.get('vmSize')}", f"vm:{pool.get('vmSize')}", nodes, nodes,
+                    "node")
+            if str((p.get("networkProfile") or {}).get("loadBalancerSku", "")).lower() == "standard":
+                add("Standard load balancer", "load-balancer-standard", 1, 1, "load balancer")
+        elif kind == AGENT_POOL:
+            low, high = ((float(p.get("minCount") or 0), float(p.get("maxCount") or 0)) if p.get("enableAutoScaling")
+                         else (float(p.get("count") or 0),) * 2)
+            add(f"AKS pool {p.get('vmSize')} (GPU)" if str(p.get("vmSize", "")).startswith("Standard_N")
+                else f"AKS pool {p.get('vmSize')}", f"vm:{p.get('vmSize')}", low, high, "node")
+        elif kind == PUBLIC_IP:
+            add(f"static public IP {name}", "public-ip-static", 1, 1, "IP")
+        elif kind == PVC:
+            spec = p.get("spec") or {}
+            storage_class = classes.get(str(spec.get("storageClassName")), {})
+            if storage_class.get("provisioner") == "file.csi.azure.com":
+                size = max(_gib((spec.get("resources") or {}).get("requests", {}).get("storage")), 100)
+                add("Azure Files Premium share", "files-premium", size, size, "GiB")
+        elif kind == STATEFUL_SET:
+            spec = p.get("spec") or {}
+            for template in spec.get("volumeClaimTemplates") or []:
+                size = _gib(((template.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage"))
+                tier = next((name for limit, name in PREMIUM_DISK_TIERS if size <= limit), f">{size:g}GiB")
+                replicas = float(spec.get("replicas", 1))
+                add(f"Premium SSD {tier} per replica ({(p.get('metadata') or {}).get('name')})",
+                    f"disk-premium:{tier}", replicas, replicas, "disk")
+    return CostEstimate(tuple(lines), tuple(unpriced), str(table["region"]), str(table["date"]))
+
+
+def _gib(quantity: Any) -> float:
+    """A Kubernetes storage quantity in GiB (Gi, Ti, G)."""
+    text = str(quantity or "0")
+    for suffix, factor in (("Ti", 1024.0), ("Gi", 1.0), ("Mi", 1 / 1024), ("T", 1e12 / 2**30), ("G", 1e9 / 2**30)):
+        if text.endswith(suffix):
+            return math.ceil(float(text[: -len(suffix)]) * factor)
+    return math.ceil(float(text) / 2**30)

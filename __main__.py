@@ -10,13 +10,12 @@ from components.alerts import AlertReceivers, AlertReceiversArgs, AlertTarget
 from components.connection_budget import VERIFY_APPLICATION, with_application_name
 from components.cost import BUDGET_TAG
 from components.data_migration import DataMigration, DataMigrationArgs
+from components.edge import NAMESPACE as EDGE_NAMESPACE, SOLVER_LABELS, SOLVER_PORT, Edge, EdgeArgs
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
 from components.network import Network, NetworkArgs
-from components.edge import NAMESPACE as EDGE_NAMESPACE, SOLVER_LABELS, SOLVER_PORT, Edge, EdgeArgs
 from components.network_policies import Exposure, NetworkPolicies, NetworkPoliciesArgs, Peer
-from components.ollama import Ollama, OllamaArgs
+from components.ollama import OLLAMA_PORT, Ollama, OllamaArgs
 from components.open_webui import HTTP_PORT, SERVICE_PORT, OpenWebUI, OpenWebUIArgs
-from components.ollama import OLLAMA_PORT
 from components.pod_security import NAMESPACE_LABELS
 from components.postgres import PostgresFlexibleServer, PostgresFlexibleServerArgs
 from components.redis import REDIS_PORT, Redis, RedisArgs

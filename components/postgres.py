@@ -10,8 +10,8 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import dbforpostgresql
 
-from components.connection_budget import PostgresSku
 from components.alerts import AlertTarget, MetricRule, metric_alerts
+from components.connection_budget import PostgresSku
 from components.pg_extension import PgConnectionArgs, PgExtension
 
 POSTGRES_PORT = 5432

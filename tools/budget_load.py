@@ -32,7 +32,7 @@ import psycopg
 
 from components.connection_budget import ConnectionBudget, PlainClient
 from tools.mock_engine import ROOT, reveal, run_program
-from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres, start_postgres
+from tools.postgres_server import RunningPostgres, start_postgres
 
 APP_ROLE = "openwebui"
 APP_PASSWORD = "load-proof-pw"

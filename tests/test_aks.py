@@ -3,7 +3,6 @@
 import base64
 from typing import Any
 
-
 from components.aks import AksCluster, AksClusterArgs, AksSettings
 from tools.mock_engine import MOCK_KUBECONFIG, is_secret, reveal, run_components
 

@@ -79,8 +79,8 @@ webui = OpenWebUI(config.APP_NAME, OpenWebUIArgs(
 # HTTPS ends at the edge, on the network's static IP; Open WebUI's own Service is ClusterIP.
 edge = Edge("edge", EdgeArgs(
     settings=settings.edge, public_ip_name=net.edge_ip_name, resource_group_name=group.name,
-    app_namespace=namespace.metadata.name, app_service_name=webui.service_name, app_service_port=SERVICE_PORT,
-    pod_security_labels=NAMESPACE_LABELS), opts=on_cluster)
+    app_namespace=namespace.metadata.name, app_service_name=webui.service_name, app_service_port=SERVICE_PORT),
+    opts=on_cluster)
 
 # Open WebUI and the certificate solvers take the edge's pods only; Redis and Ollama take Open WebUI only.
 from_edge = [Peer(edge.controller_pods, namespace=EDGE_NAMESPACE)]

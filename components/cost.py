@@ -111,7 +111,9 @@ def estimate(resources: Iterable[tuple[str, str, Mapping[str, Any]]], prices: Op
             spec = p.get("spec") or {}
             storage_class = classes.get(str(spec.get("storageClassName")), {})
             if storage_class.get("provisioner") == "file.csi.azure.com":
-                size = max(_gib((spec.get("resources") or {}).get("requests", {}).get("storage")), 100)
+                # Premium shares are billed for at least the table's minimum, whatever the claim asks
+                size = max(_gib((spec.get("resources") or {}).get("requests", {}).get("storage")),
+                           float(table["prices"]["files-premium"].get("minimum", 0)))
                 add("Azure Files Premium share", "files-premium", size, size, "GiB")
         elif kind == STATEFUL_SET:
             spec = p.get("spec") or {}

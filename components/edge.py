@@ -15,6 +15,8 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.pod_security import NAMESPACE_LABELS
+
 TRAEFIK_CHART = ("traefik", "41.3.0", "https://traefik.github.io/charts")
 """Chart, version and repository; chart 41.3.0 ships Traefik v3.7.11."""
 CERT_MANAGER_CHART = ("cert-manager", "v1.21.1", "https://charts.jetstack.io")
@@ -62,7 +64,6 @@ class EdgeArgs:
     app_namespace: pulumi.Input[str]
     app_service_name: pulumi.Input[str]
     app_service_port: int
-    pod_security_labels: dict[str, str]
 
 
 class Edge(pulumi.ComponentResource):
@@ -75,7 +76,7 @@ class Edge(pulumi.ComponentResource):
         s = args.settings
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=NAMESPACE, labels={
-                **args.pod_security_labels,
+                **NAMESPACE_LABELS,
                 # both charts' pods meet the restricted standard
                 "pod-security.kubernetes.io/enforce": "restricted"}),
             opts=pulumi.ResourceOptions(parent=self))

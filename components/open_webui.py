@@ -43,6 +43,12 @@ def image_tag(image: str) -> str:
     return name.split(":", 1)[1] if ":" in name else ""
 
 
+def migration_job_name(app: str, image: str) -> str:
+    """The schema migration Job of an image: one per tag (a valid Kubernetes name)."""
+    tag = re.sub(r"[^a-z0-9]+", "-", image_tag(image).lower()).strip("-")
+    return f"{app}-migrate-{tag}"[:63].rstrip("-")
+
+
 @dataclass(frozen=True)
 class OpenWebUISettings:
     image: str
@@ -288,7 +294,6 @@ class OpenWebUI(pulumi.ComponentResource):
         under the data directory, which the volume mount hides, so an init container copies it onto the volume
         (atomically, if absent). A changed env (the Ollama URLs) replaces the Job, so it runs again.
         """
-        tag = re.sub(r"[^a-z0-9]+", "-", args.settings.image_tag.lower()).strip("-")
         job_labels = {**labels, "app.kubernetes.io/component": "migration"}
         seed_cache = (
             "set -eu; src=" + MODEL_CACHE + "; dst=/shared/cache/embedding/models; "
@@ -297,7 +302,7 @@ class OpenWebUI(pulumi.ComponentResource):
             'rm -rf "$dst.partial"; cp -RP "$src" "$dst.partial"; mv "$dst.partial" "$dst"; fi')
         return k8s.batch.v1.Job(
             f"{name}-migrate",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-migrate-{tag}"[:63].rstrip("-"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=migration_job_name(name, args.settings.image),
                                                 namespace=args.namespace, labels=job_labels, annotations=annotations),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=2,

@@ -9,10 +9,9 @@ import pytest
 from components.aks import POD_CIDR
 from components.edge import HSTS, ISSUERS
 from tools.mock_engine import MockRun, reveal, run_program
+from test_network import NETWORK_CONTRIBUTOR
 from tools.pinned_schemas import validate_custom_resource, validate_release
 from tools.plan import releases
-
-NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])

@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import selectors
 import signal
 import subprocess
 import sys
@@ -179,7 +180,7 @@ class LoadReport:
     """Replica count at which the first checkout was refused (None if none up to the limit)."""
     errors_at_failure: dict[str, int]
     seen_at_failure: int
-    left: tuple[list[int], str] = ([], "")
+    left: tuple[tuple[int, ...], str] = ((), "")
     """The replicas' process ids and the server's directory, all gone when prove returns."""
 
     def table(self) -> str:
@@ -245,7 +246,6 @@ def _wait(replicas: list[Replica], deadline: float) -> None:
 
 
 def _readline(process: subprocess.Popen[str], deadline: float) -> str:
-    import selectors
     assert process.stdout is not None
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
@@ -311,7 +311,7 @@ def prove(stack: str, extra: int = 20) -> LoadReport:
             max_replicas=max_replicas, predicted_first_failure=budget.first_forbidden_replicas("open-webui"),
             peak_seen=peak_seen, errors_at_max=errors_at_max, first_failure=first_failure,
             errors_at_failure=errors_at_failure, seen_at_failure=seen_at_failure,
-            left=([r.process.pid for r in replicas], str(server.datadir)))
+            left=(tuple(r.process.pid for r in replicas), str(server.datadir)))
     finally:
         for replica in replicas:
             if replica.process.stdin:

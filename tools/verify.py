@@ -24,7 +24,9 @@ from typing import Any, Callable, Optional
 
 import psycopg
 
+from components.config import APP_NAME, DATA_CLAIM_NAME, OLLAMA_NAME
 from components.connection_budget import VERIFY_APPLICATION
+from components.open_webui import migration_job_name
 
 ALEMBIC_HEADS = {"v0.12.4": "0bd252b206fb"}
 """Open WebUI's Alembic head per release (0.12.4: the one revision no other names as its down_revision)."""
@@ -88,8 +90,8 @@ def schema_check(conn: psycopg.Connection[Any], image_tag: str) -> Check:
     detail = (f"missing {', '.join(missing)}" if missing else
               f"Alembic revision {revision}" + (f", {image_tag} expects {expected}" if expected else ""))
     return Check("Open WebUI tables", ok, detail,
-                 f"the migration Job (open-webui-migrate-{image_tag.replace('.', '-')}) creates them: check it "
-                 "completed (`kubectl -n <namespace> logs job/...`)")
+                 "the migration Job creates them: check it completed (`make verify` names it under 'migration Job'; "
+                 "`kubectl -n <namespace> logs job/<name>`)")
 
 
 def vector_store_check(conn: psycopg.Connection[Any], webui: dict[str, Any]) -> Check:
@@ -136,11 +138,11 @@ def kubernetes_checks(objects: list[dict[str, Any]], outputs: dict[str, Any]) ->
                 (name is None or o["metadata"]["name"] == name) and o["metadata"]["name"].startswith(prefix)]
 
     webui = outputs["openWebUI"]
-    checks = [deployment_check(find("Deployment", "open-webui"), webui["minReplicas"], webui["maxReplicas"]),
-              claim_check(find("PersistentVolumeClaim", "open-webui-data")),
-              migration_job_check(find("Job", prefix="open-webui-migrate-"), find("Deployment", "open-webui"))]
+    checks = [deployment_check(find("Deployment", APP_NAME), webui["minReplicas"], webui["maxReplicas"]),
+              claim_check(find("PersistentVolumeClaim", DATA_CLAIM_NAME)),
+              migration_job_check(find("Job", prefix=f"{APP_NAME}-migrate-"), find("Deployment", APP_NAME))]
     if outputs.get("gpuCapacity"):
-        checks.append(ollama_check(find("StatefulSet", "ollama"), outputs.get("ollamaModels", [])))
+        checks.append(ollama_check(find("StatefulSet", OLLAMA_NAME), outputs.get("ollamaModels", [])))
     return checks
 
 
@@ -161,8 +163,7 @@ def claim_check(found: list[dict[str, Any]]) -> Check:
 
 def migration_job_check(jobs: list[dict[str, Any]], deployment: list[dict[str, Any]]) -> Check:
     image = deployment[0]["spec"]["template"]["spec"]["containers"][0]["image"] if deployment else ""
-    tag = image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
-    wanted = f"open-webui-migrate-{tag.replace('.', '-').replace('_', '-').lower()}"
+    wanted = migration_job_name(APP_NAME, image)
     job = next((j for j in jobs if j["metadata"]["name"] == wanted), None)
     complete = bool(job and any(c.get("type") == "Complete" and c.get("status") == "True"
                                 for c in (job.get("status") or {}).get("conditions") or []))

@@ -17,6 +17,11 @@ from components.pg_extension import PgConnectionArgs, PgExtension
 POSTGRES_PORT = 5432
 
 
+def database_url(login: str, password: str, host: str, database: str, port: int = POSTGRES_PORT) -> str:
+    """The postgresql:// URL Open WebUI gets (TLS required, as Azure does); `make e2e` builds its local one here too."""
+    return f"postgresql://{quote(login, safe='')}:{quote(password, safe='')}@{host}:{port}/{database}?sslmode=require"
+
+
 @dataclass(frozen=True)
 class FirewallRange:
     start: str
@@ -173,15 +178,11 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
         self.fqdn = server.fully_qualified_domain_name
         self.database_name = database.name
 
-        def url(host: str, database_name: str, admin_password: str) -> str:
-            return (f"postgresql://{quote(s.admin_login, safe='')}:{quote(admin_password, safe='')}"
-                    f"@{host}:{POSTGRES_PORT}/{database_name}?sslmode=require")
-
         # The URL is handed out only once the extensions exist: whatever connects with it (the migration Job
         # that creates document_chunk's vector column) waits for them through the data flow.
         installed = [extension.installed_version for extension in self.extensions]
         self.database_url = pulumi.Output.secret(pulumi.Output.all(
             server.fully_qualified_domain_name, database.name, admin_password, *installed).apply(
-            lambda parts: url(parts[0], parts[1], parts[2])))
+            lambda parts: database_url(s.admin_login, parts[2], parts[0], parts[1])))
         self.register_outputs({"fqdn": self.fqdn, "database_name": self.database_name,
                                "database_url": self.database_url})

@@ -16,6 +16,11 @@ REDIS_USER = 999
 """The redis user of the official image: the container runs as it from the start (no su-exec, no capabilities)."""
 
 
+def redis_url(host: str, password: str, port: int = REDIS_PORT) -> str:
+    """What Open WebUI gets as REDIS_URL and WEBSOCKET_REDIS_URL; `make e2e` builds its local one here too."""
+    return f"redis://:{password}@{host}:{port}/0"
+
+
 @dataclass
 class RedisArgs:
     image: str
@@ -80,5 +85,5 @@ class Redis(pulumi.ComponentResource):
                 ports=[k8s.core.v1.ServicePortArgs(port=REDIS_PORT, target_port=REDIS_PORT, name="redis")]),
             opts=child)
         self.url = pulumi.Output.secret(pulumi.Output.all(service.metadata.name, password.result).apply(
-            lambda parts: f"redis://:{parts[1]}@{parts[0]}:{REDIS_PORT}/0"))
+            lambda parts: redis_url(parts[0], parts[1])))
         self.register_outputs({"url": self.url})

@@ -24,8 +24,13 @@ MIGRATION_DATABASE_URL = "MIGRATION_DATABASE_URL"
 MIGRATE = """\
 import asyncio, os
 import open_webui.config  # with ENABLE_DB_MIGRATIONS=true this runs Alembic to head
+from open_webui.config import seed_registered_defaults
 from open_webui.models.config import Config
 from sentence_transformers import SentenceTransformer
+
+# Every replica inserts the config table's missing defaults at start, with no lock: replicas starting together
+# collide on its primary key and all but one crash (seen in `make e2e`). Seeded here first, they find nothing to add.
+asyncio.run(seed_registered_defaults())
 
 # Open WebUI reads its Ollama connections and its own URL from the database on every request; env only seeds
 # them on a first start. Writing them here makes a changed ollamaBaseUrl, Ollama service or hostname reach the
@@ -47,6 +52,14 @@ def migration_job_name(app: str, image: str) -> str:
     """The schema migration Job of an image: one per tag (a valid Kubernetes name)."""
     tag = re.sub(r"[^a-z0-9]+", "-", image_tag(image).lower()).strip("-")
     return f"{app}-migrate-{tag}"[:63].rstrip("-")
+
+
+def secret_values(name: str, database_url: str, redis_url: str, secret_key: str) -> dict[str, str]:
+    """The Secret's data. The app and its Job connect under their names in the connection budget
+    (pg_stat_activity counts them). `make e2e` fills the same shape with local values."""
+    return {"DATABASE_URL": with_application_name(database_url, name),
+            MIGRATION_DATABASE_URL: with_application_name(database_url, f"{name}-migrate"),
+            "WEBUI_SECRET_KEY": secret_key, "REDIS_URL": redis_url, "WEBSOCKET_REDIS_URL": redis_url}
 
 
 @dataclass(frozen=True)
@@ -193,17 +206,13 @@ class OpenWebUI(pulumi.ComponentResource):
         s = args.settings
         secret_key = random.RandomPassword(f"{name}-secret-key", random.RandomPasswordArgs(length=48, special=False),
                                            opts=pulumi.ResourceOptions(parent=self))
-        # The app and its Job connect under their names in the connection budget (pg_stat_activity counts them).
-        def url_for(application: str) -> pulumi.Output[str]:
-            return pulumi.Output.from_input(args.database_url).apply(lambda url: with_application_name(url, application))
-
-        app_url, job_url = url_for(name), url_for(f"{name}-migrate")
-        secret_data = {"DATABASE_URL": app_url, MIGRATION_DATABASE_URL: job_url, "WEBUI_SECRET_KEY": secret_key.result,
-                       "REDIS_URL": args.redis_url, "WEBSOCKET_REDIS_URL": args.redis_url}
+        # Secret as a whole: an Output built on a secret is one (the URL holds the server's password).
+        secret_data = pulumi.Output.all(pulumi.Output.secret(args.database_url), args.redis_url, secret_key.result).apply(
+            lambda parts: secret_values(name, database_url=parts[0], redis_url=parts[1], secret_key=parts[2]))
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
-            string_data={k: pulumi.Output.secret(v) for k, v in secret_data.items()},
+            string_data=secret_data,
             opts=pulumi.ResourceOptions(parent=self))
 
         def env(run_migrations: bool) -> list[k8s.core.v1.EnvVarArgs]:

@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from tools.mock_engine import MockRun, run_program  # noqa: E402
 from tools.postgres_server import RunningPostgres, start_postgres  # noqa: E402
 
 # Azure's allow-list, simulated on the real server: refuses CREATE EXTENSION with Azure's exact message and
@@ -34,6 +35,12 @@ END $$;
 CREATE EVENT TRIGGER azure_allow_list ON ddl_command_start WHEN TAG IN ('CREATE EXTENSION')
   EXECUTE FUNCTION azure_allow_list();
 """
+
+
+@pytest.fixture(scope="session")
+def dev_run() -> MockRun:
+    """The dev stack under the mocks, once per session, for the tests that only read it."""
+    return run_program("dev")
 
 
 @pytest.fixture(scope="session")

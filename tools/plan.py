@@ -243,6 +243,7 @@ def plan(stack: str, pack: PolicyPackServer) -> int:
                        for v in violations],
         "manifestErrors": manifest_errors,
         "url": run.outputs["url"],
+        "openWebUI": run.outputs["openWebUI"],
         "monthlyCostUsd": {"min": bill.low, "max": bill.high},
     }
     (out / "plan.json").write_text(json.dumps(summary, indent=2))

@@ -1,0 +1,85 @@
+"""`make e2e`'s judgments, on the shapes the real run produces (its records, pg_stat_activity peaks, the release
+probe's JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.open_webui import MIGRATE
+from tools.e2e.judge import (config_check, connections_check, engines_check, fault_check, job_config_keys,
+                             release_checks, summarize)
+
+ENV = {"OLLAMA_BASE_URLS": "http://ollama.open-webui.svc.cluster.local:11434",
+       "WEBUI_URL": "https://openwebui-dev.westeurope.cloudapp.azure.com",
+       "UVICORN_WORKERS": "1", "DATABASE_POOL_SIZE": "2", "DATABASE_POOL_MAX_OVERFLOW": "1", "VECTOR_DB": "pgvector",
+       "PGVECTOR_POOL_SIZE": "2", "PGVECTOR_POOL_MAX_OVERFLOW": "0"}
+
+
+def test_the_keys_the_job_writes_come_from_its_own_program() -> None:
+    assert job_config_keys(["python", "-c", MIGRATE]) == ["ollama.base_urls", "ollama.enable", "webui.url"]
+    misspelt = MIGRATE.replace('"ollama.base_urls"', '"ollama.base_url"')
+    assert "ollama.base_url" in job_config_keys(["python", "-c", misspelt])
+
+
+def test_config_check() -> None:
+    rows = {"ollama.base_urls": [ENV["OLLAMA_BASE_URLS"]], "ollama.enable": True, "webui.url": ENV["WEBUI_URL"]}
+    assert config_check(rows, ENV).ok
+    wrong = config_check({**rows, "ollama.base_urls": []}, ENV)
+    assert not wrong.ok and "ollama.base_urls is [], want ['http://ollama" in wrong.detail
+    assert "(missing)" in config_check({k: v for k, v in rows.items() if k != "webui.url"}, ENV).detail
+
+
+def test_connections_check_is_per_pod() -> None:
+    assert connections_check("open-webui", {"replica 1": 8, "replica 2": 5}, 8).ok
+    over = connections_check("open-webui", {"replica 1": 9, "replica 2": 5}, 8)
+    assert not over.ok and "replica 1 peak 9" in over.detail and "budget 8 per pod" in over.detail
+
+
+RECORDS: list[list[Any]] = [
+    [0.5, 0, "/api/models", True, 200, 0.10], [0.6, 1, "/api/models", True, 200, 0.20],
+    [0.7, 2, "/api/v1/chats/list", True, 200, 0.30],
+    [20.0, 2, "/api/models", False, "ClientConnectorError", 0.001],  # the killed replica, before it is gone
+    [21.0, 0, "/api/models", True, 200, 0.40], [22.0, 1, "/api/v1/chats/list", True, 200, 0.50],
+    [80.0, 2, "/api/models", True, 200, 0.60],  # back after its restart
+]
+
+
+def test_summarize() -> None:
+    s = summarize(RECORDS)
+    assert (s.requests, s.errors) == (7, 1)
+    assert s.max == 0.6 and s.p50 == 0.3
+    assert s.by_endpoint["/api/models"][:2] == (5, 1)
+    assert s.error_kinds == {"ClientConnectorError": 1}
+
+
+def test_fault_check() -> None:
+    assert fault_check(RECORDS, killed=2, killed_at=15.0, ready_at=70.0).ok
+    survivor_failed = RECORDS + [[30.0, 0, "/api/models", False, 502, 0.1]]
+    assert not fault_check(survivor_failed, killed=2, killed_at=15.0, ready_at=70.0).ok
+    assert not fault_check(RECORDS, killed=2, killed_at=15.0, ready_at=None).ok  # never Ready again
+    assert not fault_check(RECORDS, killed=2, killed_at=15.0, ready_at=85.0).ok  # Ready, but served nothing since
+
+
+ENGINES = [{"kind": "async", "dialect": "postgresql", "pool": "AsyncAdaptedQueuePool", "size": 2, "max_overflow": 1},
+           {"kind": "sync", "dialect": "postgresql", "pool": "QueuePool", "size": 2, "max_overflow": 1},
+           {"kind": "sync", "dialect": "postgresql", "pool": "QueuePool", "size": 2, "max_overflow": 0}]
+
+
+def test_engines_check_against_the_budget_formula() -> None:
+    check = engines_check(ENGINES, ENV)
+    assert check.ok, check.detail
+    fourth = engines_check([*ENGINES, {**ENGINES[2]}], ENV)
+    assert not fourth.ok and "4 PostgreSQL engines" in fourth.detail and "counts 3 engines, 8" in fourth.detail
+    bigger = engines_check([{**ENGINES[0], "size": 10, "max_overflow": 5}, *ENGINES[1:]], ENV)
+    assert not bigger.ok
+
+
+def test_release_checks() -> None:
+    facts = {"version": "0.12.4", "alembic_heads": ["0bd252b206fb"], "unread_env": [], "unknown_config_keys": []}
+    assert all(c.ok for c in release_checks(facts, {"v0.12.4": "0bd252b206fb"}, "v0.12.4"))
+    renamed = {**facts, "unread_env": ["PGVECTOR_POOL_SIZE"], "unknown_config_keys": ["ollama.base_url"]}
+    env, keys, _ = release_checks(renamed, {"v0.12.4": "0bd252b206fb"}, "v0.12.4")
+    assert not env.ok and "PGVECTOR_POOL_SIZE" in env.detail
+    assert not keys.ok and "ollama.base_url" in keys.detail
+    moved = release_checks({**facts, "alembic_heads": ["ffff"]}, {"v0.12.4": "0bd252b206fb"}, "v0.12.4")[2]
+    assert not moved.ok and "ALEMBIC_HEADS has 0bd252b206fb" in moved.detail

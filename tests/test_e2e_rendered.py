@@ -1,0 +1,101 @@
+"""`make e2e`'s pure part: the dev stack's rendered objects made into local processes (no Open WebUI needed)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.config import APP_NAME
+from components.open_webui import MIGRATION_DATABASE_URL, secret_values
+from components.postgres import database_url
+from components.redis import redis_url
+from tools.e2e.rendered import (COMPONENT_LABEL, NAME_LABEL, RenderedError, expand, local_paths, localize,
+                                secret_keys, workload)
+from tools.plan import manifests
+
+LOCAL_DB = database_url("openwebuiadmin", "pw/with:odd@chars", "127.0.0.1", "openwebui", port=15432)
+LOCAL_REDIS = redis_url("127.0.0.1", "redispw", port=16379)
+
+
+@pytest.fixture(scope="module")
+def objects(dev_run: Any) -> list[dict[str, Any]]:
+    return manifests(dev_run)
+
+
+@pytest.fixture(scope="module")
+def local_secrets(objects: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    [redis_key] = [k for k in secret_keys(objects) if k[1] == "REDIS_PASSWORD"]
+    values = secret_values(APP_NAME, LOCAL_DB, LOCAL_REDIS, "local-key")
+    return {(APP_NAME, k): v for k, v in values.items()} | {redis_key: "redispw"}
+
+
+def test_every_rendered_secret_key_gets_a_local_value(objects: list[dict[str, Any]],
+                                                      local_secrets: dict[tuple[str, str], str]) -> None:
+    rendered = secret_keys(objects)
+    assert set(rendered.values()) == {"[secret]"}  # the manifests never hold a secret
+    assert set(local_secrets) == set(rendered)
+
+
+def test_the_app_and_its_job_connect_under_their_budget_names(objects: list[dict[str, Any]],
+                                                              local_secrets: dict[tuple[str, str], str]) -> None:
+    app = workload(objects, "Deployment", {NAME_LABEL: APP_NAME}, local_secrets).containers[0]
+    job = workload(objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, local_secrets)
+    assert app.env["DATABASE_URL"] == app.env["PGVECTOR_DB_URL"]
+    assert app.env["DATABASE_URL"].endswith("sslmode=require&application_name=open-webui")
+    assert "pw%2Fwith%3Aodd%40chars@127.0.0.1:15432/openwebui" in app.env["DATABASE_URL"]
+    assert job.containers[0].env["DATABASE_URL"].endswith("application_name=open-webui-migrate")
+    assert job.containers[0].env["DATABASE_URL"] == local_secrets[(APP_NAME, MIGRATION_DATABASE_URL)]
+    assert app.env["WEBSOCKET_REDIS_URL"] == app.env["REDIS_URL"] == "redis://:redispw@127.0.0.1:16379/0"
+    assert app.command == ()  # the image's own entrypoint
+    assert job.containers[0].command[:2] == ("python", "-c")
+    assert [c.name for c in job.init_containers] == ["seed-model-cache"]
+
+
+def test_redis_args_expand_the_password_as_the_kubelet_does(objects: list[dict[str, Any]],
+                                                            local_secrets: dict[tuple[str, str], str]) -> None:
+    [(secret, _)] = [k for k in local_secrets if k[1] == "REDIS_PASSWORD"]
+    redis = workload(objects, "Deployment", {NAME_LABEL: secret}, local_secrets).containers[0]
+    assert redis.command[-2:] == ("--requirepass", "redispw")
+
+
+def test_expand() -> None:
+    env = {"A": "x", "B": "y"}
+    assert expand("$(A)-$(B)-$(C)-$$(A)", env) == "x-y-$(C)-$(A)"
+
+
+def test_a_reference_the_run_cannot_fill_names_the_secret_and_key(objects: list[dict[str, Any]],
+                                                                  local_secrets: dict[tuple[str, str], str]) -> None:
+    partial = {k: v for k, v in local_secrets.items() if k[1] != "WEBUI_SECRET_KEY"}
+    with pytest.raises(RenderedError, match="Secret open-webui key WEBUI_SECRET_KEY"):
+        workload(objects, "Deployment", {NAME_LABEL: APP_NAME}, partial)
+    broken = copy.deepcopy(objects)
+    deployment = next(o for o in broken if o["kind"] == "Deployment" and o["metadata"]["name"] == APP_NAME)
+    deployment["spec"]["template"]["spec"]["containers"][0]["env"].append(
+        {"name": "X", "valueFrom": {"secretKeyRef": {"name": "elsewhere", "key": "K"}}})
+    with pytest.raises(RenderedError, match="Secret elsewhere key K, which the manifests do not declare"):
+        workload(broken, "Deployment", {NAME_LABEL: APP_NAME}, local_secrets)
+
+
+def test_a_missing_workload_says_so(objects: list[dict[str, Any]]) -> None:
+    with pytest.raises(RenderedError, match="expected one Job labelled"):
+        workload(objects, "Job", {NAME_LABEL: "nothing"}, {})
+
+
+def test_paths_map_mounts_before_the_image_tree(objects: list[dict[str, Any]],
+                                                local_secrets: dict[tuple[str, str], str]) -> None:
+    job = workload(objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, local_secrets)
+    shared, image = Path("/run/app-data"), Path("/cache/image")
+    seed = job.init_containers[0]
+    script = localize(" ".join(seed.command), local_paths(seed, {"data": shared}, image))
+    # The init container reads the image's copy of the model and writes the volume, mounted at /shared.
+    assert "src=/cache/image/app/backend/data/cache/embedding/models;" in script
+    assert "dst=/run/app-data/cache/embedding/models;" in script
+    migrate = job.containers[0]
+    paths = local_paths(migrate, {"data": shared}, image)
+    assert localize(migrate.env["SENTENCE_TRANSFORMERS_HOME"], paths) == "/run/app-data/cache/embedding/models"
+    assert localize("/apple /app-x /app/build", paths) == "/apple /app-x /cache/image/app/build"
+    with pytest.raises(RenderedError, match="mounts volume"):
+        local_paths(migrate, {}, image)

@@ -1,0 +1,135 @@
+"""The pure judgments of `make e2e`: what was seen against what the stack declares. Each returns a verify.Check,
+one line with what to do when it fails."""
+
+from __future__ import annotations
+
+import ast
+import statistics
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence
+
+from components.connection_budget import Workload
+from tools.verify import Check
+
+
+def job_config_keys(command: Sequence[str]) -> list[str]:
+    """The Config keys the migration Job's program writes: the literal keys of its Config.upsert({...}) call."""
+    source = command[-1]
+    keys: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "upsert":
+            for arg in node.args:
+                if isinstance(arg, ast.Dict):
+                    keys += [k.value for k in arg.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+    return keys
+
+
+def config_check(rows: Mapping[str, Any], env: Mapping[str, str]) -> Check:
+    """The config table holds the stack's Ollama URLs and WEBUI_URL, as the Deployment's env declares them."""
+    urls = [u for u in env.get("OLLAMA_BASE_URLS", "").split(";") if u]
+    wanted = {"ollama.base_urls": urls, "ollama.enable": bool(urls), "webui.url": env["WEBUI_URL"]}
+    wrong = [f"{key} is {rows.get(key, '(missing)')!r}, want {value!r}" for key, value in wanted.items()
+             if rows.get(key) != value]
+    return Check("config table holds the stack's settings", not wrong,
+                 "; ".join(wrong) or ", ".join(f"{k}={v!r}" for k, v in wanted.items()),
+                 "the migration Job writes these with Config.upsert (components/open_webui.py MIGRATE): check its "
+                 "keys against the release's config.py (the release check below names unknown ones)")
+
+
+def connections_check(name: str, peaks: Mapping[str, int], per_pod: int) -> Check:
+    """Each process (a pod) held at most the budget's per-pod figure at any sampled moment."""
+    over = {p: n for p, n in peaks.items() if n > per_pod}
+    return Check(f"{name} connections within the budget", not over,
+                 ", ".join(f"{p} peak {n}" for p, n in sorted(peaks.items())) + f" (budget {per_pod} per pod)",
+                 f"a pod opened more than connection_budget allows ({per_pod}): its pools are larger than the stack "
+                 "renders, or the release opens another engine per worker (the release check names engines)")
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    requests: int
+    errors: int
+    p50: float
+    p95: float
+    max: float
+    by_endpoint: dict[str, tuple[int, int, float, float]]
+    """endpoint -> (requests, errors, p50, p95)."""
+    error_kinds: dict[str, int]
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def summarize(records: Sequence[Sequence[Any]]) -> LoadSummary:
+    """records: [offset, replica, endpoint, ok, status or error, latency]."""
+    latencies = [float(r[5]) for r in records]
+    by: dict[str, list[Sequence[Any]]] = {}
+    kinds: dict[str, int] = {}
+    for r in records:
+        by.setdefault(str(r[2]), []).append(r)
+        if not r[3]:
+            kinds[str(r[4])] = kinds.get(str(r[4]), 0) + 1
+    return LoadSummary(
+        requests=len(records), errors=sum(1 for r in records if not r[3]),
+        p50=_percentile(latencies, 50), p95=_percentile(latencies, 95), max=max(latencies, default=0.0),
+        by_endpoint={e: (len(rs), sum(1 for r in rs if not r[3]), _percentile([float(r[5]) for r in rs], 50),
+                         _percentile([float(r[5]) for r in rs], 95)) for e, rs in sorted(by.items())},
+        error_kinds=kinds)
+
+
+def fault_check(records: Sequence[Sequence[Any]], killed: int, killed_at: float, ready_at: Optional[float]) -> Check:
+    """Under load, a SIGKILLed replica: the others keep answering, and it serves again once restarted."""
+    survivors = [r for r in records if r[1] != killed and r[0] >= killed_at]
+    survivor_errors = [r for r in survivors if not r[3]]
+    killed_errors = [r for r in records if r[1] == killed and not r[3]]
+    back = ready_at is not None and any(r[1] == killed and r[3] and r[0] >= ready_at for r in records)
+    detail = (f"after the kill at {killed_at:.0f}s: the other replicas answered {len(survivors)} requests with "
+              f"{len(survivor_errors)} errors; the killed one failed {len(killed_errors)} (what a Service sends it "
+              f"before its endpoint goes), then " + (f"was Ready again at {ready_at:.0f}s and served" if back else
+                                                     "did NOT serve again"))
+    return Check("a replica killed under load", not survivor_errors and back, detail,
+                 "a surviving replica failed: shared state is not shared (Redis, the database, the volume); or the "
+                 "restarted one never became Ready (its log in the run directory says why)")
+
+
+def engines_check(engines: Sequence[Mapping[str, Any]], env: Mapping[str, str]) -> Check:
+    """The engines one worker builds on import (with the env it was given), against what connection_budget counts
+    per worker for the env the stack renders."""
+    model = Workload.from_env("open-webui", 1, {**env, "ENABLE_DB_MIGRATIONS": "false"})
+    postgres = [e for e in engines if e["dialect"] == "postgresql"]
+    seen = sum(int(e["size"] or 0) + int(e["max_overflow"] or 0) for e in postgres)
+    expected_engines = 2 + (1 if model.pgvector_pool else 0)
+    ok = len(postgres) == expected_engines and seen == model.per_worker
+    pools = ", ".join("{kind} {pool} {size}+{max_overflow}".format(**e) for e in postgres)
+    detail = (f"{len(postgres)} PostgreSQL engines per worker holding up to {seen} connections ({pools}); "
+              f"connection_budget counts {expected_engines} engines, {model.per_worker} connections")
+    return Check("engines per worker match the budget", ok, detail,
+                 "the release changed how it opens PostgreSQL: update components/connection_budget.py (the formula "
+                 "the program, the plan and the policy pack share) before deploying it")
+
+
+def release_checks(facts: Mapping[str, Any], known_heads: Mapping[str, str], image_tag: str) -> list[Check]:
+    """What the program depends on in the release: env names it reads, Config keys it defines, its Alembic head."""
+    unread, unknown = facts["unread_env"], facts["unknown_config_keys"]
+    heads = facts["alembic_heads"]
+    known = known_heads.get(image_tag)
+    return [
+        Check("release reads every env name the stack sets", not unread,
+              f"not read by Open WebUI {facts['version']}: {', '.join(unread)}" if unread else
+              f"all read by Open WebUI {facts['version']}",
+              "the release renamed or dropped these settings: find their new names in its env.py/config.py and "
+              "change components/open_webui.py (environment) before deploying it"),
+        Check("release defines the Config keys the Job writes", not unknown,
+              f"unknown: {', '.join(unknown)}" if unknown else "all defined",
+              "change the keys in components/open_webui.py MIGRATE to the release's (config.py's Config defaults)"),
+        Check("Alembic head of the release", len(heads) == 1 and (known is None or heads == [known]),
+              f"{', '.join(heads)}" + (f"; tools/verify.py ALEMBIC_HEADS has {known} for {image_tag}" if known else
+                                       f"; {image_tag} is not in tools/verify.py ALEMBIC_HEADS"),
+              "a new head means a schema change: add it to ALEMBIC_HEADS and plan the upgrade's window "
+              "(README, Upgrades)"),
+    ]

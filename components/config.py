@@ -22,7 +22,8 @@ from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
 from components.ollama import GPUS_PER_POD, OllamaSettings, service_url
 from components.open_webui import OpenWebUISettings, image_tag
 from components.pg_extension import PgExtensionProvider
-from components.postgres import FirewallRange, PostgresSettings
+from components.postgres import LIBRARY_ONLY, PRELOAD_LIBRARIES, FirewallRange, PostgresSettings
+from components.regions import region_error
 
 APP_NAME = "open-webui"
 POSTGRES_NAME = "postgres"
@@ -115,7 +116,7 @@ def load(config: pulumi.Config) -> StackSettings:
         "protect", "postgresGeoRedundantBackup", "gpuAutoscaling", "pgvectorUseHalfvec", "ollamaEnabled",
         "gpuPoolWithoutOllama", "migrateAllowSqlite")}
     lists = {key: read(key, config.require_object) for key in (
-        "postgresExtensions", "postgresFirewallRules", "ollamaModels")}
+        "postgresExtensions", "postgresPreloadedLibraries", "postgresFirewallRules", "ollamaModels")}
     if errors:
         raise ConfigError(_report(errors))
 
@@ -125,6 +126,8 @@ def load(config: pulumi.Config) -> StackSettings:
     if errors:
         raise ConfigError(_report(errors))
 
+    if problem := region_error(s["location"]):
+        errors.append(problem)
     errors += _check_postgres(s, n, lists)
     errors += _check_network(s, lists)
     errors += _check_edge(s)
@@ -229,6 +232,7 @@ def _check_postgres(s: dict[str, Any], n: dict[str, Any], lists: dict[str, Any])
     for ext in lists["postgresExtensions"]:
         if not re.match(PgExtensionProvider.NAME_PATTERN, ext):
             errors.append(f"postgresExtensions: {ext!r} is not an extension name (lower case, e.g. 'vector').")
+    errors += _check_preload(lists["postgresExtensions"], lists["postgresPreloadedLibraries"])
     if s["vectorDb"] == "pgvector" and "vector" not in lists["postgresExtensions"]:
         errors.append("postgresExtensions: must include 'vector' while vectorDb is pgvector, or Open WebUI "
                       "cannot create its document_chunk table.")
@@ -245,6 +249,24 @@ def _check_postgres(s: dict[str, Any], n: dict[str, Any], lists: dict[str, Any])
             errors.append(f"postgresFirewallRules: {rule!r} opens the server to a large part of the internet "
                           "(0.0.0.0-255.255.255.255 is the whole of it); allow only the addresses that need it "
                           "(the cluster's egress address is admitted already).")
+    return errors
+
+
+def _check_preload(extensions: list[str], preloaded: list[str]) -> list[str]:
+    errors = []
+    for ext in extensions:
+        if ext in LIBRARY_ONLY:
+            instead = LIBRARY_ONLY[ext]
+            errors.append(f"postgresExtensions: {ext!r} is a library loaded at server start, not an extension; "
+                          + (f"list {instead!r} here and {ext!r} in postgresPreloadedLibraries." if instead else
+                             f"it needs no CREATE EXTENSION: remove it, and load it through shared_preload_libraries."))
+        elif ext in PRELOAD_LIBRARIES and PRELOAD_LIBRARIES[ext] not in preloaded:
+            library = PRELOAD_LIBRARIES[ext]
+            errors.append(f"postgresExtensions: {ext!r} needs its library {library!r} loaded at server start, or "
+                          f"CREATE EXTENSION fails after the server exists. Add {library!r} to the server's "
+                          f"shared_preload_libraries (a static parameter: `az postgres flexible-server parameter set "
+                          f"--name shared_preload_libraries --value <current>,{library}`, then `az postgres "
+                          f"flexible-server restart`), then list it in postgresPreloadedLibraries.")
     return errors
 
 
@@ -351,6 +373,10 @@ def _check_app(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any], lists: d
                       f"(at most {PGVECTOR_MAX_DIMENSIONS}); set pgvectorUseHalfvec to true (up to {HALFVEC_MAX_DIMENSIONS}).")
     elif length > HALFVEC_MAX_DIMENSIONS:
         errors.append(f"pgvectorMaxVectorLength: {length} dimensions exceed halfvec's index limit of {HALFVEC_MAX_DIMENSIONS}.")
+    if not s["embeddingModel"].strip():
+        errors.append("embeddingModel: empty; Open WebUI would start with no model to embed documents or queries, and "
+                      "every upload and retrieval would fail. Set a sentence-transformers model, e.g. "
+                      "sentence-transformers/all-MiniLM-L6-v2 (384 dimensions: pgvectorMaxVectorLength).")
     if s["ollamaBaseUrl"] and not re.match(r"^https?://[^;\s]+$", s["ollamaBaseUrl"]):
         errors.append(f"ollamaBaseUrl: {s['ollamaBaseUrl']!r} must be one http(s) URL, e.g. http://ollama.example:11434.")
     return errors

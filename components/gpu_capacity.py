@@ -20,11 +20,17 @@ GPUS_PER_VM: Mapping[str, int] = {
     "Standard_NC24ads_A100_v4": 1,
     "Standard_NC48ads_A100_v4": 2,
     "Standard_NC96ads_A100_v4": 4,
+    # NVIDIA A100 40 GB (ND A100 v4) and 80 GB (NDm A100 v4), InfiniBand between VMs
+    "Standard_ND96asr_v4": 8,
+    "Standard_ND96amsr_A100_v4": 8,
     # NVIDIA H100 94 GB
     "Standard_NC40ads_H100_v5": 1,
     "Standard_NC80adis_H100_v5": 2,
+    # NVIDIA H100 80 GB (ND H100 v5)
+    "Standard_ND96isr_H100_v5": 8,
 }
-"""GPUs per VM of the Azure sizes this program knows (Azure docs: NCasT4_v3, NC A100 v4, NC H100 v5 series)."""
+"""GPUs per VM of the Azure sizes this program knows (Azure docs: NCasT4_v3, NC A100 v4, ND A100 v4, NDm A100 v4,
+NC H100 v5 and ND H100 v5 series)."""
 
 
 @dataclass(frozen=True)

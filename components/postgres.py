@@ -15,6 +15,12 @@ from components.connection_budget import PostgresSku
 from components.pg_extension import PgConnectionArgs, PgExtension
 
 POSTGRES_PORT = 5432
+PRELOAD_LIBRARIES = {"pg_cron": "pg_cron", "pgaudit": "pgaudit", "pg_hint_plan": "pg_hint_plan",
+                     "pg_prewarm": "pg_prewarm", "timescaledb": "timescaledb", "pg_squeeze": "pg_squeeze"}
+"""Extension -> the library Azure must load at server start (shared_preload_libraries) before CREATE EXTENSION
+works (Azure's 'Load libraries' page)."""
+LIBRARY_ONLY = {"pg_partman_bgw": "pg_partman", "auto_explain": None}
+"""Preload libraries with no extension of that name: the extension to list instead, if any."""
 
 
 def database_url(login: str, password: str, host: str, database: str, port: int = POSTGRES_PORT) -> str:

@@ -58,6 +58,19 @@ BAD_CONFIGS = [
     ({"maxReplicas": "many"}, "maxReplicas", "not a valid 'int'"),
     ({"memoryRequest": "lots"}, "memoryRequest", "Kubernetes quantity"),
     ({"cpuLimit": "2 cores"}, "cpuLimit", "Kubernetes quantity"),
+    ({"postgresExtensions": ["vector", "pg_cron"]}, "postgresExtensions",
+     "'pg_cron' needs its library 'pg_cron' loaded at server start, or CREATE EXTENSION fails after the server exists. "
+     "Add 'pg_cron' to the server's shared_preload_libraries"),
+    ({"postgresExtensions": ["vector", "pgaudit"], "postgresPreloadedLibraries": ["pg_cron"]}, "postgresExtensions",
+     "then list it in postgresPreloadedLibraries"),
+    ({"postgresExtensions": ["vector", "pg_partman_bgw"]}, "postgresExtensions",
+     "'pg_partman_bgw' is a library loaded at server start, not an extension; list 'pg_partman' here and "
+     "'pg_partman_bgw' in postgresPreloadedLibraries."),
+    ({"location": "mars"}, "location", "location: 'mars' is not an Azure region. `az account list-locations"),
+    ({"location": "westeurop"}, "location", "location: 'westeurop' is not an Azure region; nearest: westeurope"),
+    ({"location": "West Europe"}, "location", "location: 'West Europe' is spelt 'westeurope' in Azure's API"),
+    ({"embeddingModel": ""}, "embeddingModel", "embeddingModel: empty; Open WebUI would start with no model"),
+    ({"embeddingModel": "  "}, "embeddingModel", "embeddingModel: empty"),
 ]
 
 
@@ -120,3 +133,17 @@ def test_gpu_capacity_message_names_the_fixes():
 def test_a_bigger_vm_size_fits_more_replicas():
     run = run_program("prod", {"ollamaReplicas": 8, "gpuVmSize": "Standard_NC64as_T4_v3"})
     assert run.outputs["gpuCapacity"]["available"] == 8
+
+
+def test_a_preloaded_library_lets_its_extension_through():
+    run = run_program("dev", {"postgresExtensions": ["vector", "uuid-ossp", "pg_cron"],
+                              "postgresPreloadedLibraries": ["pg_cron"]})
+    assert "pg_cron" in run.outputs["postgresExtensions"]
+
+
+@pytest.mark.parametrize("size,gpus", [("Standard_ND96isr_H100_v5", 8), ("Standard_ND96asr_v4", 8),
+                                       ("Standard_ND96amsr_A100_v4", 8), ("Standard_NC24ads_A100_v4", 1),
+                                       ("Standard_NC80adis_H100_v5", 2)])
+def test_current_gpu_sizes_are_known_with_their_gpus(size, gpus):
+    run = run_program("prod", {"gpuVmSize": size})
+    assert run.outputs["gpuCapacity"]["available"] == 2 * gpus

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -14,9 +15,9 @@ import psycopg
 import pytest
 
 from components.connection_budget import VERIFY_APPLICATION, with_application_name
-from tools.mock_engine import ROOT, reveal, run_program
+from tools.mock_engine import MOCK_KUBECONFIG, ROOT, MockRun, reveal, run_program
 from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres, TlsFront
-from tools.verify import ALEMBIC_HEADS, Check, http_check, kubernetes_checks, postgres_checks
+from tools.verify import ALEMBIC_HEADS, Check, http_check, kubectl_error, kubernetes_checks, postgres_checks
 
 # The tables Open WebUI's migrations leave (a few of them) and its pgvector store, as it creates them.
 OPEN_WEBUI_SCHEMA = """
@@ -37,8 +38,8 @@ CREATE INDEX idx_document_chunk_vector ON document_chunk USING hnsw (vector vect
 
 
 @pytest.fixture(scope="module")
-def dev_outputs() -> dict[str, Any]:
-    return run_program("dev").outputs
+def dev_outputs(dev_run: MockRun) -> dict[str, Any]:
+    return dev_run.outputs
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +81,12 @@ def test_a_healthy_database_passes_every_check(outputs):
 
 def test_plain_text_is_refused_as_azure_does(outputs, postgres, database):
     plain = {**outputs, "databaseUrl": outputs["databaseUrl"].replace("sslmode=require", "sslmode=disable")}
-    [check] = postgres_checks(plain)
-    assert not check.ok and check.name == "postgres reachable over TLS" and "firewall" in check.fix
+    checks = postgres_checks(plain)
+    assert checks[0].name == "postgres reachable over TLS"
+    # Refused: every PostgreSQL check still reports its own line, saying why it could not check.
+    assert [c.name for c in checks[1:]] == ["extension vector", "extension pg_trgm", "Open WebUI tables",
+                                            "pgvector store", "postgres connections"]
+    assert all(not c.ok and c.detail.startswith("server unreachable") and "firewall" in c.fix for c in checks)
 
 
 def test_a_missing_extension_fails_naming_it(outputs, postgres, database):
@@ -227,3 +232,48 @@ def test_make_verify_exits_0_on_a_healthy_stack_and_1_naming_the_check_and_fix(o
     assert "FAIL  extension pg_trgm: installed no" in broken.stdout and "fix: run `pulumi up`" in broken.stdout
     assert "10 passed, 1 failed" in broken.stdout
     assert SUPERUSER_PASSWORD not in broken.stdout + broken.stderr
+
+
+def test_outputs_missing_a_key_get_one_line_naming_it(outputs, tmp_path):
+    saved = tmp_path / "outputs.json"
+    saved.write_text(json.dumps({k: v for k, v in outputs.items() if k != "kubeconfig"}))
+    result = subprocess.run([sys.executable, "-m", "tools.verify", "dev", "--outputs", str(saved)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr == ""
+    assert result.stdout.strip().splitlines() == [
+        "verify: the outputs lack kubeconfig: they are not this program's outputs of stack 'dev' (another stack's, or "
+        "an older export). Save them again with `pulumi stack output --json --show-secrets --stack dev > "
+        "outputs.json` after `pulumi up`."]
+
+
+def test_an_unreachable_cluster_and_database_still_report_every_check(outputs, tmp_path):
+    """The real kubectl against an API that refuses, PostgreSQL and the site on closed ports."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]  # bound, never listening: connections are refused
+    kubeconfig = MOCK_KUBECONFIG.replace("https://aks.invalid:443", f"https://127.0.0.1:{port}")
+    saved = tmp_path / "outputs.json"
+    saved.write_text(json.dumps({**outputs, "kubeconfig": kubeconfig, "url": f"https://127.0.0.1:{port}",
+                                 "databaseUrl": f"postgresql://u:p@127.0.0.1:{port}/openwebui?sslmode=require"}))
+    result = subprocess.run([sys.executable, "-m", "tools.verify", "dev", "--outputs", str(saved)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    closed.close()
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1 and "memcache.go" not in result.stdout + result.stderr
+    for check in ("postgres reachable over TLS", "extension vector", "Open WebUI tables", "pgvector store",
+                  "postgres connections"):
+        assert any(line.startswith(f"FAIL  {check}: server unreachable: connection") for line in lines), check
+    for check in ("Open WebUI replicas ready", "data claim", "migration Job", "Ollama models"):
+        assert f"FAIL  {check}: Kubernetes API unreachable: The connection to the server 127.0.0.1:{port} was " \
+               "refused - did you specify the right host or port?" in lines, check
+    assert any(line.startswith("FAIL  public address answers /health") for line in lines)
+    assert "0 passed, 11 failed" in result.stdout
+
+
+def test_kubectl_error_keeps_its_verdict_not_its_retries():
+    stderr = ('E1201 05:50:32.943005 32331 memcache.go:265] "Unhandled Error" err="couldn\'t get current server API '
+              'group list"\n' * 5 + "The connection to the server 10.0.0.1:443 was refused - did you specify the "
+              "right host or port?\n")
+    assert kubectl_error(stderr) == ("The connection to the server 10.0.0.1:443 was refused - did you specify the "
+                                     "right host or port?")
+    assert kubectl_error("") == "kubectl failed with no message"

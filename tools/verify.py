@@ -52,9 +52,14 @@ def postgres_checks(outputs: dict[str, Any]) -> list[Check]:
     try:
         conn = psycopg.connect(url, connect_timeout=10, autocommit=True)
     except psycopg.Error as e:
-        return [Check("postgres reachable over TLS", False, str(e).strip().splitlines()[0],
-                      "check the server is running, the firewall (postgresNetwork public) admits this machine or "
-                      "it runs inside the VNet (private), and the URL is the stack's `databaseUrl` output")]
+        # Every check still gets its line: what it could not check, and why.
+        reason = f"server unreachable: {str(e).strip().splitlines()[0]}"
+        fix = ("check the server is running, the firewall (postgresNetwork public) admits this machine or it runs "
+               "inside the VNet (private), and the URL is the stack's `databaseUrl` output")
+        names = ["postgres reachable over TLS", *(f"extension {name}" for name in outputs["postgresExtensions"]),
+                 "Open WebUI tables", *(["pgvector store"] if outputs["openWebUI"]["vectorDb"] == "pgvector" else []),
+                 "postgres connections"]
+        return [Check(name, False, reason, fix) for name in names]
     with conn:
         checks = [Check("postgres reachable over TLS", bool(conn.info.pgconn.ssl_in_use),
                         f"{conn.info.host}:{conn.info.port} database {conn.info.dbname}, TLS "
@@ -132,7 +137,21 @@ def connections_check(conn: psycopg.Connection[Any], budget: dict[str, Any]) -> 
 
 # -- Kubernetes (pure functions over the API's objects) ------------------------------------------------------------
 
-def kubernetes_checks(objects: list[dict[str, Any]], outputs: dict[str, Any]) -> list[Check]:
+class KubernetesUnreachable(Exception):
+    """kubectl could not reach the cluster's API; the message is what it said, in one line."""
+
+
+KUBERNETES_CHECKS = ("Open WebUI replicas ready", "data claim", "migration Job", "Ollama models")
+
+
+def kubernetes_checks(objects: list[dict[str, Any]] | KubernetesUnreachable, outputs: dict[str, Any]) -> list[Check]:
+    if isinstance(objects, KubernetesUnreachable):
+        names = KUBERNETES_CHECKS if outputs.get("gpuCapacity") else KUBERNETES_CHECKS[:-1]
+        return [Check(name, False, f"Kubernetes API unreachable: {objects}",
+                      "check the kubeconfig (`pulumi stack output kubeconfig --show-secrets`) and that this machine "
+                      "reaches the cluster's API server (its address, a VPN or the authorized IP ranges)")
+                for name in names]
+
     def find(kind: str, name: Optional[str] = None, prefix: str = "") -> list[dict[str, Any]]:
         return [o for o in objects if o.get("kind") == kind and
                 (name is None or o["metadata"]["name"] == name) and o["metadata"]["name"].startswith(prefix)]
@@ -214,15 +233,33 @@ def live_objects(outputs: dict[str, Any]) -> list[dict[str, Any]]:
     with tempfile.NamedTemporaryFile("w", suffix=".kubeconfig") as kubeconfig:
         kubeconfig.write(outputs["kubeconfig"])
         kubeconfig.flush()
-        result = subprocess.run(["kubectl", "--kubeconfig", kubeconfig.name, "-n", outputs["namespace"], "get",
-                                 "deployments,statefulsets,jobs,persistentvolumeclaims", "-o", "json"],
-                                capture_output=True, text=True, timeout=120)
+        try:
+            result = subprocess.run(["kubectl", "--kubeconfig", kubeconfig.name, "-n", outputs["namespace"], "get",
+                                     "deployments,statefulsets,jobs,persistentvolumeclaims", "-o", "json"],
+                                    capture_output=True, text=True, timeout=120)
+        except FileNotFoundError:
+            raise KubernetesUnreachable("kubectl is not installed (https://kubernetes.io/docs/tasks/tools/)") from None
     if result.returncode != 0:
-        raise SystemExit(f"kubectl failed: {result.stderr.strip()}")
+        raise KubernetesUnreachable(kubectl_error(result.stderr))
     return list(json.loads(result.stdout)["items"])
 
 
-def verify(outputs: dict[str, Any], objects: list[dict[str, Any]],
+def kubectl_error(stderr: str) -> str:
+    """kubectl's own verdict, without client-go's retry lines (memcache.go ...)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    final = [line for line in lines if "memcache.go" not in line]
+    return (final or lines or ["kubectl failed with no message"])[-1]
+
+
+REQUIRED_OUTPUTS = ("databaseUrl", "postgresExtensions", "openWebUI", "connectionBudget", "kubeconfig", "namespace",
+                    "url")
+
+
+def missing_outputs(outputs: dict[str, Any]) -> list[str]:
+    return [key for key in REQUIRED_OUTPUTS if key not in outputs]
+
+
+def verify(outputs: dict[str, Any], objects: list[dict[str, Any]] | KubernetesUnreachable,
            http: Callable[[str], Check] = http_check) -> list[Check]:
     return postgres_checks(outputs) + kubernetes_checks(objects, outputs) + [http(outputs["url"])]
 
@@ -235,7 +272,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON document for CI")
     args = parser.parse_args(argv)
     outputs = json.loads(args.outputs.read_text()) if args.outputs else stack_outputs(args.stack)
-    objects = json.loads(args.kubernetes.read_text())["items"] if args.kubernetes else live_objects(outputs)
+    if missing := missing_outputs(outputs):
+        print(f"verify: the outputs lack {', '.join(missing)}: they are not this program's outputs of stack "
+              f"'{args.stack}' (another stack's, or an older export). Save them again with `pulumi stack output "
+              f"--json --show-secrets --stack {args.stack} > outputs.json` after `pulumi up`.")
+        return 2
+    objects: list[dict[str, Any]] | KubernetesUnreachable
+    try:
+        objects = json.loads(args.kubernetes.read_text())["items"] if args.kubernetes else live_objects(outputs)
+    except KubernetesUnreachable as e:
+        objects = e
     checks = verify(outputs, objects)
     failed = [c for c in checks if not c.ok]
     if args.json:

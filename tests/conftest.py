@@ -44,6 +44,12 @@ def dev_run() -> MockRun:
 
 
 @pytest.fixture(scope="session")
+def prod_run() -> MockRun:
+    """The prod stack under the mocks, once per session, for the tests that only read it."""
+    return run_program("prod")
+
+
+@pytest.fixture(scope="session")
 def postgres() -> Iterator[RunningPostgres]:
     server = start_postgres()
     yield server

@@ -9,7 +9,7 @@ from tools.mock_engine import MockRun, reveal, run_program
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def run(request: pytest.FixtureRequest) -> MockRun:
-    return run_program(request.param)
+    return request.getfixturevalue(f"{request.param}_run")
 
 
 def alert(run: MockRun, name: str) -> dict:
@@ -51,8 +51,8 @@ def test_cluster_alerts_watch_pods_and_nodes(run):
         assert alert(run, name)["scopes"] == ["aks-cluster-id"]
 
 
-def test_the_action_group_emails_whoever_config_names():
-    quiet = reveal(run_program("dev").named("alerts-action-group").inputs)
+def test_the_action_group_emails_whoever_config_names(dev_run):
+    quiet = reveal(dev_run.named("alerts-action-group").inputs)
     assert quiet["groupShortName"] == "openwebui" and "emailReceivers" not in quiet
     told = reveal(run_program("dev", {"alertEmail": "oncall@example.org"}).named("alerts-action-group").inputs)
     assert told["emailReceivers"] == [{"name": "operators", "emailAddress": "oncall@example.org",

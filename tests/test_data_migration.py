@@ -25,8 +25,8 @@ def pod(run: MockRun) -> dict[str, Any]:
     return reveal(run.named("open-webui-data-migration-job").inputs)["spec"]["template"]["spec"]
 
 
-def test_without_migrate_from_nothing_changes():
-    names = {r.name for r in run_program("dev").registrations}
+def test_without_migrate_from_nothing_changes(dev_run):
+    names = {r.name for r in dev_run.registrations}
     assert not any("data-migration" in name for name in names)
 
 

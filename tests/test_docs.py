@@ -4,7 +4,7 @@ import re
 
 import yaml
 
-from tools.mock_engine import ROOT
+from tools.mock_engine import ROOT, MockRun, reveal
 
 README = (ROOT / "README.md").read_text()
 
@@ -26,17 +26,16 @@ def test_config_table_lists_every_key_with_its_default():
         assert rows[key].strip() == (f"`{shown}`" if shown != "" else '`""`'), key
 
 
-def cost_rows(stack: str) -> list[str]:
+def cost_rows(stack: str, run: MockRun) -> list[str]:
     """The README's cost table rows for a stack, from the same estimate the plan prints."""
     from components.cost import estimate
-    from tools.mock_engine import reveal, run_program
-    bill = estimate((r.name, r.type, reveal(r.inputs)) for r in run_program(stack).registrations)
+    bill = estimate((r.name, r.type, reveal(r.inputs)) for r in run.registrations)
     rows = [f"| {stack} | {line.item} | {line.low:,.2f} | {line.high:,.2f} | {line.arithmetic} |" for line in bill.lines]
     rows.append(f"| {stack} | **total (estimate)** | **{bill.low:,.2f}** | **{bill.high:,.2f}** | |")
     return rows
 
 
-def test_readme_cost_section_comes_from_the_price_table():
-    for stack in ("dev", "prod"):
-        for row in cost_rows(stack):
+def test_readme_cost_section_comes_from_the_price_table(dev_run, prod_run):
+    for stack, run in (("dev", dev_run), ("prod", prod_run)):
+        for row in cost_rows(stack, run):
             assert row in README, row

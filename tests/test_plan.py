@@ -1,5 +1,6 @@
 """The offline plan as a newcomer runs it: a subprocess, judged by its exit status, output and files."""
 
+import functools
 import json
 import subprocess
 import sys
@@ -41,9 +42,15 @@ def temp_stack():
             path.unlink()
 
 
+@functools.cache
+def planned(stack: str) -> subprocess.CompletedProcess[str]:
+    """The plan of a repository stack, run once for the tests that read it (it writes build/<stack>)."""
+    return plan(stack)
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_plan_renders_and_checks_the_stack(stack):
-    result = plan(stack)
+    result = planned(stack)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for section in ("-- resources", "-- connection budget", "-- policy pack", "Kubernetes manifests"):
@@ -75,7 +82,7 @@ def test_plan_renders_and_checks_the_stack(stack):
 
 
 def test_no_secret_or_placeholder_in_output_or_files():
-    result = plan("prod")
+    result = planned("prod")
     written = [p.read_text() for p in (ROOT / "build" / "prod").rglob("*") if p.is_file()]
     for text in [result.stdout, result.stderr, *written]:
         assert SECURE_PLACEHOLDER not in text

@@ -30,9 +30,9 @@ def test_analyzer_info_lists_every_policy_with_its_config_schema(pack):
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_this_repos_stacks_pass(pack, stack):
+def test_this_repos_stacks_pass(pack, stack, request):
     pack.configure(policy_config_for(stack))
-    assert pack.analyze(run_program(stack).registrations) == []
+    assert pack.analyze(request.getfixturevalue(f"{stack}_run").registrations) == []
 
 
 def test_seed_stack_fails_the_budget_and_its_plain_http_login_and_is_warned_about_its_claim(pack):
@@ -54,9 +54,9 @@ def test_seed_stack_fails_the_budget_and_its_plain_http_login_and_is_warned_abou
     assert by_policy["premium-files-size"].enforcement == "advisory"
 
 
-def test_dev_stack_pushed_over_budget_fails(pack):
+def test_dev_stack_pushed_over_budget_fails(pack, dev_run):
     pack.configure(policy_config_for("dev"))
-    run = run_program("dev")
+    run = dev_run
     stack = replace(run.registrations, "open-webui-hpa", ["spec", "maxReplicas"], 10)
     [violation] = pack.analyze(stack)
     assert violation.policy == "connection-budget" and violation.mandatory
@@ -64,12 +64,12 @@ def test_dev_stack_pushed_over_budget_fails(pack):
     assert "open-webui-migrate: 1 replicas" in violation.message
 
 
-def test_prod_config_makes_hardening_mandatory_for_a_dev_server(pack):
+def test_prod_config_makes_hardening_mandatory_for_a_dev_server(pack, dev_run):
     pack.configure(policy_config_for("prod"))
-    violations = [v for v in pack.analyze(run_program("dev").registrations) if v.policy == "postgres-hardening"]
+    violations = [v for v in pack.analyze(dev_run.registrations) if v.policy == "postgres-hardening"]
     assert len(violations) == 3 and all(v.mandatory for v in violations)
     pack.configure(policy_config_for("dev"))
-    assert [v for v in pack.analyze(run_program("dev").registrations) if v.policy == "postgres-hardening"] == []
+    assert [v for v in pack.analyze(dev_run.registrations) if v.policy == "postgres-hardening"] == []
 
 
 def test_mandatory_resource_policies_over_grpc(pack):
@@ -90,9 +90,9 @@ def test_prod_makes_the_isolation_rules_mandatory_on_the_seed(pack):
         assert levels[policy] == "mandatory", policy
 
 
-def test_open_webui_behind_an_ingress_needs_tls_for_its_host(pack):
+def test_open_webui_behind_an_ingress_needs_tls_for_its_host(pack, prod_run):
     pack.configure(policy_config_for("prod"))
-    run = run_program("prod")
+    run = prod_run
     host = run.outputs["url"].removeprefix("https://")
     # the stack's own edge passes; drop its certificate and the same Ingress serves the login in plain HTTP
     assert [v for v in pack.analyze(run.registrations) if v.policy == "open-webui-tls-only"] == []
@@ -105,9 +105,9 @@ def test_open_webui_behind_an_ingress_needs_tls_for_its_host(pack):
     assert "(NodePort)" in violation.message
 
 
-def test_prod_requires_a_connection_alert_below_capacity(pack):
+def test_prod_requires_a_connection_alert_below_capacity(pack, prod_run, dev_run):
     pack.configure(policy_config_for("prod"))
-    run = run_program("prod")
+    run = prod_run
     without = [r for r in run.registrations if r.name != "postgres-connections"]
     [violation] = [v for v in pack.analyze(without) if v.policy == "connection-alert"]
     assert violation.mandatory and "no active_connections alert" in violation.message
@@ -116,14 +116,14 @@ def test_prod_requires_a_connection_alert_below_capacity(pack):
     [violation] = [v for v in pack.analyze(late) if v.policy == "connection-alert"]
     assert "fires at 844" in violation.message
     pack.configure(policy_config_for("dev"))
-    [violation] = [v for v in pack.analyze([r for r in run_program("dev").registrations
+    [violation] = [v for v in pack.analyze([r for r in dev_run.registrations
                                             if r.name != "postgres-connections"]) if v.policy == "connection-alert"]
     assert violation.enforcement == "advisory"
 
 
-def test_a_bill_above_the_stacks_budget_is_flagged(pack):
+def test_a_bill_above_the_stacks_budget_is_flagged(pack, dev_run):
     pack.configure(policy_config_for("dev"))
-    within = run_program("dev")  # monthlyBudgetUsd 1500 >= $1,495.24 at the GPU pool's maximum
+    within = dev_run  # monthlyBudgetUsd 1500 >= $1,495.24 at the GPU pool's maximum
     assert [v for v in pack.analyze(within.registrations) if v.policy == "monthly-budget"] == []
     over = run_program("dev", {"monthlyBudgetUsd": 1000})
     [violation] = [v for v in pack.analyze(over.registrations) if v.policy == "monthly-budget"]

@@ -11,17 +11,17 @@ K8S_PREFIX = "kubernetes:"
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def run(request) -> MockRun:
-    return run_program(request.param)
+    return request.getfixturevalue(f"{request.param}_run")
 
 
 @pytest.fixture(scope="module")
-def prod() -> MockRun:
-    return run_program("prod")
+def prod(prod_run: MockRun) -> MockRun:
+    return prod_run
 
 
 @pytest.fixture(scope="module")
-def dev() -> MockRun:
-    return run_program("dev")
+def dev(dev_run: MockRun) -> MockRun:
+    return dev_run
 
 
 def container(run: MockRun, name: str) -> dict:

@@ -132,8 +132,8 @@ def test_connections_over_the_budget_fail_naming_who_holds_them(outputs, postgre
 
 # -- Kubernetes: the plan's objects, with status as the API reports it ---------------------------------------------
 
-def live(dev_outputs: dict[str, Any]) -> list[dict[str, Any]]:
-    run = run_program("dev")
+
+def live(run: MockRun) -> list[dict[str, Any]]:
     objects = {name: reveal(run.named(name).inputs) for name in (
         "open-webui-deployment", "open-webui-migrate", "open-webui-data-claim", "ollama-statefulset")}
     objects["open-webui-deployment"]["status"] = {"replicas": 2, "readyReplicas": 2, "availableReplicas": 2}
@@ -145,8 +145,8 @@ def live(dev_outputs: dict[str, Any]) -> list[dict[str, Any]]:
     return list(objects.values())
 
 
-def test_a_healthy_namespace_passes(dev_outputs):
-    checks = kubernetes_checks(live(dev_outputs), dev_outputs)
+def test_a_healthy_namespace_passes(dev_outputs, dev_run):
+    checks = kubernetes_checks(live(dev_run), dev_outputs)
     assert [c.name for c in checks] == ["Open WebUI replicas ready", "data claim", "migration Job", "Ollama models"]
     assert all(c.ok for c in checks), [c.line() for c in checks]
     assert by_name(checks)["migration Job"].detail.startswith("open-webui-migrate-v0-12-4 for image "
@@ -160,16 +160,16 @@ def test_a_healthy_namespace_passes(dev_outputs):
     ("Job", {"active": 1}, "migration Job", "not complete"),
     ("StatefulSet", {"replicas": 1, "readyReplicas": 0}, "Ollama models", "0/1 replicas Ready"),
 ])
-def test_each_broken_object_fails_its_check(dev_outputs, kind, status, check, says):
-    objects = live(dev_outputs)
+def test_each_broken_object_fails_its_check(dev_outputs, dev_run, kind, status, check, says):
+    objects = live(dev_run)
     [target] = [o for o in objects if o["kind"] == kind]
     target["status"] = status
     result = by_name(kubernetes_checks(objects, dev_outputs))[check]
     assert not result.ok and says in result.detail and result.fix
 
 
-def test_a_job_for_another_image_tag_does_not_count(dev_outputs):
-    objects = live(dev_outputs)
+def test_a_job_for_another_image_tag_does_not_count(dev_outputs, dev_run):
+    objects = live(dev_run)
     [deployment] = [o for o in objects if o["kind"] == "Deployment"]
     deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "ghcr.io/open-webui/open-webui:v0.12.5"
     result = by_name(kubernetes_checks(objects, dev_outputs))["migration Job"]
@@ -208,11 +208,11 @@ def test_the_public_address_answers_health(site):
 
 
 def test_make_verify_exits_0_on_a_healthy_stack_and_1_naming_the_check_and_fix(outputs, site, tmp_path, postgres,
-                                                                                 database, dev_outputs):
+                                                                                 database, dev_outputs, dev_run):
     saved = tmp_path / "outputs.json"
     saved.write_text(json.dumps({**outputs, "url": site["url"]}))
     objects = tmp_path / "objects.json"
-    objects.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": live(dev_outputs)}))
+    objects.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": live(dev_run)}))
 
     def verify(*extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "tools.verify", "dev", "--outputs", str(saved),

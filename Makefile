@@ -3,18 +3,29 @@ STACK ?= dev
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
 
-.PHONY: plan test verify bench bench-migrate bench-budget e2e
+.PHONY: plan test verify bench bench-migrate bench-budget e2e lock
+# The locks: every package pinned with its hashes, for any platform, compiled by uv from the ranges in the .in files.
+LOCK := $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	$(if $(UPGRADE),--upgrade) $(foreach p,$(PACKAGE),--upgrade-package $(p))
 
+# uv installs the lock (hashes checked); uv itself comes first, by pip, from its own hashed entry in the lock.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	awk '/^uv==/{p=1} p{print} p&&!/\\$$/{exit}' requirements-dev.txt > $(VENV)/uv-lock.txt
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(VENV)/uv-lock.txt
+	$(UV) pip install --quiet --require-hashes --python $(PY) -r requirements-dev.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
+
+# After editing a .in file: `make lock`; to move pins on: `make lock UPGRADE=1` or `make lock PACKAGE=pulumi`.
+lock: $(VENV)/.installed
+	$(LOCK) -o requirements.txt requirements.in
+	$(LOCK) -o requirements-dev.txt requirements-dev.in
 
 plan: $(VENV)/.installed
 	$(PY) -m tools.plan $(STACK)

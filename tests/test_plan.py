@@ -1,15 +1,16 @@
 """The offline plan as a newcomer runs it: a subprocess, judged by its exit status, output and files."""
 
+import contextlib
 import functools
 import json
 import subprocess
 import sys
-import uuid
-from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 import yaml
 
+from stack_files import temporary_stack
 from tools.mock_engine import ROOT, SECURE_PLACEHOLDER
 
 
@@ -19,27 +20,10 @@ def plan(stack: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def temp_stack():
-    """Writes Pulumi.<stack>.yaml (and optionally policy/<stack>.json) for one test, then removes them."""
-    made: list[Path] = []
-
-    def make(config: dict, policy_config: dict | None = None) -> str:
-        stack = f"t{uuid.uuid4().hex[:8]}"
-        made.append(ROOT / f"Pulumi.{stack}.yaml")
-        made[-1].write_text(yaml.safe_dump({"config": {f"openwebui-aks:{k}": v for k, v in config.items()}}))
-        if policy_config is not None:
-            made.append(ROOT / "policy" / f"{stack}.json")
-            made[-1].write_text(json.dumps(policy_config))
-        made.append(ROOT / "build" / stack)
-        return stack
-
-    yield make
-    for path in made:
-        if path.is_dir():
-            import shutil
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+def temp_stack() -> Iterator[Callable[..., str]]:
+    """Makes stacks for one test (tests/stack_files.py), removed afterwards."""
+    with contextlib.ExitStack() as made:
+        yield lambda config, policy_config=None: made.enter_context(temporary_stack(config, policy_config))
 
 
 @functools.cache

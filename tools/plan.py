@@ -245,6 +245,8 @@ def plan(stack: str, pack: PolicyPackServer) -> int:
         "url": run.outputs["url"],
         "openWebUI": run.outputs["openWebUI"],
         "monthlyCostUsd": {"min": bill.low, "max": bill.high},
+        "bill": [{"item": line.item, "min": line.low, "max": line.high, "arithmetic": line.arithmetic}
+                 for line in bill.lines],
     }
     (out / "plan.json").write_text(json.dumps(summary, indent=2))
 

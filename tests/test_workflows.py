@@ -18,7 +18,7 @@ def actionlint(*files: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_workflows_have_zero_findings():
-    assert [w.name for w in WORKFLOWS] == ["deploy-stack.yml", "e2e.yml", "main.yml", "pr.yml"]
+    assert [w.name for w in WORKFLOWS] == ["deploy-stack.yml", "drift.yml", "e2e.yml", "main.yml", "pr.yml"]
     result = actionlint(*map(str, WORKFLOWS))
     assert (result.returncode, result.stdout) == (0, "")
 
@@ -71,3 +71,22 @@ def test_each_stack_deploys_from_the_runner_its_network_needs():
             "openwebui-aks:postgresNetwork", "public")
         # a private server has no public endpoint: the extension provider must run inside the VNet
         assert ("self-hosted" in runner) == (network == "private"), (stack, runner)
+
+
+def test_drift_is_checked_nightly_per_stack_and_reported_in_one_issue():
+    drift = yaml.safe_load((ROOT / ".github/workflows/drift.yml").read_text())
+    assert drift[True]["schedule"] and "workflow_dispatch" in drift[True]  # PyYAML reads `on:` as True
+    job = drift["jobs"]["drift"]
+    assert [i["stack"] for i in job["strategy"]["matrix"]["include"]] == ["dev", "prod"]
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "pulumi refresh --stack \"$STACK\" --preview-only --expect-no-changes" in runs
+    assert "make verify STACK=\"$STACK\"" in runs
+    assert "gh issue list --state open" in runs and "gh issue comment" in runs and "gh issue create" in runs
+    assert job["steps"][0]["if"] == "env.PULUMI_ACCESS_TOKEN == ''"  # no credentials: a notice, not a failure
+
+
+def test_pull_requests_show_the_bills_change():
+    cost = yaml.safe_load((ROOT / ".github/workflows/pr.yml").read_text())["jobs"]["cost"]
+    runs = "\n".join(step.get("run", "") for step in cost["steps"])
+    assert 'git worktree add ../base "$BASE"' in runs and "python -m tools.cost_diff" in runs
+    assert "GITHUB_STEP_SUMMARY" in runs and "gh pr comment" in runs

@@ -259,7 +259,7 @@ def _check_preload(extensions: list[str], preloaded: list[str]) -> list[str]:
             instead = LIBRARY_ONLY[ext]
             errors.append(f"postgresExtensions: {ext!r} is a library loaded at server start, not an extension; "
                           + (f"list {instead!r} here and {ext!r} in postgresPreloadedLibraries." if instead else
-                             f"it needs no CREATE EXTENSION: remove it, and load it through shared_preload_libraries."))
+                             "it needs no CREATE EXTENSION: remove it, and load it through shared_preload_libraries."))
         elif ext in PRELOAD_LIBRARIES and PRELOAD_LIBRARIES[ext] not in preloaded:
             library = PRELOAD_LIBRARIES[ext]
             errors.append(f"postgresExtensions: {ext!r} needs its library {library!r} loaded at server start, or "

@@ -66,6 +66,8 @@ BAD_CONFIGS = [
     ({"postgresExtensions": ["vector", "pg_partman_bgw"]}, "postgresExtensions",
      "'pg_partman_bgw' is a library loaded at server start, not an extension; list 'pg_partman' here and "
      "'pg_partman_bgw' in postgresPreloadedLibraries."),
+    ({"postgresExtensions": ["vector", "auto_explain"]}, "postgresExtensions",
+     "'auto_explain' is a library loaded at server start, not an extension; it needs no CREATE EXTENSION"),
     ({"location": "mars"}, "location", "location: 'mars' is not an Azure region. `az account list-locations"),
     ({"location": "westeurop"}, "location", "location: 'westeurop' is not an Azure region; nearest: westeurope"),
     ({"location": "West Europe"}, "location", "location: 'West Europe' is spelt 'westeurope' in Azure's API"),

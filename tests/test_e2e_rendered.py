@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from components.config import APP_NAME
 from components.open_webui import MIGRATION_DATABASE_URL, secret_values
 from components.postgres import database_url
 from components.redis import redis_url
+from tools.e2e.local_stack import image_command, local_env
+from tools.e2e.release import Release, version_of_image
 from tools.e2e.rendered import (COMPONENT_LABEL, NAME_LABEL, RenderedError, expand, local_paths, localize,
                                 secret_keys, workload)
 from tools.plan import manifests
@@ -99,3 +102,28 @@ def test_paths_map_mounts_before_the_image_tree(objects: list[dict[str, Any]],
     assert localize("/apple /app-x /app/build", paths) == "/apple /app-x /cache/image/app/build"
     with pytest.raises(RenderedError, match="mounts volume"):
         local_paths(migrate, {}, image)
+
+
+def test_the_image_is_the_release_of_its_tag():
+    assert version_of_image("ghcr.io/open-webui/open-webui:v0.12.4") == "0.12.4"
+    with pytest.raises(ValueError, match="pin one"):
+        version_of_image("ghcr.io/open-webui/open-webui")
+
+
+def test_containers_run_with_the_images_binaries_and_env(objects: list[dict[str, Any]],
+                                                         local_secrets: dict[tuple[str, str], str]) -> None:
+    release = Release("0.12.4", Path("/cache/0.12.4"))
+    app = workload(objects, "Deployment", {NAME_LABEL: APP_NAME}, local_secrets).containers[0]
+    # No command: the image's start.sh, uvicorn with the env's trusted proxies and workers.
+    assert image_command(app, release, 8123) == [
+        "/cache/0.12.4/venv/bin/python", "-m", "uvicorn", "open_webui.main:app", "--host", "127.0.0.1", "--port",
+        "8123", "--forwarded-allow-ips", "10.244.0.0/16", "--workers", "1"]
+    job = workload(objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, local_secrets)
+    assert image_command(job.containers[0], release, 0)[:2] == ["/cache/0.12.4/venv/bin/python", "-c"]
+    with pytest.raises(RuntimeError, match="cannot map"):
+        image_command(replace(app, command=("node", "x.js")), release, 0)
+    env = local_env(app, local_paths(app, {"data": Path("/run/data")}, release.image_root), 8123)
+    assert env["DATA_DIR"] == "/run/data" and env["FRONTEND_BUILD_DIR"] == "/cache/0.12.4/image/app/build"
+    assert env["SENTENCE_TRANSFORMERS_HOME"] == "/run/data/cache/embedding/models"
+    assert env["PORT"] == "8123" and env["HF_HUB_OFFLINE"] == "1" and env["ENV"] == "prod"
+    assert env["DATABASE_URL"] == app.env["DATABASE_URL"]  # the stack's own values win over the image's

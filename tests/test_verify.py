@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from components.connection_budget import VERIFY_APPLICATION, with_application_name
-from tools.mock_engine import MOCK_KUBECONFIG, ROOT, MockRun, reveal, run_program
+from tools.mock_engine import MOCK_KUBECONFIG, ROOT, MockRun, reveal
 from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres, TlsFront
 from tools.verify import ALEMBIC_HEADS, Check, http_check, kubectl_error, kubernetes_checks, postgres_checks
 

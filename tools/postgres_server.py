@@ -32,7 +32,7 @@ SUPERUSER = "postgres"
 SUPERUSER_PASSWORD = "fixture-superuser-pw"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -73,7 +73,7 @@ def start_postgres(settings: Optional[dict[str, int]] = None) -> RunningPostgres
     pwfile.chmod(0o644)
     _run(["initdb", "-D", str(datadir), "-U", SUPERUSER, "--auth=scram-sha-256", f"--pwfile={pwfile}",
           "--encoding=UTF8", "--no-sync"], system_user)
-    port = _free_port()
+    port = free_port()
     parameters = {"max_connections": 100, **(settings or {})}
     _run(["pg_ctl", "-D", str(datadir), "-w", "-l", str(datadir / "server.log"),
           "-o", f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off "

@@ -27,8 +27,9 @@ from tools.e2e.release import Release, ensure, version_of_image
 from tools.e2e.rendered import (COMPONENT_LABEL, NAME_LABEL, Container, load_manifests, local_paths, localize,
                                 secret_keys, workload)
 from tools.e2e.sampler import ConnectionSampler
-from tools.e2e.services import Process, Processes, free_port, start_database, start_redis
+from tools.e2e.services import Process, Processes, start_database, start_redis
 from tools.mock_engine import ROOT, project_name, stack_config
+from tools.postgres_server import free_port
 from tools.verify import Check
 
 REPLICAS = 3

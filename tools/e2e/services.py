@@ -22,17 +22,12 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 import psycopg
+from psycopg import sql
 
 from components.pg_extension import PgExtensionProvider
 from components.postgres import database_url
 from tools.budget_load import AZURE_RESERVATIONS
 from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres, TlsFront, start_postgres
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -63,8 +58,9 @@ def start_database(max_connections: int, login: str, database: str, extensions: 
     password = secrets.token_hex(16)
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
         # Azure's admin is no superuser: a member of azure_pg_admin that owns the database.
-        conn.execute(f'CREATE ROLE "{login}" LOGIN CREATEDB PASSWORD \'{password}\'')
-        conn.execute(f'CREATE DATABASE "{database}" OWNER "{login}"')
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD {}").format(sql.Identifier(login),
+                                                                                 sql.Literal(password)))
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(login)))
     installed: dict[str, Optional[str]] = {}
     provider = PgExtensionProvider()
     for name in extensions:

@@ -10,12 +10,13 @@ UV := $(VENV)/bin/uv
 LOCK := $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 \
 	$(if $(UPGRADE),--upgrade) $(foreach p,$(PACKAGE),--upgrade-package $(p))
 
-# uv installs the lock (hashes checked); uv itself comes first, by pip, from its own hashed entry in the lock.
+# uv installs the lock (hashes checked) and compiles its bytecode, as pip does (a run must not recompile the SDKs);
+# uv itself comes first, by pip, from its own hashed entry in the lock.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	awk '/^uv==/{p=1} p{print} p&&!/\\$$/{exit}' requirements-dev.txt > $(VENV)/uv-lock.txt
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(VENV)/uv-lock.txt
-	$(UV) pip install --quiet --require-hashes --python $(PY) -r requirements-dev.txt
+	$(UV) pip install --quiet --require-hashes --compile-bytecode --python $(PY) -r requirements-dev.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

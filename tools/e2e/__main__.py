@@ -25,7 +25,8 @@ from typing import Any
 
 from components.config import APP_NAME
 from tools.e2e import checklist
-from tools.e2e.judge import connections_check, engines_check, fault_check, release_checks, summarize
+from tools.e2e.judge import (connections_check, engines_check, fault_check, job_config_keys, release_checks,
+                             summarize)
 from tools.e2e.local_stack import BREAKS, REPLICAS, LocalStack, stack_settings
 from tools.e2e.release import version_of_image
 from tools.e2e.rendered import COMPONENT_LABEL, NAME_LABEL, workload
@@ -84,23 +85,27 @@ def exercise(stack: LocalStack, users: int, seconds: int) -> list[Check]:
         print_load(f"fault: replica {KILLED + 1} SIGKILLed at {killed_at:.0f}s, restarted"
                    + (f", Ready at {ready_at:.0f}s" if ready_at else ", NOT Ready"), records,
                    dict(sampler.by_process), per_pod, capacity)
-    facts = release_facts(stack)
-    checks.append(engines_check(facts["engines"], stack.rendered_env))
-    return checks + release_checks(facts, ALEMBIC_HEADS, f"v{stack.version}")
+    return checks
 
 
-def release_facts(stack: LocalStack) -> dict[str, Any]:
-    """release_facts.py in the release's venv, with a replica's env (it imports the app as a worker does)."""
+def contract(stack: LocalStack) -> list[Check]:
+    """What the program depends on in the release, read by release_facts.py in the release's venv: it imports the
+    app as a worker does, with the env the replicas ran with, or the Job's when the Job failed (that one may bring
+    the database to the release's head first). Reported in both cases: a failed Job is when it matters most."""
     job = workload(stack.objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, stack.secrets)
-    names = sorted({*stack.container.env, *job.containers[0].env})
-    _, env, cwd = stack.container_process(stack.container)
+    names = sorted({*stack.rendered_env, *job.containers[0].env})
+    keys = stack.job_keys or job_config_keys(job.containers[0].command)
+    _, env, cwd = stack.container_process(stack.container if stack.job_keys else job.containers[0])
     probe = subprocess.run([str(stack.release.python), str(HERE / "release_facts.py"),
-                            json.dumps({"env": names, "config_keys": stack.job_keys})],
+                            json.dumps({"env": names, "config_keys": keys})],
                            env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
     if probe.returncode != 0:
-        raise RuntimeError(f"release_facts.py failed:\n{probe.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(probe.stdout.strip().splitlines()[-1])
-    return result
+        return [Check("release contract", False, f"release_facts.py could not import Open WebUI {stack.version}:\n"
+                      + "\n".join(probe.stderr.strip().splitlines()[-6:]),
+                      "the release no longer imports with the env the stack renders: read the error above")]
+    facts: dict[str, Any] = json.loads(probe.stdout.strip().splitlines()[-1])
+    return [engines_check(facts["engines"], stack.rendered_env),
+            *release_checks(facts, ALEMBIC_HEADS, f"v{stack.version}")]
 
 
 def report(checks: list[Check]) -> int:
@@ -137,6 +142,7 @@ def main(argv: list[str]) -> int:
             checks = stack.run_job()
             if stack.job_keys:  # a failed Job leaves nothing to start on its database
                 checks += exercise(stack, args.users, args.seconds)
+            checks += contract(stack)
         return report(checks)
     finally:
         if not args.keep:

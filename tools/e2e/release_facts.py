@@ -66,13 +66,15 @@ def main(argv: list[str]) -> int:
     package = Path(open_webui.__file__).parent
     heads = sorted(ScriptDirectory(str(package / "migrations")).get_heads())
     import open_webui.main  # noqa: F401  (builds the engines a worker builds, as the app's import does)
-    from open_webui.models.config import Config
+    from open_webui.models import config as config_model
+
+    defaults = getattr(getattr(config_model, "Config", None), "DEFAULTS", {})  # the per-key Config of 0.12
 
     print(json.dumps({
         "version": importlib.metadata.version("open-webui"),  # env.VERSION reads a package.json pip does not ship
         "alembic_heads": heads,
         "unread_env": unread_names(wanted["env"]),
-        "unknown_config_keys": [k for k in wanted["config_keys"] if k not in Config.DEFAULTS],
+        "unknown_config_keys": [k for k in wanted["config_keys"] if k not in defaults],
         "engines": engines(),
     }))
     return 0

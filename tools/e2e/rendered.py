@@ -9,7 +9,7 @@ expands it, and every container path under a volume mount (or in the image) mapp
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -43,13 +43,6 @@ class Workload:
     name: str
     init_containers: tuple[Container, ...]
     containers: tuple[Container, ...]
-    annotations: Mapping[str, str] = field(default_factory=dict)
-
-    def container(self, name: str) -> Container:
-        for c in (*self.init_containers, *self.containers):
-            if c.name == name:
-                return c
-        raise RenderedError(f"{self.kind}/{self.name} has no container {name!r}")
 
 
 def load_manifests(directory: Path) -> list[dict[str, Any]]:
@@ -113,8 +106,7 @@ def workload(objects: list[dict[str, Any]], kind: str, labels: Mapping[str, str]
     return Workload(
         kind=kind, name=name,
         init_containers=tuple(_container(c, secrets, rendered_keys, owner) for c in pod.get("initContainers", [])),
-        containers=tuple(_container(c, secrets, rendered_keys, owner) for c in pod["containers"]),
-        annotations=o["metadata"].get("annotations", {}))
+        containers=tuple(_container(c, secrets, rendered_keys, owner) for c in pod["containers"]))
 
 
 def localize(text: str, paths: Mapping[str, Path]) -> str:

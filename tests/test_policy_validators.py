@@ -12,7 +12,10 @@ from policy_fixtures import container, registration, replace, seed_stack
 from tools.mock_engine import Registration, reveal
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent / "policy"))
-import policies  # noqa: E402
+from cost import premium_files_size  # noqa: E402
+from gpu import gpu_capacity, gpu_pods_tolerate_taint, gpu_pool_in_use, gpu_pools_tainted  # noqa: E402
+from postgres import connection_budget, extensions_allow_listed, postgres_hardening  # noqa: E402
+from workloads import multi_replica_shared_state, no_plaintext_secrets, workload_hygiene  # noqa: E402
 
 
 def as_policy_resources(registrations: list[Registration]) -> list[PolicyResource]:
@@ -45,7 +48,7 @@ def resource_violations(validate: Callable[..., Any], r: Registration, config: d
 # connection-budget
 
 def test_seed_stack_is_over_budget():
-    [message] = stack_violations(policies.connection_budget, seed_stack())
+    [message] = stack_violations(connection_budget, seed_stack())
     assert "open-webui: 20 replicas x 1 workers x [2 x (5+10 (unset: SQLAlchemy default)) main + (10+5) pgvector + 1 alembic] = 920" in message
     assert "demand 920 vs capacity 35 (50 max_connections - 15 reserved)" in message
     assert "the server's sku.name to Standard_D4ds_v5" in message
@@ -59,7 +62,7 @@ def test_small_pools_fit_the_same_server():
     env.append({"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "w", "key": "DATABASE_URL"}}})
     stack = replace(stack, "open-webui", ["spec", "template", "spec", "containers", 0, "env"], env)
     stack = replace(stack, "open-webui-hpa", ["spec", "maxReplicas"], 10)
-    assert stack_violations(policies.connection_budget, stack) == []   # 10 x 3 = 30 <= 35
+    assert stack_violations(connection_budget, stack) == []   # 10 x 3 = 30 <= 35
 
 
 def test_explicit_max_connections_configuration_raises_capacity():
@@ -68,50 +71,50 @@ def test_explicit_max_connections_configuration_raises_capacity():
     stack.append(registration("azure-native:dbforpostgresql:Configuration", "max-connections", {
         "configurationName": "max_connections", "value": "1000", "serverName": "shsorot-pg"},
         {"serverName": [server.urn]}))
-    assert stack_violations(policies.connection_budget, stack) == []   # 920 <= 985
+    assert stack_violations(connection_budget, stack) == []   # 920 <= 985
 
 
 def test_reserved_connections_and_sku_table_come_from_config():
     stack = replace(seed_stack(), "shsorot-pg", ["sku", "name"], "Standard_Custom")
-    [message] = stack_violations(policies.connection_budget, stack)
+    [message] = stack_violations(connection_budget, stack)
     assert "skuMaxConnections" in message
-    assert stack_violations(policies.connection_budget, stack,
+    assert stack_violations(connection_budget, stack,
                             {"skuMaxConnections": {"Standard_Custom": 1000}, "reservedConnections": 15}) == []
-    assert stack_violations(policies.connection_budget, stack,
+    assert stack_violations(connection_budget, stack,
                             {"skuMaxConnections": {"Standard_Custom": 1000}, "reservedConnections": 90}) != []
 
 
 def test_nullpool_is_a_violation():
     stack = replace(seed_stack(), "open-webui", ["spec", "template", "spec", "containers", 0, "env", 5, "value"], "0")
-    [message] = stack_violations(policies.connection_budget, stack)
+    [message] = stack_violations(connection_budget, stack)
     assert "NullPool" in message
 
 
 def test_pool_values_from_a_configmap_cannot_be_budgeted():
     stack = replace(seed_stack(), "open-webui", ["spec", "template", "spec", "containers", 0, "env", 5],
                     {"name": "PGVECTOR_POOL_SIZE", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}})
-    [message] = stack_violations(policies.connection_budget, stack)
+    [message] = stack_violations(connection_budget, stack)
     assert "PGVECTOR_POOL_SIZE must be literal" in message
 
 
 def test_unknown_values_during_preview_do_not_crash():
     stack = replace(seed_stack(), "open-webui-hpa", ["spec", "maxReplicas"], UNKNOWN)
-    assert stack_violations(policies.connection_budget, stack) == []
+    assert stack_violations(connection_budget, stack) == []
     stack = replace(seed_stack(), "shsorot-pg", ["sku"], UNKNOWN)
-    assert stack_violations(policies.connection_budget, stack) == []
+    assert stack_violations(connection_budget, stack) == []
 
 
 def test_workload_for_an_unnamed_server_among_several_is_reported():
     stack = seed_stack()
     stack.append(registration("azure-native:dbforpostgresql:Server", "other-pg", {"sku": {"name": "Standard_B1ms"}}))
-    messages = stack_violations(policies.connection_budget, stack)
+    messages = stack_violations(connection_budget, stack)
     assert any("openwebui.io/postgres-server" in m for m in messages)
 
 
 # multi-replica-shared-state
 
 def test_seed_stack_shares_state_correctly():
-    assert stack_violations(policies.multi_replica_shared_state, seed_stack()) == []
+    assert stack_violations(multi_replica_shared_state, seed_stack()) == []
 
 
 @pytest.mark.parametrize("env_index,entry,says", [
@@ -122,13 +125,13 @@ def test_seed_stack_shares_state_correctly():
 ])
 def test_multi_replica_requirements(env_index, entry, says):
     stack = replace(seed_stack(), "open-webui", ["spec", "template", "spec", "containers", 0, "env", env_index], entry)
-    [message] = stack_violations(policies.multi_replica_shared_state, stack)
+    [message] = stack_violations(multi_replica_shared_state, stack)
     assert says in message and "20 replicas" in message
 
 
 def test_read_write_once_data_volume_stops_replicas():
     stack = replace(seed_stack(), "open-webui-files-pvc", ["spec", "accessModes"], ["ReadWriteOnce"])
-    [message] = stack_violations(policies.multi_replica_shared_state, stack)
+    [message] = stack_violations(multi_replica_shared_state, stack)
     assert "must be ReadWriteMany" in message
 
 
@@ -136,18 +139,18 @@ def test_single_replica_may_use_sqlite_and_chroma():
     stack = replace(seed_stack(), "open-webui", ["spec", "template", "spec", "containers", 0, "env"], [])
     stack = [r for r in stack if r.name != "open-webui-hpa"]
     stack = replace(stack, "open-webui", ["spec", "replicas"], 1)
-    assert stack_violations(policies.multi_replica_shared_state, stack) == []
+    assert stack_violations(multi_replica_shared_state, stack) == []
 
 
 # extensions-allow-listed
 
 def test_allow_listed_extension_passes():
-    assert stack_violations(policies.extensions_allow_listed, seed_stack()) == []
+    assert stack_violations(extensions_allow_listed, seed_stack()) == []
 
 
 def test_extension_missing_from_allow_list():
     stack = replace(seed_stack(), "allow-list", ["value"], "UUID-OSSP")
-    [message] = stack_violations(policies.extensions_allow_listed, stack)
+    [message] = stack_violations(extensions_allow_listed, stack)
     assert "'vector' is not in its server's azure.extensions allow list (uuid-ossp)" in message
 
 
@@ -155,40 +158,40 @@ def test_extension_missing_from_allow_list():
 
 def test_secret_refs_pass_and_plain_credentials_fail():
     deployment = seed_stack()[3]
-    assert resource_violations(policies.no_plaintext_secrets, deployment) == []
+    assert resource_violations(no_plaintext_secrets, deployment) == []
     bad = replace([deployment], "open-webui", ["spec", "template", "spec", "containers", 0, "env", 1],
                   {"name": "DATABASE_URL", "value": "postgresql://admin:hunter2@h:5432/db"})[0]
-    [message] = resource_violations(policies.no_plaintext_secrets, bad)
+    [message] = resource_violations(no_plaintext_secrets, bad)
     assert "DATABASE_URL as a plain value" in message and "hunter2" not in message
     bad = replace([deployment], "open-webui", ["spec", "template", "spec", "containers", 0, "env", 1],
                   {"name": "OPENAI_API_KEY", "value": "sk-123"})[0]
-    assert resource_violations(policies.no_plaintext_secrets, bad) != []
+    assert resource_violations(no_plaintext_secrets, bad) != []
     bad = replace([deployment], "open-webui", ["spec", "template", "spec", "containers", 0, "env", 3],
                   {"name": "WEBUI_SECRET_KEY", "value": "same-everywhere"})[0]
-    assert resource_violations(policies.no_plaintext_secrets, bad) != []
+    assert resource_violations(no_plaintext_secrets, bad) != []
 
 
 def test_redis_url_without_password_is_not_a_secret():
     job = registration("kubernetes:batch/v1:Job", "j", {"spec": {"template": {"spec": {"containers": [
         container({"REDIS_URL": "redis://redis:6379/0"})]}}}})
-    assert resource_violations(policies.no_plaintext_secrets, job) == []
+    assert resource_violations(no_plaintext_secrets, job) == []
 
 
 # gpu-pools-tainted
 
 def test_gpu_pool_taints():
     pool = seed_stack()[7]
-    assert resource_violations(policies.gpu_pools_tainted, pool) == []
+    assert resource_violations(gpu_pools_tainted, pool) == []
     untainted = replace([pool], "gpu", ["nodeTaints"], None)[0]
-    assert "no NoSchedule taint" in resource_violations(policies.gpu_pools_tainted, untainted)[0]
+    assert "no NoSchedule taint" in resource_violations(gpu_pools_tainted, untainted)[0]
     cpu = replace([untainted], "gpu", ["vmSize"], "Standard_D4ds_v5")[0]
-    assert resource_violations(policies.gpu_pools_tainted, cpu) == []
+    assert resource_violations(gpu_pools_tainted, cpu) == []
 
 
 def test_gpu_profile_inside_the_cluster_is_checked_too():
     cluster = registration("azure-native:containerservice:ManagedCluster", "aks", {"agentPoolProfiles": [
         {"name": "system", "vmSize": "Standard_D4ds_v5"}, {"name": "gpu", "vmSize": "Standard_ND96asr_v4"}]})
-    assert len(resource_violations(policies.gpu_pools_tainted, cluster)) == 1
+    assert len(resource_violations(gpu_pools_tainted, cluster)) == 1
 
 
 # gpu-capacity, gpu-pods-tolerate-taint, gpu-pool-in-use
@@ -205,11 +208,11 @@ def ollama(replicas: int, gpus: int = 1, tolerations: Any = None) -> Registratio
 
 def test_gpu_workloads_within_the_pool_pass():
     # the seed's pool: 2 x NC8as_T4_v3, one T4 each
-    assert stack_violations(policies.gpu_capacity, seed_stack() + [ollama(2)]) == []
+    assert stack_violations(gpu_capacity, seed_stack() + [ollama(2)]) == []
 
 
 def test_too_many_gpu_replicas_for_the_pool():
-    [message] = stack_violations(policies.gpu_capacity, seed_stack() + [ollama(3)])
+    [message] = stack_violations(gpu_capacity, seed_stack() + [ollama(3)])
     assert "wanted 3 (ollama: 3 replicas x 1 GPU) / available 2 (Standard_NC8as_T4_v3: 2 nodes x 1 GPU)" in message
     assert "lower replicas of ollama to 2" in message
 
@@ -218,37 +221,37 @@ def test_autoscaling_pool_counts_its_maximum():
     stack = replace(seed_stack(), "gpu", ["enableAutoScaling"], True)
     stack = replace(stack, "gpu", ["minCount"], 0)
     stack = replace(stack, "gpu", ["maxCount"], 4)
-    assert stack_violations(policies.gpu_capacity, stack + [ollama(4)]) == []
-    assert stack_violations(policies.gpu_capacity, stack + [ollama(5)]) != []
+    assert stack_violations(gpu_capacity, stack + [ollama(4)]) == []
+    assert stack_violations(gpu_capacity, stack + [ollama(5)]) != []
 
 
 def test_a_pod_wanting_more_gpus_than_a_node_has_never_schedules():
-    [message] = stack_violations(policies.gpu_capacity, seed_stack() + [ollama(1, gpus=2)])
+    [message] = stack_violations(gpu_capacity, seed_stack() + [ollama(1, gpus=2)])
     assert "asks for 2 GPUs per pod but no GPU node has that many" in message
 
 
 def test_unknown_gpu_size_needs_the_pack_config():
     stack = replace(seed_stack(), "gpu", ["vmSize"], "Standard_NC6s_v9")
-    [message] = stack_violations(policies.gpu_capacity, stack + [ollama(1)])
+    [message] = stack_violations(gpu_capacity, stack + [ollama(1)])
     assert "gpusPerVm" in message
-    assert stack_violations(policies.gpu_capacity, stack + [ollama(1)], {"gpusPerVm": {"Standard_NC6s_v9": 1}}) == []
+    assert stack_violations(gpu_capacity, stack + [ollama(1)], {"gpusPerVm": {"Standard_NC6s_v9": 1}}) == []
 
 
 def test_gpu_pods_must_tolerate_the_taint():
-    assert resource_violations(policies.gpu_pods_tolerate_taint, ollama(1)) == []
-    assert resource_violations(policies.gpu_pods_tolerate_taint, ollama(1, tolerations=[
+    assert resource_violations(gpu_pods_tolerate_taint, ollama(1)) == []
+    assert resource_violations(gpu_pods_tolerate_taint, ollama(1, tolerations=[
         {"key": "sku", "operator": "Exists"}])) == []
-    [message] = resource_violations(policies.gpu_pods_tolerate_taint, ollama(1, tolerations=[]))
+    [message] = resource_violations(gpu_pods_tolerate_taint, ollama(1, tolerations=[]))
     assert "do not tolerate the GPU pools' taint sku=gpu:NoSchedule" in message
     wrong = [{"key": "sku", "operator": "Equal", "value": "cpu", "effect": "NoSchedule"}]
-    assert resource_violations(policies.gpu_pods_tolerate_taint, ollama(1, tolerations=wrong)) != []
+    assert resource_violations(gpu_pods_tolerate_taint, ollama(1, tolerations=wrong)) != []
 
 
 def test_gpu_pool_nothing_uses_is_flagged():
     # the seed stack as the fixture holds it: a GPU pool and no workload asking for a GPU
-    [message] = stack_violations(policies.gpu_pool_in_use, seed_stack())
+    [message] = stack_violations(gpu_pool_in_use, seed_stack())
     assert "serve nothing" in message
-    assert stack_violations(policies.gpu_pool_in_use, seed_stack() + [ollama(1)]) == []
+    assert stack_violations(gpu_pool_in_use, seed_stack() + [ollama(1)]) == []
 
 
 # postgres-hardening
@@ -258,8 +261,8 @@ PROD = {"minBackupRetentionDays": 35, "requireGeoRedundantBackup": True, "requir
 
 def test_dev_server_passes_dev_defaults_and_fails_prod_requirements():
     server = seed_stack()[0]
-    assert resource_violations(policies.postgres_hardening, server) == []
-    messages = resource_violations(policies.postgres_hardening, server, PROD)
+    assert resource_violations(postgres_hardening, server) == []
+    messages = resource_violations(postgres_hardening, server, PROD)
     assert len(messages) == 3
     assert any("at least 35" in m for m in messages) and any("geo-redundant" in m for m in messages)
 
@@ -267,36 +270,37 @@ def test_dev_server_passes_dev_defaults_and_fails_prod_requirements():
 def test_world_open_firewall_and_tls_off():
     rule = registration("azure-native:dbforpostgresql:FirewallRule", "all", {
         "startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"})
-    assert "large part of the internet" in resource_violations(policies.postgres_hardening, rule)[0]
+    assert "large part of the internet" in resource_violations(postgres_hardening, rule)[0]
     azure_services = registration("azure-native:dbforpostgresql:FirewallRule", "azure", {
         "startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"})
-    assert resource_violations(policies.postgres_hardening, azure_services) == []
+    assert resource_violations(postgres_hardening, azure_services) == []
     tls = registration("azure-native:dbforpostgresql:Configuration", "tls", {
         "configurationName": "require_secure_transport", "value": "OFF"})
-    assert resource_violations(policies.postgres_hardening, tls) == ["require_secure_transport is off: clients could connect without TLS."]
+    assert resource_violations(postgres_hardening, tls) == ["require_secure_transport is off: clients could connect without TLS."]
 
 
 # premium-files-size and workload-hygiene (advisory)
 
 def test_premium_claim_under_100gi():
-    [message] = stack_violations(policies.premium_files_size, seed_stack())
+    [message] = stack_violations(premium_files_size, seed_stack())
     assert "20Gi of Premium_LRS, which is billed as 100Gi" in message
-    assert stack_violations(policies.premium_files_size,
+    assert stack_violations(premium_files_size,
                             replace(seed_stack(), "open-webui-files-pvc",
                                     ["spec", "resources", "requests", "storage"], "100Gi")) == []
 
 
 def test_workload_hygiene():
     deployment = seed_stack()[3]
-    assert resource_violations(policies.workload_hygiene, deployment) == []
+    assert resource_violations(workload_hygiene, deployment) == []
     bare = replace([deployment], "open-webui", ["spec", "template", "spec", "containers", 0],
                    {"name": "x", "image": "nginx:1.27"})[0]
-    assert resource_violations(policies.workload_hygiene, bare) == [
+    assert resource_violations(workload_hygiene, bare) == [
         "container 'x' has no requests, limits, readinessProbe, livenessProbe."]
 
 
 
 def test_premium_minimum_comes_from_the_pack_config():
-    assert stack_violations(policies.premium_files_size, seed_stack(), {"minimumGi": 20}) == []
-    [message] = stack_violations(policies.premium_files_size, seed_stack(), {"minimumGi": 50})
+    assert stack_violations(premium_files_size, seed_stack(), {"minimumGi": 20}) == []
+    [message] = stack_violations(premium_files_size, seed_stack(), {"minimumGi": 50})
     assert "billed as 50Gi" in message
+

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from components.open_webui import MIGRATE
-from tools.e2e.judge import (config_check, connections_check, engines_check, fault_check, job_config_keys,
-                             release_checks, summarize)
+from tools.e2e.judge import (config_check, connections_check, engines_check, fault_check, hpa_desired,
+                             job_config_keys, memory_peak_check, release_checks, sizing_check, summarize)
+from tools.e2e.usage import Usage
 
 ENV = {"OLLAMA_BASE_URLS": "http://ollama.open-webui.svc.cluster.local:11434",
        "WEBUI_URL": "https://openwebui-dev.westeurope.cloudapp.azure.com",
@@ -83,3 +84,39 @@ def test_release_checks() -> None:
     assert not keys.ok and "ollama.base_url" in keys.detail
     moved = release_checks({**facts, "alembic_heads": ["ffff"]}, {"v0.12.4": "0bd252b206fb"}, "v0.12.4")[2]
     assert not moved.ok and "ALEMBIC_HEADS has 0bd252b206fb" in moved.detail
+
+
+GIB = 1024 ** 3
+RENDERED = {"requests": {"cpu": "500m", "memory": "1536Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
+REST = {f"replica {i}": Usage(int(1.22 * GIB), 0.004) for i in (1, 2, 3)}
+LOAD = {f"replica {i}": Usage(int(1.26 * GIB), 0.354) for i in (1, 2, 3)}
+
+
+def test_the_measured_replicas_fit_the_rendered_resources() -> None:
+    check = sizing_check("open-webui", REST, LOAD, RENDERED, 70)
+    assert check.ok, check.detail
+    assert "memory at rest 1.22 GiB, peak 1.26 GiB (request 1536Mi, limit 2Gi)" in check.detail
+    assert "CPU at rest 4m = 1% of the 500m request" in check.detail
+    assert "under load 354m = 71% per replica (the HPA would want 3 replicas for these 3" in check.detail
+
+
+def test_the_seeds_requests_are_caught_by_the_measurement() -> None:
+    seed = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
+    check = sizing_check("open-webui", REST, LOAD, seed, 70)
+    assert not check.ok and check.detail.startswith("at rest 1.22 GiB > request 256Mi")
+    assert "the HPA would want 16 replicas for these 3" in check.detail  # 354% of 100m: straight to the maximum
+    small_limit = {**RENDERED, "limits": {"cpu": "2", "memory": "1Gi"}}
+    assert "peak 1.26 GiB > limit 1Gi" in sizing_check("open-webui", REST, LOAD, small_limit, 70).detail
+    busy_idle = {name: Usage(u.peak_rss, 0.4) for name, u in REST.items()}
+    assert "idle CPU 80% of the request >= the HPA's 70% target" in sizing_check(
+        "open-webui", busy_idle, LOAD, RENDERED, 70).detail
+
+
+def test_the_hpa_leaves_the_count_alone_within_its_tolerance() -> None:
+    assert hpa_desired(3, 71, 70) == 3  # 1.4% over the target: within the controller's 10%
+    assert hpa_desired(3, 80, 70) == 4 and hpa_desired(3, 354, 70) == 16 and hpa_desired(3, 1, 70) == 1
+
+
+def test_the_jobs_peak_against_its_limit() -> None:
+    assert memory_peak_check("migrate", int(1.04 * GIB), RENDERED).ok
+    assert not memory_peak_check("migrate", int(2.5 * GIB), RENDERED).ok

@@ -26,11 +26,12 @@ from typing import Any
 from components.config import APP_NAME
 from tools.e2e import checklist
 from tools.e2e.judge import (connections_check, engines_check, fault_check, job_config_keys, release_checks,
-                             summarize)
+                             memory_peak_check, sizing_check, summarize)
 from tools.e2e.local_stack import BREAKS, REPLICAS, LocalStack, stack_settings
 from tools.e2e.release import version_of_image
 from tools.e2e.rendered import COMPONENT_LABEL, NAME_LABEL, workload
 from tools.e2e.sampler import ConnectionSampler
+from tools.e2e.usage import UsageSampler
 from tools.e2e.traffic import Load, print_load, sign_in_users
 from tools.verify import ALEMBIC_HEADS, Check
 
@@ -40,6 +41,8 @@ KILL_AFTER_SECONDS = 15
 FAULT_SECONDS = 75
 """The fault's load: the kill comes at 15 s, a replica starts in about 15-30 s here, and then must serve."""
 KILLED = 2  # replica 3
+REST_SECONDS = 30
+"""Idle after the checklist (the embedding model loaded, documents embedded): what a replica holds and burns at rest."""
 
 
 def exercise(stack: LocalStack, users: int, seconds: int) -> list[Check]:
@@ -59,16 +62,26 @@ def exercise(stack: LocalStack, users: int, seconds: int) -> list[Check]:
         found.append(checklist.realtime_check(stack.release.python, stack.urls, admin.token))
         checks += found
 
+        print(f"   at rest for {REST_SECONDS} s (memory and CPU sampled) ...", flush=True)
+        usage = UsageSampler(lambda: {**stack.replica_pids(), "redis": stack.redis.pid})
+        with usage.phase("rest"):
+            time.sleep(REST_SECONDS)
+
         print(f"   load: {users} users for {seconds} s ...", flush=True)
         tokens = sign_in_users(stack.urls, admin.token)
-        records = Load.start(stack.release.python, stack.work, "users", stack.urls, tokens, users, seconds, query,
-                             admin.token).records()
+        with usage.phase("load"):
+            records = Load.start(stack.release.python, stack.work, "users", stack.urls, tokens, users, seconds, query,
+                                 admin.token).records()
         load = summarize(records)
         checks.append(Check(f"{users} users for {seconds} s", load.errors == 0 and load.requests > 0,
                             f"{load.requests} requests, {load.errors} errors, p50 {load.p50:.3f}s p95 "
                             f"{load.p95:.3f}s max {load.max:.3f}s", "see the load table and the replica logs"))
         print_load(f"load: {users} users, {seconds} s, {REPLICAS} replicas", records, dict(sampler.by_process),
                    per_pod, capacity)
+        redis = max(usage.phases[phase].pop("redis").peak_rss for phase in ("rest", "load"))
+        checks.append(sizing_check(APP_NAME, usage.phases["rest"], usage.phases["load"], stack.container.resources,
+                                   int(stack.config["cpuTargetPercent"])))
+        checks.append(memory_peak_check("redis", redis, stack.redis_container.resources))
 
         print(f"   fault: SIGKILL replica {KILLED + 1} under load, then restart it ...", flush=True)
         fault = Load.start(stack.release.python, stack.work, "fault", stack.urls, tokens, users // 2, FAULT_SECONDS)

@@ -4,11 +4,14 @@ one line with what to do when it fails."""
 from __future__ import annotations
 
 import ast
+import math
 import statistics
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 from components.connection_budget import Workload
+from components.node_capacity import GIB, cpu_millicores, memory_bytes
+from tools.e2e.usage import Usage
 from tools.verify import Check
 
 
@@ -133,3 +136,62 @@ def release_checks(facts: Mapping[str, Any], known_heads: Mapping[str, str], ima
               "a new head means a schema change: add it to ALEMBIC_HEADS and plan the upgrade's window "
               "(README, Upgrades)"),
     ]
+
+
+def _gib(n: float) -> str:
+    return f"{n / GIB:.2f} GiB" if n >= GIB / 2 else f"{n / 2 ** 20:.0f} MiB"
+
+
+HPA_TOLERANCE = 0.1
+"""The HPA controller leaves the count alone while usage is within 10% of the target (kube-controller-manager's
+--horizontal-pod-autoscaler-tolerance default)."""
+
+
+def hpa_desired(replicas: int, utilization_percent: float, target_percent: int) -> int:
+    """The replicas the HPA asks for at this average utilization: ceil(replicas x usage / target), unless within
+    the tolerance (Kubernetes docs, Horizontal Pod Autoscaling, algorithm details)."""
+    ratio = utilization_percent / target_percent
+    if abs(ratio - 1) <= HPA_TOLERANCE:
+        return replicas
+    return math.ceil(replicas * ratio)
+
+
+def sizing_check(name: str, rest: Mapping[str, Usage], load: Mapping[str, Usage],
+                 resources: Mapping[str, Mapping[str, str]], target_percent: int) -> Check:
+    """The replicas' measured memory and CPU against the requests and limits the stack renders: the limit holds the
+    peak (else the kernel OOM-kills the pod), the request holds what a replica keeps at rest (else the scheduler
+    puts more pods on a node than its memory holds), and at rest the HPA's target is not reached (else it scales up
+    an idle app)."""
+    requests, limits = resources.get("requests", {}), resources.get("limits", {})
+    memory_request, memory_limit = memory_bytes(requests["memory"]), memory_bytes(limits["memory"])
+    cpu_request = cpu_millicores(requests["cpu"])
+    at_rest = max(u.peak_rss for u in rest.values())
+    peak = max(u.peak_rss for u in [*rest.values(), *load.values()])
+    idle_cpu = max(u.cpu_cores for u in rest.values()) * 1000
+    busy_cpu = statistics.mean(u.cpu_cores for u in load.values()) * 1000 if load else 0.0
+    idle_pct, busy_pct = 100 * idle_cpu / cpu_request, 100 * busy_cpu / cpu_request
+    wanted = hpa_desired(len(load), busy_pct, target_percent)
+    wrong = []
+    if peak > memory_limit:
+        wrong.append(f"peak {_gib(peak)} > limit {limits['memory']}")
+    if at_rest > memory_request:
+        wrong.append(f"at rest {_gib(at_rest)} > request {requests['memory']}")
+    if idle_pct >= target_percent:
+        wrong.append(f"idle CPU {idle_pct:.0f}% of the request >= the HPA's {target_percent}% target")
+    detail = (f"memory at rest {_gib(at_rest)}, peak {_gib(peak)} (request {requests['memory']}, limit "
+              f"{limits['memory']}); CPU at rest {idle_cpu:.0f}m = {idle_pct:.0f}% of the {requests['cpu']} request "
+              f"(the HPA stays at its minimum), under load {busy_cpu:.0f}m = {busy_pct:.0f}% per replica (the HPA "
+              f"would want {wanted} replicas for these {len(load)} at its {target_percent}% target)")
+    return Check(f"{name} requests and limits fit the release", not wrong,
+                 ("; ".join(wrong) + ". Measured: " if wrong else "") + detail,
+                 "raise memoryRequest/memoryLimit/cpuRequest in Pulumi.yaml to the measured figures (README, Sizing) "
+                 "and rerun make plan: the node capacity check then says whether the pools still hold the peak")
+
+
+def memory_peak_check(name: str, peak_rss: int, resources: Mapping[str, Mapping[str, str]]) -> Check:
+    """A container that is not a replica (the Job, Redis): its measured peak within its rendered memory limit."""
+    limit = resources.get("limits", {})["memory"]
+    request = resources.get("requests", {})["memory"]
+    return Check(f"{name} memory within its limit", peak_rss <= memory_bytes(limit),
+                 f"peak {_gib(peak_rss)} (request {request}, limit {limit})",
+                 "raise its memory limit above the measured peak (README, Sizing: where each one is set)")

@@ -22,11 +22,12 @@ from components.config import APP_NAME
 from components.open_webui import HTTP_PORT, secret_values
 from components.redis import redis_url
 from tools.e2e import api
-from tools.e2e.judge import config_check, connections_check, job_config_keys
+from tools.e2e.judge import config_check, connections_check, job_config_keys, memory_peak_check
 from tools.e2e.release import Release, ensure, version_of_image
 from tools.e2e.rendered import (COMPONENT_LABEL, NAME_LABEL, Container, load_manifests, local_paths, localize,
                                 secret_keys, workload)
 from tools.e2e.sampler import ConnectionSampler
+from tools.e2e.usage import peak_rss_while
 from tools.e2e.services import Process, Processes, start_database, start_redis
 from tools.mock_engine import ROOT, project_name, stack_config
 from tools.postgres_server import free_port
@@ -97,6 +98,8 @@ class LocalStack:
         self.shared.mkdir()
         self.processes = Processes(work)
         self.job_keys: list[str] = []
+        self.job_peak_rss: dict[str, int] = {}
+        """Container name -> the most resident memory it held, over every run of the Job."""
         self.release: Release
 
     # -- set-up ------------------------------------------------------------------------------------------------
@@ -115,7 +118,8 @@ class LocalStack:
         values = secret_values(APP_NAME, self.pg.url, app_redis, secrets.token_urlsafe(32))
         self.secrets = {(APP_NAME, k): v for k, v in values.items()} | {(redis_secret, redis_key): password}
         redis = workload(self.objects, "Deployment", {NAME_LABEL: redis_secret}, self.secrets)
-        start_redis(self.processes, redis.containers[0].command, port)
+        self.redis_container = redis.containers[0]
+        self.redis = start_redis(self.processes, redis.containers[0].command, port)
         self.rendered_env = self.deployment_container().env  # what the stack declares, whatever a --break does
         missing = [name for name, version in self.pg.extensions.items() if version is None]
         print(f"   PostgreSQL 18 max_connections {self.budget['maxConnections']} (Azure reserves 15), TLS on "
@@ -159,6 +163,8 @@ class LocalStack:
         with self.pg.superuser() as conn:
             rows = conn.execute("SELECT key, value FROM config WHERE key = ANY(%s)", (list(STALE_CONFIG),)).fetchall()
         return [done,
+                memory_peak_check(f"migration Job {job.containers[0].name}",
+                                 self.job_peak_rss[job.containers[0].name], job.containers[0].resources),
                 connections_check(job_app, {"the Job": sampler.by_application.get(job_app, 0)},
                                   self.budget["workloads"][job_app]["perPod"]),
                 config_check({str(k): v for k, v in rows}, self.rendered_env)]
@@ -167,7 +173,8 @@ class LocalStack:
         for container in containers:
             command, env, cwd = self.container_process(container)
             process = self.processes.start(f"job-{container.name}", command, env, cwd)
-            code = process.popen.wait(timeout=JOB_DEADLINE_SECONDS)
+            code, peak = peak_rss_while(process.pid, lambda: process.popen.wait(timeout=JOB_DEADLINE_SECONDS))
+            self.job_peak_rss[container.name] = max(peak, self.job_peak_rss.get(container.name, 0))
             if code != 0:
                 return Check(f"migration Job {job}", False, f"container {container.name} exited {code}:\n"
                              + process.tail(), "the log names the failure; fix it before any replica starts")

@@ -9,7 +9,7 @@ expands it, and every container path under a volume mount (or in the image) mapp
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -35,6 +35,8 @@ class Container:
     """Plain values and secretKeyRefs, resolved."""
     mounts: Mapping[str, str]
     """Container path -> volume name."""
+    resources: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """requests and limits, as rendered."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,8 @@ def _container(raw: dict[str, Any], secrets: Mapping[tuple[str, str], str], rend
         env[entry["name"]] = secrets[key]
     command = tuple(expand(part, env) for part in (*raw.get("command", []), *raw.get("args", [])))
     mounts = {m["mountPath"]: m["name"] for m in raw.get("volumeMounts", [])}
-    return Container(name=raw["name"], image=raw["image"], command=command, env=env, mounts=mounts)
+    return Container(name=raw["name"], image=raw["image"], command=command, env=env, mounts=mounts,
+                     resources=raw.get("resources", {}))
 
 
 def workload(objects: list[dict[str, Any]], kind: str, labels: Mapping[str, str],

@@ -116,6 +116,8 @@ pulumi.export("connectionBudget", {
     "workloads": {w.name: {"peakReplicas": w.peak_replicas, "perPod": w.per_pod, "demand": w.demand}
                   for w in budget.workloads},
 })
+pulumi.export("capacity", [{"title": c.title, "within": c.capacity.within, "arithmetic": c.capacity.arithmetic()}
+                           for c in settings.capacity()])
 gpus = settings.gpu_capacity()
 if gpus:
     pulumi.export("gpuCapacity", {"wanted": gpus.wanted, "available": gpus.available, "arithmetic": gpus.arithmetic()})

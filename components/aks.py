@@ -21,6 +21,8 @@ GPU_TAINT = "sku=gpu:NoSchedule"
 """The taint AKS docs put on GPU pools: only pods that tolerate it (and ask for a GPU) land there."""
 GPU_NODE_LABEL = ("accelerator", "nvidia")
 GPU_RESOURCE = "nvidia.com/gpu"
+DEVICE_PLUGIN_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
+"""NVIDIA's own deployment manifest for the plugin sets no requests; a Go daemon that only lists devices."""
 
 
 def gpu_tolerations() -> list[k8s.core.v1.TolerationArgs]:
@@ -179,7 +181,8 @@ class AksCluster(pulumi.ComponentResource):
                             env=[k8s.core.v1.EnvVarArgs(name="FAIL_ON_INIT_ERROR", value="false")],
                             security_context=hardened(),
                             resources=k8s.core.v1.ResourceRequirementsArgs(
-                                requests={"cpu": "10m", "memory": "32Mi"}, limits={"memory": "128Mi"}),
+                                requests=DEVICE_PLUGIN_RESOURCES["requests"],
+                                limits=DEVICE_PLUGIN_RESOURCES["limits"]),
                             volume_mounts=[k8s.core.v1.VolumeMountArgs(
                                 name="device-plugin", mount_path="/var/lib/kubelet/device-plugins")],
                         )],

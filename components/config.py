@@ -12,17 +12,22 @@ from typing import Any, Callable, Optional
 
 import pulumi
 
-from components.aks import POD_CIDR, AksSettings
+from components.aks import DEVICE_PLUGIN_RESOURCES, POD_CIDR, AksSettings
+from components.capacity import CapacityCheck
 from components.connection_budget import AZURE_RESERVED_CONNECTIONS, POSTGRES_SKUS, ConnectionBudget
+from components.data_migration import RESOURCES as DATA_MIGRATION_RESOURCES
 from components.data_migration import DataMigrationSettings
-from components.edge import ISSUERS, EdgeSettings
+from components.edge import CERT_MANAGER_PODS, CERT_MANAGER_RESOURCES, ISSUERS, TRAEFIK_REPLICAS, TRAEFIK_RESOURCES
+from components.edge import EdgeSettings
 from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettings
 from components.network import NETWORK_MODES, NetworkSettings
 from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
-from components.ollama import GPUS_PER_POD, OllamaSettings, service_url
+from components.node_capacity import VM_SIZES, NodeCapacity, NodePool, PodDemand, Resources
+from components.ollama import GPUS_PER_POD, PULLER_RESOURCES, OllamaSettings, service_url
 from components.open_webui import OpenWebUISettings, image_tag
 from components.pg_extension import PgExtensionProvider
 from components.postgres import LIBRARY_ONLY, PRELOAD_LIBRARIES, FirewallRange, PostgresSettings
+from components.redis import RESOURCES as REDIS_RESOURCES
 from components.regions import region_error
 
 APP_NAME = "open-webui"
@@ -46,6 +51,7 @@ BUDGET_KEYS = {"max_replicas": "maxReplicas", "database_pool": "databasePoolSize
                "pgvector_pool": "pgvectorPoolSize/pgvectorPoolMaxOverflow", "sku": "postgresSku"}
 GPU_KEYS = {"replicas": "ollamaReplicas", "max_nodes": "gpuMaxCount (gpuNodeCount without autoscaling)",
             "vm_size": "gpuVmSize"}
+SYSTEM_POOL_KEYS = {"replicas": "maxReplicas", "max_nodes": "aksSystemNodeCount", "vm_size": "aksSystemVmSize"}
 
 
 class ConfigError(pulumi.RunError):
@@ -83,6 +89,38 @@ class StackSettings:
             return None
         pool = GpuPool(self.aks.gpu_vm_size, GPUS_PER_VM[self.aks.gpu_vm_size], self.aks.gpu_max_nodes)
         return GpuCapacity(pools=(pool,), demands=(GpuDemand(OLLAMA_NAME, self.ollama.replicas, GPUS_PER_POD),))
+
+    def node_capacity(self) -> tuple[NodeCapacity, ...]:
+        """Every pod's requests at the peak against its pool at its largest: the system pool, then the GPU pool."""
+        app = Resources.parse(self.webui.cpu_request, self.webui.memory_request)
+        system = [PodDemand(APP_NAME, self.webui.max_replicas, app, scalable=True),
+                  PodDemand(f"{APP_NAME}-migrate Job", 1, app),
+                  PodDemand("redis", 1, Resources.requested(REDIS_RESOURCES)),
+                  PodDemand("traefik", TRAEFIK_REPLICAS, Resources.requested(TRAEFIK_RESOURCES)),
+                  PodDemand("cert-manager", len(CERT_MANAGER_PODS), Resources.requested(CERT_MANAGER_RESOURCES))]
+        if self.migration:
+            system.append(PodDemand(f"{DATA_MIGRATION_NAME} Job", 1, Resources.requested(DATA_MIGRATION_RESOURCES)))
+        pools = [NodeCapacity(NodePool(self.aks.system_vm_size, self.aks.system_node_count, system=True),
+                              tuple(system))]
+        if self.aks.gpu_pool:
+            gpu = [PodDemand("nvidia-device-plugin", 1, Resources.requested(DEVICE_PLUGIN_RESOURCES), per_node=True)]
+            if self.ollama:
+                pod = Resources.parse(self.ollama.cpu_request, self.ollama.memory_request) + Resources.requested(
+                    PULLER_RESOURCES)
+                gpu.insert(0, PodDemand(OLLAMA_NAME, self.ollama.replicas, pod, scalable=True))
+            pools.append(NodeCapacity(NodePool(self.aks.gpu_vm_size, self.aks.gpu_max_nodes, system=False),
+                                      tuple(gpu)))
+        return tuple(pools)
+
+    def capacity(self) -> list[CapacityCheck]:
+        """The capacity family, in the order the plan prints it."""
+        gpus = self.gpu_capacity()
+        system, *gpu_pool = self.node_capacity()
+        return [CapacityCheck(f"connection budget (PostgreSQL server '{POSTGRES_NAME}')", self.connection_budget(),
+                              BUDGET_KEYS),
+                *([CapacityCheck("GPU capacity (Ollama on the GPU pool)", gpus, GPU_KEYS)] if gpus else []),
+                CapacityCheck("node capacity (system pool)", system, SYSTEM_POOL_KEYS),
+                *(CapacityCheck("node capacity (GPU pool)", pool, GPU_KEYS) for pool in gpu_pool)]
 
 
 def load(config: pulumi.Config) -> StackSettings:
@@ -188,12 +226,7 @@ def load(config: pulumi.Config) -> StackSettings:
         migration=DataMigrationSettings(source_claim=s["migrateFrom"].partition("/")[2],
                                         allow_sqlite=b["migrateAllowSqlite"]) if s["migrateFrom"] else None,
     )
-    budget = settings.connection_budget()
-    if not budget.within:
-        errors.append(budget.violation(BUDGET_KEYS))
-    gpus = settings.gpu_capacity()
-    if gpus and not gpus.within:
-        errors.append(f"ollamaReplicas/gpuMaxCount: {gpus.violation(GPU_KEYS)}")
+    errors += [e for check in settings.capacity() if (e := check.error())]
     if errors:
         raise ConfigError(_report(errors))
     return settings
@@ -282,6 +315,10 @@ def _check_cluster(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any]) -> l
             errors.append("gpuMaxCount: must be at least 1 or the GPU pool can never run a node.")
     elif n["gpuNodeCount"] < 0:
         errors.append(f"gpuNodeCount: {n['gpuNodeCount']} is negative.")
+    if s["aksSystemVmSize"] not in VM_SIZES or s["aksSystemVmSize"] in GPUS_PER_VM:
+        errors.append(f"aksSystemVmSize: {s['aksSystemVmSize']!r} is not a size whose CPU and memory this program "
+                      f"knows; use one of {', '.join(v for v in VM_SIZES if v not in GPUS_PER_VM)} (or add it to "
+                      "components/node_capacity.py VM_SIZES).")
     if s["gpuVmSize"] not in GPUS_PER_VM:
         errors.append(f"gpuVmSize: {s['gpuVmSize']!r} is not a GPU size whose GPUs per VM this program knows; use one "
                       f"of {', '.join(GPUS_PER_VM)} (or add it to components/gpu_capacity.py).")

@@ -23,6 +23,9 @@ from components.pod_security import hardened
 TOOLS = Path(__file__).resolve().parent.parent / "tools"
 SCRIPTS = ("migrate_files.py", "migrate_vectors.py")
 MIGRATOR_CONNECTIONS = 1
+RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
+"""The migrator holds one batch of vectors and Chroma's SQLite cache at a time: its memory does not grow with the
+store. It runs once, before the replicas, so a generous limit costs nothing at the peak."""
 """tools/migrate_vectors.py works over a single connection; the files step opens none."""
 OLD_DATA = "/old-data"
 REPORTS = f"{DATA_DIR}/.migration"
@@ -104,7 +107,7 @@ class DataMigration(pulumi.ComponentResource):
                             + [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in index_env.items()]
                             + [k8s.core.v1.EnvVarArgs(name="TMPDIR", value="/scratch")],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
-                                requests={"cpu": "500m", "memory": "1Gi"}, limits={"cpu": "2", "memory": "4Gi"}),
+                                requests=RESOURCES["requests"], limits=RESOURCES["limits"]),
                             security_context=hardened(),
                             volume_mounts=[
                                 k8s.core.v1.VolumeMountArgs(name="old-data", mount_path=OLD_DATA, read_only=True),

@@ -20,6 +20,14 @@ from components.pod_security import NAMESPACE_LABELS
 TRAEFIK_CHART = ("traefik", "41.3.0", "https://traefik.github.io/charts")
 """Chart, version and repository; chart 41.3.0 ships Traefik v3.7.11."""
 CERT_MANAGER_CHART = ("cert-manager", "v1.21.1", "https://charts.jetstack.io")
+TRAEFIK_REPLICAS = 2
+TRAEFIK_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
+"""The chart's own example (100m, 50Mi requested) with memory for streamed answers and held websockets; no CPU
+limit, so a burst of TLS handshakes is not throttled."""
+CERT_MANAGER_PODS = ("controller", "webhook", "cainjector")
+CERT_MANAGER_RESOURCES = {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
+"""Each of cert-manager's three pods (its best-practice guide: set requests and a memory limit, no CPU limit; the
+cainjector caches Secrets, so the limit is four times the request)."""
 NAMESPACE = "edge"
 """Traefik and cert-manager share it: both are the edge, and neither runs anything else."""
 INGRESS_CLASS = "traefik"
@@ -127,12 +135,15 @@ class Edge(pulumi.ComponentResource):
 CERT_MANAGER_VALUES: dict[str, Any] = {
     # the CRDs come with the release (and stay if it is ever uninstalled: deleting them deletes every certificate)
     "crds": {"enabled": True, "keep": True},
+    "resources": CERT_MANAGER_RESOURCES,
+    **{pod: {"resources": CERT_MANAGER_RESOURCES} for pod in CERT_MANAGER_PODS if pod != "controller"},
 }
 
 
 def traefik_values(args: EdgeArgs) -> dict[str, Any]:
     return {
-        "deployment": {"replicas": 2},
+        "deployment": {"replicas": TRAEFIK_REPLICAS},
+        "resources": TRAEFIK_RESOURCES,
         "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
         "ingressClass": {"enabled": True, "isDefaultClass": False, "name": INGRESS_CLASS},
         "ports": {

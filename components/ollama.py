@@ -19,6 +19,8 @@ GPUS_PER_POD = 1
 MODELS_DIR = "/root/.ollama"
 PULL_SCRIPT = Path(__file__).with_name("ollama_pull.py")
 READY_FILE = "/tmp/models-ready"
+PULLER_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
+"""The model gate is one small Python script (ollama_pull.py, standard library only) polling Ollama's API."""
 
 
 def service_url(namespace: str, service: str = SERVICE_NAME) -> str:
@@ -179,7 +181,7 @@ class Ollama(pulumi.ComponentResource):
             command=["python", f"/scripts/{PULL_SCRIPT.name}", "--url", f"http://127.0.0.1:{OLLAMA_PORT}",
                      "--models", ",".join(s.models), "--ready-file", READY_FILE, "--hold"],
             resources=k8s.core.v1.ResourceRequirementsArgs(
-                requests={"cpu": "10m", "memory": "32Mi"}, limits={"cpu": "200m", "memory": "128Mi"}),
+                requests=PULLER_RESOURCES["requests"], limits=PULLER_RESOURCES["limits"]),
             readiness_probe=k8s.core.v1.ProbeArgs(
                 exec_=k8s.core.v1.ExecActionArgs(command=["test", "-f", READY_FILE]), period_seconds=5),
             # The gate lives as long as the server it gates: if Ollama dies, the puller restarts with it and

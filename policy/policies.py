@@ -1,6 +1,6 @@
 """The openwebui-aks pack: its policies and how strictly each is enforced. Each validator lives with its concern
-(postgres, gpu, workloads, network, cost) as a plain function of its args, testable directly; the capacity
-policies use the program's own arithmetic (components/connection_budget.py, gpu_capacity.py)."""
+(postgres, gpu, nodes, workloads, network, cost) as a plain function of its args, testable directly; the capacity
+policies use the program's own arithmetic (components/connection_budget.py, gpu_capacity.py, node_capacity.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 from cost import PREMIUM_FILES_SCHEMA, monthly_budget, premium_files_size
 from gpu import GPU_SCHEMA, gpu_capacity, gpu_pool_in_use, gpu_pods_tolerate_taint, gpu_pools_tainted
 from network import namespace_default_deny, open_webui_tls_only
+from nodes import node_capacity
 from postgres import (BUDGET_SCHEMA, HARDENING_SCHEMA, connection_alert, connection_budget, extensions_allow_listed,
                       postgres_hardening, postgres_not_open_to_azure)
 from workloads import (multi_replica_shared_state, no_plaintext_secrets, no_privilege_escalation, redis_password,
@@ -32,6 +33,10 @@ POLICIES = [
     ResourceValidationPolicy(
         name="gpu-pools-tainted", enforcement_level=EnforcementLevel.MANDATORY, validate=gpu_pools_tainted,
         description="GPU (NC/ND/NV) node pools carry a NoSchedule taint."),
+    StackValidationPolicy(
+        name="node-capacity", enforcement_level=EnforcementLevel.MANDATORY, validate=node_capacity,
+        description="Every pod's CPU and memory requests at the peak fit the node pools that can run them at their "
+                    "largest (nodes x allocatable after AKS's reservations)."),
     StackValidationPolicy(
         name="gpu-capacity", enforcement_level=EnforcementLevel.MANDATORY, validate=gpu_capacity,
         description="GPU workloads at their peak fit the GPU pools at their largest (nodes x GPUs per VM).",

@@ -44,10 +44,10 @@ def test_prod_bill_counts_ha_twice_and_says_what_it_cannot_price():
     b = bill("prod")
     r = rows(b)
     assert r["PostgreSQL compute Standard_D2ds_v5"] == r["PostgreSQL HA standby Standard_D2ds_v5"] == (130.0, 130.0)
-    assert r["AKS pool system Standard_D4ds_v5"] == (495.0, 495.0)
+    assert r["AKS pool system Standard_D4ds_v5"] == (660.0, 660.0)
     assert r["AKS pool Standard_NC8as_T4_v3 (GPU)"] == (1098.0, 1098.0)
     assert r["Premium SSD P6 per replica (ollama)"] == (19.72, 19.72)
-    assert (b.low, b.high) == (1928.74, 1928.74)
+    assert (b.low, b.high) == (2093.74, 2093.74)
     assert b.unpriced == ("PostgreSQL geo-redundant backup storage (billed by backup size)",)
 
 

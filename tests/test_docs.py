@@ -39,3 +39,12 @@ def test_readme_cost_section_comes_from_the_price_table(dev_run, prod_run):
     for stack, run in (("dev", dev_run), ("prod", prod_run)):
         for row in cost_rows(stack, run):
             assert row in README, row
+
+
+def test_readme_sizing_table_is_the_codes_arithmetic():
+    from components.node_capacity import VM_SIZES, allocatable
+    rows = re.findall(r"^\| (Standard_\w+) \| (\d+), (\d+) GiB \| ([^|]+) \|$", README, re.M)
+    assert len(rows) == 5
+    for size, vcpus, memory, shown in rows:
+        assert (VM_SIZES[size].vcpus, VM_SIZES[size].memory_gib) == (int(vcpus), int(memory))
+        assert shown.strip() == str(allocatable(VM_SIZES[size])), size

@@ -37,7 +37,7 @@ def test_plan_renders_and_checks_the_stack(stack):
     result = planned(stack)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    for section in ("-- resources", "-- connection budget", "-- policy pack", "Kubernetes manifests"):
+    for section in ("-- resources", "-- capacity at the peak", "-- policy pack", "Kubernetes manifests"):
         assert section in out
     assert "open-webui-deployment  (kubernetes:apps/v1:Deployment)" in out
     assert "0 violation(s)" in out and "all valid" in out
@@ -54,8 +54,12 @@ def test_plan_renders_and_checks_the_stack(stack):
     assert summary["url"] == f"https://openwebui-{stack}.westeurope.cloudapp.azure.com"
     assert "helm traefik traefik 41.3.0 from https://traefik.github.io/charts" in out
     assert "helm cert-manager cert-manager v1.21.1 from https://charts.jetstack.io" in out
-    # what the Ollama pool is asked for, and whether it can give it
-    assert "-- GPU capacity" in out
+    # the capacity family: what each pool is asked for at the peak, and whether it can give it
+    for title in ("connection budget (PostgreSQL server 'postgres'): fits", "GPU capacity (Ollama on the GPU pool): fits",
+                  "node capacity (system pool): fits", "node capacity (GPU pool): fits"):
+        assert f"  {title}\n" in out
+    assert {"dev": "wanted 1.78 CPU, 5.00 GiB vs room 6.72 CPU, 22.54 GiB (2 x Standard_D4ds_v5",
+            "prod": "wanted 10.78 CPU, 32.00 GiB vs room 13.94 CPU, 45.56 GiB (4 x Standard_D4ds_v5"}[stack] in out
     assert {"dev": "wanted 1 (ollama: 1 replicas x 1 GPU) / available 2",
             "prod": "wanted 2 (ollama: 2 replicas x 1 GPU) / available 2"}[stack] in out
     assert "models llama3.2:3b, disk per replica: models 64Gi" in out

@@ -22,7 +22,7 @@ def test_analyzer_info_lists_every_policy_with_its_config_schema(pack):
                              "premium-files-size", "workload-hygiene", "gpu-capacity", "gpu-pods-tolerate-taint",
                              "gpu-pool-in-use", "postgres-not-open-to-azure", "redis-password",
                              "namespace-default-deny", "no-privilege-escalation", "open-webui-tls-only",
-                             "connection-alert", "monthly-budget"}
+                             "connection-alert", "monthly-budget", "node-capacity"}
     assert policies["gpu-capacity"].configSchema.properties["gpusPerVm"]["default"]["Standard_NC64as_T4_v3"] == 4
     budget_schema = policies["connection-budget"].configSchema.properties
     assert budget_schema["reservedConnections"]["default"] == 15

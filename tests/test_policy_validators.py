@@ -8,11 +8,13 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidatio
 from pulumi_policy.proxy import unknown_checking_proxy
 from pulumi.runtime.rpc import UNKNOWN
 
+from components.node_capacity import Resources
 from policy_fixtures import container, registration, replace, seed_stack
 from tools.mock_engine import Registration, reveal
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent / "policy"))
 from cost import premium_files_size  # noqa: E402
+from nodes import node_capacity, pod_requests  # noqa: E402
 from gpu import gpu_capacity, gpu_pods_tolerate_taint, gpu_pool_in_use, gpu_pools_tainted  # noqa: E402
 from postgres import connection_budget, extensions_allow_listed, postgres_hardening  # noqa: E402
 from workloads import multi_replica_shared_state, no_plaintext_secrets, workload_hygiene  # noqa: E402
@@ -304,3 +306,59 @@ def test_premium_minimum_comes_from_the_pack_config():
     [message] = stack_violations(premium_files_size, seed_stack(), {"minimumGi": 50})
     assert "billed as 50Gi" in message
 
+
+# node-capacity
+
+def test_this_repos_stacks_fit_their_nodes(dev_run, prod_run):
+    assert stack_violations(node_capacity, dev_run.registrations) == []
+    assert stack_violations(node_capacity, prod_run.registrations) == []
+
+
+def test_dev_at_40_replicas_overflows_its_system_pool_with_every_pod_counted(dev_run):
+    stack = replace(dev_run.registrations, "open-webui-hpa", ["spec", "maxReplicas"], 40)
+    [message] = stack_violations(node_capacity, stack)
+    assert message.startswith("node pool of Standard_D4ds_v5 too small")
+    # the HPA's maximum, the Job, Redis, and the Helm releases' pods from their values
+    for line in ("open-webui-deployment: 40 x (500m, 1536Mi) = 20 CPU, 60.00 GiB",
+                 "open-webui-migrate: 1 x (500m, 1536Mi)", "open-webui-redis-deployment: 1 x (50m, 64Mi)",
+                 "edge-traefik: 2 x (100m, 128Mi)", "edge-cert-manager: 1 x (10m, 64Mi)",
+                 "edge-cert-manager.webhook: 1 x (10m, 64Mi)", "edge-cert-manager.cainjector: 1 x (10m, 64Mi)"):
+        assert line in message, line
+    # the GPU pool's pods stay on the GPU pool: its taint keeps Open WebUI off it
+    assert "ollama" not in message and "nvidia" not in message
+    assert "lower the HPA's maxReplicas (or replicas) of open-webui-deployment from 40 to 11" in message
+
+
+def seed_cluster(requests: dict[str, str]) -> list[Registration]:
+    """The hand-run cluster as it ran: its one pool of 2 x Standard_NC8as_T4_v3 (no taint: Open WebUI and Redis ran
+    on the GPU nodes), Open WebUI at the given requests."""
+    stack = [r for r in seed_stack() if r.name != "gpu"]
+    cluster = registration("azure-native:containerservice:ManagedCluster", "shsorot-aks", {"agentPoolProfiles": [
+        {"name": "nodepool1", "mode": "System", "vmSize": "Standard_NC8as_T4_v3", "count": 2}]})
+    return replace(stack + [cluster], "open-webui", ["spec", "template", "spec", "containers", 0, "resources",
+                                                      "requests"], requests)
+
+
+def test_the_seed_cluster_holds_its_planned_20_replicas_even_at_their_measured_requests():
+    # at the report's 100m/256Mi the 20 replicas ask for 2 CPU; at what a replica really holds (500m/1536Mi), 10 CPU
+    # and 30 GiB: the two GPU nodes (15.14 CPU, 101 GiB after AKS's reservations) hold them either way
+    assert stack_violations(node_capacity, seed_cluster({"cpu": "100m", "memory": "256Mi"})) == []
+    assert stack_violations(node_capacity, seed_cluster({"cpu": "500m", "memory": "1536Mi"})) == []
+    # 40 measured replicas do not fit
+    stack = replace(seed_cluster({"cpu": "500m", "memory": "1536Mi"}), "open-webui-hpa", ["spec", "maxReplicas"], 40)
+    [message] = stack_violations(node_capacity, stack)
+    assert "wanted 20.05 CPU" in message and "vs room 14.64 CPU" in message
+
+
+def test_pods_no_pool_of_the_cluster_can_run_are_named(dev_run):
+    stack = replace(dev_run.registrations, "open-webui-redis-deployment", ["spec", "template", "spec", "nodeSelector"],
+                    {"agentpool": "nowhere"})
+    [message] = stack_violations(node_capacity, stack)
+    assert message.startswith("open-webui-redis-deployment: no node pool of the cluster can run its pods")
+
+
+def test_pod_requests_count_sidecars_and_the_largest_one_off_init():
+    spec = {"containers": [{"resources": {"requests": {"cpu": "100m", "memory": "100Mi"}}}],
+            "initContainers": [{"resources": {"requests": {"cpu": "1", "memory": "10Mi"}}},
+                               {"restartPolicy": "Always", "resources": {"requests": {"cpu": "50m", "memory": "50Mi"}}}]}
+    assert pod_requests(spec) == Resources(1000, 150 * 1024 * 1024)

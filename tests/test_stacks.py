@@ -160,7 +160,7 @@ def test_deployment_is_configured_for_replicas(run):
     assert c["startupProbe"]["httpGet"]["path"] == "/health"
     assert c["startupProbe"]["failureThreshold"] * c["startupProbe"]["periodSeconds"] >= 300
     assert c["volumeMounts"] == [{"name": "data", "mountPath": "/app/backend/data"}]
-    assert c["resources"] == {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
+    assert c["resources"] == {"requests": {"cpu": "500m", "memory": "1536Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
     assert run.named("open-webui-migrate").urn in run.named("open-webui-deployment").dependencies
 
 
@@ -228,7 +228,7 @@ def test_gpu_pool(dev, prod):
 def test_outputs(run):
     assert set(run.outputs) == {"url", "edgeAddress", "acmeIssuer", "postgresFqdn", "databaseName", "kubeconfig",
                                 "connectionBudget", "gpuCapacity", "ollamaModels", "postgresNetwork", "egressAddress",
-                                "databaseUrl", "postgresExtensions", "namespace", "openWebUI"}
+                                "databaseUrl", "postgresExtensions", "namespace", "openWebUI", "capacity"}
     assert run.outputs["databaseUrl"].endswith("?sslmode=require&application_name=openwebui-verify")
     assert run.outputs["postgresExtensions"] == {"vector": "0.8.0", "uuid-ossp": "0.8.0"}
     assert run.outputs["openWebUI"]["imageTag"] == "v0.12.4"

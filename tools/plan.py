@@ -126,15 +126,6 @@ def tree(run: MockRun) -> list[str]:
     return lines
 
 
-def budget_table(budget: dict[str, Any]) -> list[str]:
-    rows = [f"  {'workload':<22}{'peak replicas':>14}{'per pod':>9}{'demand':>8}"]
-    rows += [f"  {name:<22}{w['peakReplicas']:>14}{w['perPod']:>9}{w['demand']:>8}"
-             for name, w in budget["workloads"].items()]
-    rows += [f"  max_connections {budget['maxConnections']} - reserved {budget['reserved']} = capacity "
-             f"{budget['capacity']}; demand {budget['demand']}; headroom {budget['headroom']}"]
-    return rows
-
-
 def _ints(value: Any) -> Any:
     """Protobuf Structs carry every number as a float; Kubernetes wants integers where they are whole."""
     if isinstance(value, float) and value.is_integer():
@@ -197,8 +188,11 @@ def plan(stack: str, pack: PolicyPackServer) -> int:
     print("\n".join(tree(run)))
 
     budget = run.outputs["connectionBudget"]
-    print("\n-- connection budget (PostgreSQL server 'postgres')")
-    print("\n".join(budget_table(budget)))
+    print("\n-- capacity at the peak: each of the family checked before anything is declared (config validation), "
+          "and again by the policy pack")
+    for check in run.outputs["capacity"]:
+        print(f"  {check['title']}: {'fits' if check['within'] else 'DOES NOT FIT'}")
+        print("\n".join(f"    {line}" for line in check["arithmetic"].splitlines()))
 
     print(f"\n-- edge\n  users open {run.outputs['url']} (HTTP redirects there; certificate from Let's Encrypt "
           f"{run.outputs['acmeIssuer']})")
@@ -208,10 +202,8 @@ def plan(stack: str, pack: PolicyPackServer) -> int:
           f"{bill.date})")
     print("\n".join(bill.table()))
 
-    gpus = run.outputs.get("gpuCapacity")
-    if gpus:
-        print("\n-- GPU capacity (Ollama on the GPU pool)")
-        print(f"  {gpus['arithmetic']}\n  models on every replica: {', '.join(run.outputs['ollamaModels'])}")
+    if run.outputs.get("ollamaModels"):
+        print(f"\n-- Ollama: models on every replica: {', '.join(run.outputs['ollamaModels'])}")
 
     violations: list[Violation] = check_stack(pack, stack, run.registrations)
     print(f"\n-- policy pack (policy/, config policy/{stack}.json): {len(violations)} violation(s)")

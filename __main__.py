@@ -7,6 +7,7 @@ from pulumi_azure_native import resources
 from components import config
 from components.aks import AksCluster, AksClusterArgs
 from components.alerts import AlertReceivers, AlertReceiversArgs, AlertTarget
+from components.backup import FilesBackup, FilesBackupArgs
 from components.connection_budget import VERIFY_APPLICATION, with_application_name
 from components.cost import BUDGET_TAG
 from components.data_migration import DataMigration, DataMigrationArgs
@@ -56,7 +57,13 @@ namespace = k8s.core.v1.Namespace(
     opts=pulumi.ResourceOptions(provider=cluster.provider))
 
 data = PremiumFilesVolume(config.DATA_CLAIM_NAME, PremiumFilesVolumeArgs(
-    settings=settings.files, namespace=namespace.metadata.name, protect=settings.protect), opts=on_cluster)
+    settings=settings.files, namespace=namespace.metadata.name, protect=settings.protect,
+    resource_group_name=group.name, location=group.location, tags=tags), opts=on_cluster)
+
+# Daily snapshots of the shared volume, kept by the stack's Recovery Services vault (PostgreSQL backs itself up).
+FilesBackup("backup", FilesBackupArgs(
+    settings=settings.files_backup, resource_group_name=group.name, location=group.location, tags=tags,
+    account_id=data.account_id, account_name=data.account_name, share_name=data.share_name, protect=settings.protect))
 
 redis = Redis("open-webui-redis", RedisArgs(image=settings.redis_image, namespace=namespace.metadata.name),
               opts=on_cluster)
@@ -98,6 +105,8 @@ pulumi.export("acmeIssuer", settings.edge.acme_issuer)
 pulumi.export("postgresNetwork", settings.network.mode)
 pulumi.export("egressAddress", net.egress_ip_address)
 pulumi.export("postgresFqdn", postgres.fqdn)
+# What a restore stack (postgresRestoreFrom) reads from this one.
+pulumi.export("postgresServerId", postgres.server_id)
 # What `make verify` (tools/verify.py) checks the live system against; its own connections carry its name.
 pulumi.export("databaseUrl", postgres.database_url.apply(lambda url: with_application_name(url, VERIFY_APPLICATION)))
 pulumi.export("postgresExtensions", dict(zip(settings.postgres.extensions,

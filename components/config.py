@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import pulumi
+import yaml
 
 from components.aks import DEVICE_PLUGIN_RESOURCES, POD_CIDR, AksSettings
 from components.capacity import CapacityCheck
@@ -19,6 +22,7 @@ from components.data_migration import RESOURCES as DATA_MIGRATION_RESOURCES
 from components.data_migration import DataMigrationSettings
 from components.edge import CERT_MANAGER_PODS, CERT_MANAGER_RESOURCES, ISSUERS, TRAEFIK_REPLICAS, TRAEFIK_RESOURCES
 from components.edge import EdgeSettings
+from components.backup import FILES_MAX_DAILY_RETENTION, FilesBackupSettings
 from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettings
 from components.network import NETWORK_MODES, NetworkSettings
 from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
@@ -26,7 +30,7 @@ from components.node_capacity import VM_SIZES, NodeCapacity, NodePool, PodDemand
 from components.ollama import GPUS_PER_POD, PULLER_RESOURCES, OllamaSettings, service_url
 from components.open_webui import OpenWebUISettings, image_tag
 from components.pg_extension import PgExtensionProvider
-from components.postgres import LIBRARY_ONLY, PRELOAD_LIBRARIES, FirewallRange, PostgresSettings
+from components.postgres import LIBRARY_ONLY, PRELOAD_LIBRARIES, FirewallRange, PostgresRestore, PostgresSettings
 from components.redis import RESOURCES as REDIS_RESOURCES
 from components.regions import region_error
 
@@ -45,6 +49,8 @@ OLLAMA_MODEL = r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?"
 GO_DURATION = r"-?\d+|(\d+(\.\d+)?(ns|us|ms|s|m|h))+"
 PGVECTOR_MAX_DIMENSIONS = 2000
 HALFVEC_MAX_DIMENSIONS = 4000
+ROOT = Path(__file__).resolve().parent.parent
+"""The project: Pulumi.yaml and every stack's Pulumi.<stack>.yaml."""
 
 # What the budget's and the GPU capacity's fixes call each knob in this program's config.
 BUDGET_KEYS = {"max_replicas": "maxReplicas", "database_pool": "databasePoolSize/databasePoolMaxOverflow",
@@ -70,6 +76,7 @@ class StackSettings:
     postgres: PostgresSettings
     aks: AksSettings
     files: FilesSettings
+    files_backup: FilesBackupSettings
     webui: OpenWebUISettings
     edge: EdgeSettings
     ollama: Optional[OllamaSettings]
@@ -143,13 +150,13 @@ def load(config: pulumi.Config) -> StackSettings:
         "embeddingModel", "redisImage", "ollamaBaseUrl", "namespace", "ollamaImage", "ollamaKeepAlive",
         "ollamaCpuRequest", "ollamaMemoryRequest", "ollamaCpuLimit", "ollamaMemoryLimit", "ollamaModelPullerImage",
         "migrateFrom", "postgresNetwork", "vnetCidr", "aksSubnetCidr", "postgresSubnetCidr", "dnsLabel", "hostname",
-        "acmeIssuer", "acmeEmail", "alertEmail")}
+        "acmeIssuer", "acmeEmail", "alertEmail", "postgresRestoreFrom", "postgresRestorePointInTime")}
     n = {key: read(key, config.require_int) for key in (
         "postgresStorageGb", "postgresBackupRetentionDays", "aksSystemNodeCount", "gpuNodeCount", "gpuMinCount",
         "gpuMaxCount", "filesSizeGi", "minReplicas", "maxReplicas", "cpuTargetPercent", "uvicornWorkers",
         "databasePoolSize", "databasePoolMaxOverflow", "databasePoolTimeout", "databasePoolRecycle",
         "pgvectorPoolSize", "pgvectorPoolMaxOverflow", "pgvectorMaxVectorLength", "ollamaReplicas", "ollamaDiskGi",
-        "ollamaNumParallel", "ollamaMaxLoadedModels", "monthlyBudgetUsd")}
+        "ollamaNumParallel", "ollamaMaxLoadedModels", "monthlyBudgetUsd", "filesBackupRetentionDays")}
     b = {key: read(key, config.require_bool) for key in (
         "protect", "postgresGeoRedundantBackup", "gpuAutoscaling", "pgvectorUseHalfvec", "ollamaEnabled",
         "gpuPoolWithoutOllama", "migrateAllowSqlite")}
@@ -167,6 +174,7 @@ def load(config: pulumi.Config) -> StackSettings:
     if problem := region_error(s["location"]):
         errors.append(problem)
     errors += _check_postgres(s, n, lists)
+    errors += _check_restore(s, pulumi.get_stack(), datetime.now(timezone.utc))
     errors += _check_network(s, lists)
     errors += _check_edge(s)
     if n["monthlyBudgetUsd"] < 0:
@@ -197,7 +205,9 @@ def load(config: pulumi.Config) -> StackSettings:
             high_availability=s["postgresHighAvailability"], admin_login=s["postgresAdminLogin"],
             database=s["postgresDatabase"], extensions=tuple(lists["postgresExtensions"]),
             firewall_rules=tuple(_firewall_range(r) for r in lists["postgresFirewallRules"]),
-            private=s["postgresNetwork"] == "private"),
+            private=s["postgresNetwork"] == "private",
+            restore=PostgresRestore(s["postgresRestoreFrom"], s["postgresRestorePointInTime"])
+            if s["postgresRestoreFrom"] else None),
         aks=AksSettings(
             kubernetes_version=s["aksKubernetesVersion"], system_vm_size=s["aksSystemVmSize"],
             system_node_count=n["aksSystemNodeCount"], gpu_pool=b["ollamaEnabled"] or b["gpuPoolWithoutOllama"],
@@ -205,6 +215,7 @@ def load(config: pulumi.Config) -> StackSettings:
             gpu_node_count=n["gpuNodeCount"], gpu_min_count=n["gpuMinCount"], gpu_max_count=n["gpuMaxCount"],
             nvidia_device_plugin_image=s["nvidiaDevicePluginImage"]),
         files=FilesSettings(sku=s["filesSku"], size_gi=n["filesSizeGi"]),
+        files_backup=FilesBackupSettings(retention_days=n["filesBackupRetentionDays"]),
         webui=OpenWebUISettings(
             image=s["image"], min_replicas=n["minReplicas"], max_replicas=n["maxReplicas"],
             cpu_target_percent=n["cpuTargetPercent"], cpu_request=s["cpuRequest"], memory_request=s["memoryRequest"],
@@ -285,6 +296,57 @@ def _check_postgres(s: dict[str, Any], n: dict[str, Any], lists: dict[str, Any])
     return errors
 
 
+def _check_restore(s: dict[str, Any], stack: str, now: datetime) -> list[str]:
+    """postgresRestoreFrom/postgresRestorePointInTime: another stack of this project, a time within its backups.
+    The restored server holds the source's data directory, roles included: its admin login is the source's."""
+    source, when = s["postgresRestoreFrom"], s["postgresRestorePointInTime"]
+    if not source and not when:
+        return []
+    if not source or not when:
+        return ["postgresRestoreFrom/postgresRestorePointInTime: set both (the stack to restore from and the UTC "
+                "time to restore to), or neither."]
+    if source == stack:
+        return [f"postgresRestoreFrom: {source!r} is this stack: a restore makes a new server, so restoring a stack "
+                "into itself would replace the very server it restores from. Restore into a new stack "
+                f"(`pulumi stack init {stack}-restore`), check it with `make verify`, then move users to it "
+                "(README, Backups and restores)."]
+    try:
+        source_config = stack_settings(source)
+    except FileNotFoundError:
+        return [f"postgresRestoreFrom: no stack {source!r} in this project (no Pulumi.{source}.yaml); name the stack "
+                "whose server to restore, such as prod."]
+    errors: list[str] = []
+    try:
+        point = datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return errors + [f"postgresRestorePointInTime: {when!r} is not a UTC time as RFC 3339, such as "
+                         f"{(now - timedelta(hours=1)):%Y-%m-%dT%H:%M:00Z}."]
+    retention = int(source_config["postgresBackupRetentionDays"])
+    earliest = now - timedelta(days=retention)
+    if point > now:
+        errors.append(f"postgresRestorePointInTime: {when} is in the future; the latest is now ({now:%Y-%m-%dT%H:%M:%SZ}).")
+    elif point < earliest:
+        errors.append(f"postgresRestorePointInTime: {when} is older than {source}'s {retention} days of backups "
+                      f"(postgresBackupRetentionDays): the earliest is {earliest:%Y-%m-%dT%H:%M:00Z}.")
+    if source_config["postgresAdminLogin"] != s["postgresAdminLogin"]:
+        errors.append(f"postgresAdminLogin: the restored server keeps {source}'s roles, so its admin login is "
+                      f"{source_config['postgresAdminLogin']!r}; set postgresAdminLogin to it.")
+    if source_config["location"] != s["location"]:
+        errors.append(f"location: a point-in-time restore stays in the source's region; {source} is in "
+                      f"{source_config['location']}, set location to it.")
+    return errors
+
+
+def stack_settings(stack: str) -> dict[str, Any]:
+    """Another stack's config by bare key, its Pulumi.<stack>.yaml over Pulumi.yaml's defaults (FileNotFoundError
+    when it has no file)."""
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    own = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()).get("config") or {}
+    prefix = f"{project['name']}:"
+    return {**{k: v["default"] for k, v in project["config"].items()},
+            **{k[len(prefix):]: v for k, v in own.items() if k.startswith(prefix)}}
+
+
 def _check_preload(extensions: list[str], preloaded: list[str]) -> list[str]:
     errors = []
     for ext in extensions:
@@ -322,6 +384,9 @@ def _check_cluster(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any]) -> l
     if s["gpuVmSize"] not in GPUS_PER_VM:
         errors.append(f"gpuVmSize: {s['gpuVmSize']!r} is not a GPU size whose GPUs per VM this program knows; use one "
                       f"of {', '.join(GPUS_PER_VM)} (or add it to components/gpu_capacity.py).")
+    if not 1 <= n["filesBackupRetentionDays"] <= FILES_MAX_DAILY_RETENTION:
+        errors.append(f"filesBackupRetentionDays: {n['filesBackupRetentionDays']} is outside Azure Backup's "
+                      f"1..{FILES_MAX_DAILY_RETENTION} daily snapshots of a share.")
     if s["filesSku"] not in FILES_SKUS:
         errors.append(f"filesSku: {s['filesSku']!r} must be one of {', '.join(FILES_SKUS)} "
                       "(Standard shares are too slow for the shared model cache).")

@@ -24,6 +24,11 @@ PUBLIC_IP = "azure-native:network:PublicIPAddress"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+FILE_SHARE = "azure-native:storage:FileShare"
+PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
+FILES_BACKUP_TIERS = ((250, "250"), (1024, "1024"))
+"""Azure Backup's protected-instance fee for a share, by its size (GiB): the smallest tier that holds it."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,10 @@ def estimate(resources: Iterable[tuple[str, str, Mapping[str, Any]]], prices: Op
     unpriced: list[str] = []
     resources = list(resources)
     classes = {str((p.get("metadata") or {}).get("name")): p for _, t, p in resources if t == STORAGE_CLASS}
+    premium_files = [str((p.get("sku") or {}).get("name")) in ("Premium_LRS", "Premium_ZRS")
+                     for _, t, p in resources if t == STORAGE_ACCOUNT and p.get("kind") == "FileStorage"]
+    shares = {str(p.get("shareName")): _gib(f"{p.get('shareQuota') or 0}Gi") for _, t, p in resources
+              if t == FILE_SHARE}
 
     def add(item: str, key: str, low: float, high: float, unit: str) -> None:
         if key not in price:
@@ -91,8 +100,14 @@ def estimate(resources: Iterable[tuple[str, str, Mapping[str, Any]]], prices: Op
             if (p.get("highAvailability") or {}).get("mode", "Disabled") != "Disabled":
                 add(f"PostgreSQL HA standby {sku}", f"postgres:{sku}", 1, 1, "standby")
             add("PostgreSQL storage", "postgres-storage", storage, storage, "GiB")
-            if (p.get("backup") or {}).get("geoRedundantBackup") == "Enabled":
-                unpriced.append("PostgreSQL geo-redundant backup storage (billed by backup size)")
+            backup = p.get("backup") or {}
+            geo = backup.get("geoRedundantBackup") == "Enabled"
+            # Azure keeps backups up to the provisioned storage's size at no charge
+            lines.append(CostLine(f"PostgreSQL backups, {int(float(backup.get('backupRetentionDays', 7)))} days"
+                                  + (" (geo)" if geo else ""), 0.0, 0.0,
+                                  f"up to {storage:g} GiB included (the provisioned storage)"))
+            if geo:
+                unpriced.append("PostgreSQL geo-redundant backup storage beyond the provisioned size (billed by size)")
         elif kind == CLUSTER:
             for pool in p.get("agentPoolProfiles") or []:
                 nodes = float(pool.get("count") or 0)
@@ -115,6 +130,21 @@ def estimate(resources: Iterable[tuple[str, str, Mapping[str, Any]]], prices: Op
                 size = max(_gib((spec.get("resources") or {}).get("requests", {}).get("storage")),
                            float(table["prices"]["files-premium"].get("minimum", 0)))
                 add("Azure Files Premium share", "files-premium", size, size, "GiB")
+        elif kind == FILE_SHARE and len(premium_files) == 1 and premium_files[0]:
+            # the stack's own share on its one FileStorage account; Premium (v1) bills at least the minimum
+            size = max(shares[str(p.get("shareName"))], float(table["prices"]["files-premium"].get("minimum", 0)))
+            add("Azure Files Premium share", "files-premium", size, size, "GiB")
+        elif kind == PROTECTED_ITEM and (p.get("properties") or {}).get("protectedItemType") == \
+                "AzureFileShareProtectedItem":
+            share = str((p.get("properties") or {}).get("friendlyName"))
+            size = shares.get(share, 0.0)
+            tier = next((t for limit, t in FILES_BACKUP_TIERS if size <= limit), None)
+            if tier is None:
+                unpriced.append(f"Azure Backup of share {share} ({size:g} GiB, above the price table's tiers)")
+            else:
+                add(f"Azure Backup of share {share}", f"backup-files-share:{tier}", 1, 1,
+                    f"protected share ({size:g} GiB)")
+            unpriced.append(f"Azure Files snapshots of share {share} (billed by the data changed between them)")
         elif kind == STATEFUL_SET:
             spec = p.get("spec") or {}
             for template in spec.get("volumeClaimTemplates") or []:

@@ -1,4 +1,4 @@
-"""PremiumFilesVolume: an Azure Files (file.csi.azure.com) StorageClass and the ReadWriteMany PVC on it.
+"""PremiumFilesVolume: the stack's Azure Files share and the ReadWriteMany claim that mounts it (file.csi.azure.com).
 
 Open WebUI's data directory (uploads, the shared embedding model cache) lives here, mounted by every replica.
 Its databases do not: SQLite's locking is broken on SMB/NFS, so the data of record is in PostgreSQL.
@@ -7,10 +7,11 @@ Its databases do not: SQLite's locking is broken on SMB/NFS, so the data of reco
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_azure_native import storage
 
 PREMIUM_MINIMUM_GI = 100
 """Premium (provisioned v1) shares bill at least 100 GiB whatever is requested."""
@@ -38,33 +39,68 @@ class PremiumFilesVolumeArgs:
     settings: FilesSettings
     namespace: pulumi.Input[str]
     protect: bool
-    """Protect the PVC (and so the share behind it) from deletion (prod)."""
+    """Protect the storage account, the share and the claim from deletion (prod)."""
+    resource_group_name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    tags: Mapping[str, str]
 
 
 class PremiumFilesVolume(pulumi.ComponentResource):
+    """The share is the stack's own (a FileStorage account and its share, statically provisioned to the cluster),
+    not one the CSI driver makes in the node resource group: Azure Backup protects it (components/backup.py), and
+    it outlives the cluster."""
+
     claim_name: pulumi.Output[str]
+    account_id: pulumi.Output[str]
+    account_name: pulumi.Output[str]
+    share_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: PremiumFilesVolumeArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("openwebui:storage:PremiumFilesVolume", name, None, opts)
         s = args.settings
-        storage_class = k8s.storage.v1.StorageClass(
-            f"{name}-class",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-{s.sku.lower().replace('_', '-')}"),
-            provisioner="file.csi.azure.com",
-            parameters={"skuName": s.sku, "protocol": "smb"},
-            mount_options=SMB_MOUNT_OPTIONS,
-            # Retain: deleting the claim must never delete the share with users' files.
-            reclaim_policy="Retain",
-            allow_volume_expansion=True,
-            volume_binding_mode="Immediate",
+        protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        account = storage.StorageAccount(
+            # Storage account names are 3-24 lower-case letters and digits: autonamed from a name without dashes.
+            name.replace("-", ""),
+            resource_group_name=args.resource_group_name, location=args.location,
+            kind=storage.Kind.FILE_STORAGE, sku=storage.SkuArgs(name=s.sku),
+            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2, allow_blob_public_access=False,
+            enable_https_traffic_only=True, tags=dict(args.tags), opts=protected)
+        share = storage.FileShare(
+            f"{name}-share", account_name=account.name, resource_group_name=args.resource_group_name,
+            share_name=name, share_quota=s.size_gi, enabled_protocols=storage.EnabledProtocols.SMB, opts=protected)
+        keys = storage.list_storage_account_keys_output(
+            resource_group_name=args.resource_group_name, account_name=account.name,
+            opts=pulumi.InvokeOutputOptions(parent=self))
+        # The CSI driver mounts the share with the account's key, from this Secret (its azurestorageaccount* keys).
+        secret = k8s.core.v1.Secret(
+            f"{name}-account", metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-account", namespace=args.namespace),
+            string_data={"azurestorageaccountname": account.name,
+                         "azurestorageaccountkey": pulumi.Output.secret(keys.keys[0].value)},
             opts=pulumi.ResourceOptions(parent=self))
+        volume = k8s.core.v1.PersistentVolume(
+            f"{name}-volume",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=pulumi.Output.concat(args.namespace, "-", name)),
+            spec=k8s.core.v1.PersistentVolumeSpecArgs(
+                capacity={"storage": f"{s.size_gi}Gi"}, access_modes=["ReadWriteMany"],
+                # Retain: deleting the claim must never delete the share with users' files.
+                persistent_volume_reclaim_policy="Retain", storage_class_name="", mount_options=SMB_MOUNT_OPTIONS,
+                csi=k8s.core.v1.CSIPersistentVolumeSourceArgs(
+                    driver="file.csi.azure.com",
+                    volume_handle=pulumi.Output.concat(args.resource_group_name, "#", account.name, "#", share.name),
+                    volume_attributes={"resourceGroup": args.resource_group_name, "storageAccount": account.name,
+                                       "shareName": share.name},
+                    node_stage_secret_ref=k8s.core.v1.SecretReferenceArgs(name=secret.metadata.name,
+                                                                          namespace=args.namespace))),
+            opts=protected)
         claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-claim",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                access_modes=["ReadWriteMany"],
-                storage_class_name=storage_class.metadata.name,
+                access_modes=["ReadWriteMany"], storage_class_name="", volume_name=volume.metadata.name,
                 resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": f"{s.size_gi}Gi"})),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+            opts=protected)
         self.claim_name = claim.metadata.name
-        self.register_outputs({"claim_name": self.claim_name})
+        self.account_id, self.account_name, self.share_name = account.id, account.name, share.name
+        self.register_outputs({"claim_name": self.claim_name, "account_id": self.account_id,
+                               "share_name": self.share_name})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping, Optional
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import pulumi
 import pulumi_random as random
@@ -41,6 +41,15 @@ class FirewallRange:
 
 
 @dataclass(frozen=True)
+class PostgresRestore:
+    """The server is born from another stack's server as it was at a point in time (validated in config.py)."""
+
+    from_stack: str
+    point_in_time: str
+    """RFC 3339, UTC."""
+
+
+@dataclass(frozen=True)
 class PostgresSettings:
     sku: PostgresSku
     storage_gb: int
@@ -54,6 +63,7 @@ class PostgresSettings:
     """The deployer's ranges (public network mode); the cluster's egress address is added to them."""
     private: bool
     """VNet-integrated with no public endpoint (postgresNetwork private)."""
+    restore: Optional[PostgresRestore] = None
 
 
 @dataclass
@@ -82,6 +92,8 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
     """
 
     fqdn: pulumi.Output[str]
+    server_id: pulumi.Output[str]
+    """What another stack restores from (postgresRestoreFrom names this stack; it reads the stack's output)."""
     database_name: pulumi.Output[str]
     database_url: pulumi.Output[str]
     """postgresql:// URL for Open WebUI's DATABASE_URL and PGVECTOR_DB_URL (secret: it holds the password)."""
@@ -96,11 +108,22 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
-        password = random.RandomPassword(f"{name}-admin-password", random.RandomPasswordArgs(
-            length=32, special=True, override_special="-_", min_upper=2, min_lower=2, min_numeric=2,
-            min_special=2), opts=child)
-        # RandomPassword.result is already secret; saying so here keeps it secret wherever it flows.
-        admin_password: pulumi.Output[str] = pulumi.Output.secret(password.result)
+        restore = s.restore
+        source_server_id: Optional[pulumi.Output[str]] = None
+        if restore:
+            # The restored data directory keeps the source's roles: the admin's password is the source's.
+            source = pulumi.StackReference(
+                f"{name}-restore-source",
+                stack_name=f"{pulumi.get_organization()}/{pulumi.get_project()}/{restore.from_stack}", opts=child)
+            source_server_id = source.require_output("postgresServerId").apply(str)
+            admin_password: pulumi.Output[str] = pulumi.Output.secret(
+                source.require_output("databaseUrl").apply(lambda url: unquote(urlsplit(str(url)).password or "")))
+        else:
+            password = random.RandomPassword(f"{name}-admin-password", random.RandomPasswordArgs(
+                length=32, special=True, override_special="-_", min_upper=2, min_lower=2, min_numeric=2,
+                min_special=2), opts=child)
+            # RandomPassword.result is already secret; saying so here keeps it secret wherever it flows.
+            admin_password = pulumi.Output.secret(password.result)
 
         self.server_resource_name = f"{name}-server"
         server = dbforpostgresql.Server(
@@ -126,11 +149,17 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
                 active_directory_auth=dbforpostgresql.MicrosoftEntraAuth.DISABLED),
             administrator_login=s.admin_login,
             administrator_login_password=admin_password,
+            create_mode=dbforpostgresql.CreateMode.POINT_IN_TIME_RESTORE if restore else None,
+            source_server_resource_id=source_server_id,
+            point_in_time_utc=restore.point_in_time if restore else None,
             tags=dict(args.tags),
             # Public access and VNet integration are chosen at creation: a change of mode is a new server, and
             # `pulumi preview` shows it as a replacement (which prod's protect refuses) rather than an update
             # Azure would reject half-way. See README, "Network".
+            # How the server was born matters only when it is created: adding or removing a restore later must
+            # never replace a server holding data (README, Backups and restores).
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, replace_on_changes=["network"],
+                                        ignore_changes=["createMode", "sourceServerResourceId", "pointInTimeUTC"],
                                         additional_secret_outputs=["administrator_login_password"],
                                         depends_on=[args.dns_zone_link] if args.dns_zone_link else None))
 
@@ -182,6 +211,7 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
             ], args.alerts, parent=self)
 
         self.fqdn = server.fully_qualified_domain_name
+        self.server_id = server.id
         self.database_name = database.name
 
         # The URL is handed out only once the extensions exist: whatever connects with it (the migration Job

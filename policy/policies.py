@@ -1,11 +1,12 @@
 """The openwebui-aks pack: its policies and how strictly each is enforced. Each validator lives with its concern
-(postgres, gpu, nodes, workloads, network, cost) as a plain function of its args, testable directly; the capacity
+(postgres, backups, gpu, nodes, workloads, network, cost) as a plain function of its args, testable directly; the capacity
 policies use the program's own arithmetic (components/connection_budget.py, gpu_capacity.py, node_capacity.py)."""
 
 from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
+from backups import BACKUP_SCHEMA, data_backed_up
 from cost import PREMIUM_FILES_SCHEMA, monthly_budget, premium_files_size
 from gpu import GPU_SCHEMA, gpu_capacity, gpu_pool_in_use, gpu_pods_tolerate_taint, gpu_pools_tainted
 from network import namespace_default_deny, open_webui_tls_only
@@ -48,9 +49,13 @@ POLICIES = [
     StackValidationPolicy(
         name="gpu-pool-in-use", enforcement_level=EnforcementLevel.ADVISORY, validate=gpu_pool_in_use,
         description="A stack pays for a GPU pool only when one of its workloads asks for GPUs."),
+    StackValidationPolicy(
+        name="data-backed-up", enforcement_level=EnforcementLevel.ADVISORY, validate=data_backed_up,
+        description="Every data store (PostgreSQL servers, Azure Files shares) has a backup kept at least the stack's "
+                    "retention.", config_schema=BACKUP_SCHEMA),
     ResourceValidationPolicy(
         name="postgres-hardening", enforcement_level=EnforcementLevel.ADVISORY, validate=postgres_hardening,
-        description="Backups, geo-redundancy, HA and TLS of PostgreSQL as this stack requires; no world-open firewall.",
+        description="Geo-redundant backups, HA and TLS of PostgreSQL as this stack requires; no world-open firewall.",
         config_schema=HARDENING_SCHEMA),
     ResourceValidationPolicy(
         name="postgres-not-open-to-azure", enforcement_level=EnforcementLevel.ADVISORY,

@@ -165,7 +165,6 @@ def extensions_allow_listed(args: StackValidationArgs, report: ReportViolation) 
 # postgres-hardening -------------------------------------------------------------------------------
 
 HARDENING_SCHEMA = PolicyConfigSchema(properties={
-    "minBackupRetentionDays": {"type": "integer", "default": 7, "description": "Fewest days of backups."},
     "requireGeoRedundantBackup": {"type": "boolean", "default": False},
     "requireHighAvailability": {"type": "boolean", "default": False},
     "requireTls": {"type": "boolean", "default": True},
@@ -177,9 +176,6 @@ def postgres_hardening(args: ResourceValidationArgs, report: ReportViolation) ->
     props = args.props
     if args.resource_type == SERVER:
         backup = known(lambda: props.get("backup"), None) or {}
-        days = known(lambda: backup.get("backupRetentionDays"))
-        if days is not None and int(days) < int(config["minBackupRetentionDays"]):
-            report(f"backup retention is {days} days; this stack requires at least {config['minBackupRetentionDays']}.", None)
         if config["requireGeoRedundantBackup"] and known(lambda: backup.get("geoRedundantBackup"), "Enabled") != "Enabled":
             report("geo-redundant backup is off; this stack requires it (it can only be chosen when the server is created).", None)
         mode = known(lambda: (props.get("highAvailability") or {}).get("mode"), "ZoneRedundant")

@@ -35,9 +35,11 @@ def test_dev_bill_line_by_line():
         "AKS pool Standard_NC8as_T4_v3 (GPU)": (0.0, 1098.0),  # scales 0..2
         "Azure Files Premium share": (16.0, 16.0),  # 100 GiB (the Premium minimum) x $0.16
         "Premium SSD P6 per replica (ollama)": (9.86, 9.86),
+        "PostgreSQL backups, 7 days": (0.0, 0.0),  # up to the provisioned 32 GiB at no charge
+        "Azure Backup of share open-webui-data": (5.0, 5.0),  # one protected share of up to 250 GiB
     }
-    assert (b.low, b.high) == (397.24, 1495.24)
-    assert b.unpriced == ()
+    assert (b.low, b.high) == (402.24, 1500.24)
+    assert b.unpriced == ("Azure Files snapshots of share open-webui-data (billed by the data changed between them)",)
 
 
 def test_prod_bill_counts_ha_twice_and_says_what_it_cannot_price():
@@ -47,8 +49,10 @@ def test_prod_bill_counts_ha_twice_and_says_what_it_cannot_price():
     assert r["AKS pool system Standard_D4ds_v5"] == (660.0, 660.0)
     assert r["AKS pool Standard_NC8as_T4_v3 (GPU)"] == (1098.0, 1098.0)
     assert r["Premium SSD P6 per replica (ollama)"] == (19.72, 19.72)
-    assert (b.low, b.high) == (2093.74, 2093.74)
-    assert b.unpriced == ("PostgreSQL geo-redundant backup storage (billed by backup size)",)
+    assert r["PostgreSQL backups, 35 days (geo)"] == (0.0, 0.0)
+    assert (b.low, b.high) == (2098.74, 2098.74)
+    assert b.unpriced == ("PostgreSQL geo-redundant backup storage beyond the provisioned size (billed by size)",
+                          "Azure Files snapshots of share open-webui-data (billed by the data changed between them)")
 
 
 def test_a_size_the_table_does_not_price_is_named_not_guessed():

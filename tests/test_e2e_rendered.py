@@ -39,7 +39,15 @@ def test_every_rendered_secret_key_gets_a_local_value(objects: list[dict[str, An
                                                       local_secrets: dict[tuple[str, str], str]) -> None:
     rendered = secret_keys(objects)
     assert set(rendered.values()) == {"[secret]"}  # the manifests never hold a secret
-    assert set(local_secrets) == set(rendered)
+    # every key a container reads; the share's account key is the kubelet's (the run mounts a local directory)
+    containers = [c for o in objects if "template" in o.get("spec", {})
+                  for c in o["spec"]["template"]["spec"].get("containers", []) + o["spec"]["template"]["spec"].get(
+                      "initContainers", [])]
+    read = {(e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"]) for c in containers
+            for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
+    assert set(local_secrets) == read
+    assert set(rendered) - read == {("open-webui-data-account", "azurestorageaccountname"),
+                                    ("open-webui-data-account", "azurestorageaccountkey")}
 
 
 def test_the_app_and_its_job_connect_under_their_budget_names(objects: list[dict[str, Any]],

@@ -45,10 +45,10 @@ def test_plan_renders_and_checks_the_stack(stack):
     assert summary["violations"] == [] and summary["manifestErrors"] == []
     assert summary["budget"]["demand"] <= summary["budget"]["capacity"]
     manifests = list((ROOT / "build" / stack / "manifests").glob("*.yaml"))
-    assert len(manifests) == 27
+    assert len(manifests) == 28
     kinds = {yaml.safe_load(m.read_text())["kind"] for m in manifests}
     assert {"Deployment", "Job", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Secret", "Service",
-            "StorageClass", "PersistentVolumeClaim", "Namespace", "DaemonSet", "StatefulSet", "ConfigMap", "NetworkPolicy", "Ingress", "ClusterIssuer"} <= kinds
+            "PersistentVolume", "PersistentVolumeClaim", "Namespace", "DaemonSet", "StatefulSet", "ConfigMap", "NetworkPolicy", "Ingress", "ClusterIssuer"} <= kinds
     # the URL users open, and the charts the edge installs (values checked against the charts' own schemas)
     assert f"users open https://openwebui-{stack}.westeurope.cloudapp.azure.com" in out
     assert summary["url"] == f"https://openwebui-{stack}.westeurope.cloudapp.azure.com"

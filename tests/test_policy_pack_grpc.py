@@ -22,7 +22,7 @@ def test_analyzer_info_lists_every_policy_with_its_config_schema(pack):
                              "premium-files-size", "workload-hygiene", "gpu-capacity", "gpu-pods-tolerate-taint",
                              "gpu-pool-in-use", "postgres-not-open-to-azure", "redis-password",
                              "namespace-default-deny", "no-privilege-escalation", "open-webui-tls-only",
-                             "connection-alert", "monthly-budget", "node-capacity"}
+                             "connection-alert", "monthly-budget", "node-capacity", "data-backed-up"}
     assert policies["gpu-capacity"].configSchema.properties["gpusPerVm"]["default"]["Standard_NC64as_T4_v3"] == 4
     budget_schema = policies["connection-budget"].configSchema.properties
     assert budget_schema["reservedConnections"]["default"] == 15
@@ -41,8 +41,9 @@ def test_seed_stack_fails_the_budget_and_its_plain_http_login_and_is_warned_abou
     by_policy = {v.policy: v for v in violations}
     assert set(by_policy) == {"connection-budget", "premium-files-size", "gpu-pool-in-use", "postgres-not-open-to-azure",
                               "redis-password", "namespace-default-deny", "no-privilege-escalation",
-                              "open-webui-tls-only", "connection-alert"}
+                              "open-webui-tls-only", "connection-alert", "data-backed-up"}
     assert by_policy["gpu-pool-in-use"].enforcement == "advisory"
+    assert by_policy["data-backed-up"].enforcement == "advisory"  # mandatory with prod's config, below
     assert not any(v.mandatory for v in violations if v.policy not in ("connection-budget", "open-webui-tls-only"))
     # the hand-run system's http://<public ip>
     assert by_policy["open-webui-tls-only"].mandatory
@@ -67,7 +68,7 @@ def test_dev_stack_pushed_over_budget_fails(pack, dev_run):
 def test_prod_config_makes_hardening_mandatory_for_a_dev_server(pack, dev_run):
     pack.configure(policy_config_for("prod"))
     violations = [v for v in pack.analyze(dev_run.registrations) if v.policy == "postgres-hardening"]
-    assert len(violations) == 3 and all(v.mandatory for v in violations)
+    assert len(violations) == 2 and all(v.mandatory for v in violations)
     pack.configure(policy_config_for("dev"))
     assert [v for v in pack.analyze(dev_run.registrations) if v.policy == "postgres-hardening"] == []
 
@@ -123,13 +124,28 @@ def test_prod_requires_a_connection_alert_below_capacity(pack, prod_run, dev_run
 
 def test_a_bill_above_the_stacks_budget_is_flagged(pack, dev_run):
     pack.configure(policy_config_for("dev"))
-    within = dev_run  # monthlyBudgetUsd 1500 >= $1,495.24 at the GPU pool's maximum
+    within = dev_run  # monthlyBudgetUsd 1600 >= $1,500.24 at the GPU pool's maximum
     assert [v for v in pack.analyze(within.registrations) if v.policy == "monthly-budget"] == []
     over = run_program("dev", {"monthlyBudgetUsd": 1000})
     [violation] = [v for v in pack.analyze(over.registrations) if v.policy == "monthly-budget"]
     assert violation.enforcement == "advisory" and violation.urn.endswith("::openwebui")
-    assert "$397.24..$1,495.24" in violation.message and "above monthlyBudgetUsd $1,000" in violation.message
+    assert "$402.24..$1,500.24" in violation.message and "above monthlyBudgetUsd $1,000" in violation.message
     # a stack that says so makes it mandatory
     pack.configure({**policy_config_for("dev"), "monthly-budget": {"enforcementLevel": "mandatory"}})
     [violation] = [v for v in pack.analyze(over.registrations) if v.policy == "monthly-budget"]
     assert violation.mandatory
+
+
+def test_prod_requires_every_data_store_backed_up_for_35_days(pack, dev_run):
+    pack.configure(policy_config_for("prod"))
+    violations = [v for v in pack.analyze(seed_stack()) if v.policy == "data-backed-up"]
+    assert all(v.mandatory for v in violations)
+    [server, claim] = sorted(v.message for v in violations)
+    assert "PostgreSQL server 'shsorot-pg' keeps 7 days of backups; this stack requires at least 35" in server
+    assert "claim 'open-webui-files-pvc' gets its Azure Files share from the CSI driver" in claim
+    # dev's 7 days of both, under prod's requirement
+    messages = sorted(v.message for v in pack.analyze(dev_run.registrations) if v.policy == "data-backed-up")
+    assert len(messages) == 2 and all(v.mandatory for v in pack.analyze(dev_run.registrations)
+                                      if v.policy == "data-backed-up")
+    assert "its backup policy keeps 7 days of snapshots; this stack requires at least 35" in messages[0]
+    assert "keeps 7 days of backups; this stack requires at least 35" in messages[1]

@@ -258,15 +258,15 @@ def test_gpu_pool_nothing_uses_is_flagged():
 
 # postgres-hardening
 
-PROD = {"minBackupRetentionDays": 35, "requireGeoRedundantBackup": True, "requireHighAvailability": True}
+PROD = {"requireGeoRedundantBackup": True, "requireHighAvailability": True}
 
 
 def test_dev_server_passes_dev_defaults_and_fails_prod_requirements():
     server = seed_stack()[0]
     assert resource_violations(postgres_hardening, server) == []
     messages = resource_violations(postgres_hardening, server, PROD)
-    assert len(messages) == 3
-    assert any("at least 35" in m for m in messages) and any("geo-redundant" in m for m in messages)
+    assert len(messages) == 2
+    assert any("geo-redundant" in m for m in messages) and any("high availability" in m for m in messages)
 
 
 def test_world_open_firewall_and_tls_off():

@@ -36,7 +36,10 @@ def test_stack_declares_every_concern(run):
         "azure-native:dbforpostgresql:Database", "pulumi-python:dynamic/postgres:Extension",
         "azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool",
         "pulumi:providers:kubernetes", "kubernetes:apps/v1:DaemonSet", "kubernetes:core/v1:Namespace",
-        "kubernetes:storage.k8s.io/v1:StorageClass", "kubernetes:core/v1:PersistentVolumeClaim",
+        "azure-native:storage:StorageAccount", "azure-native:storage:FileShare",
+        "kubernetes:core/v1:PersistentVolume", "kubernetes:core/v1:PersistentVolumeClaim",
+        "azure-native:recoveryservices:Vault", "azure-native:recoveryservices:ProtectionPolicy",
+        "azure-native:recoveryservices:ProtectionContainer", "azure-native:recoveryservices:ProtectedItem",
         "kubernetes:core/v1:Secret", "kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment",
         "kubernetes:core/v1:Service", "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
         "kubernetes:policy/v1:PodDisruptionBudget", "kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:ConfigMap",
@@ -53,7 +56,7 @@ def test_stack_declares_every_concern(run):
         "openwebui:postgres:PostgresFlexibleServer", "openwebui:aks:AksCluster",
         "openwebui:storage:PremiumFilesVolume", "openwebui:redis:Redis", "openwebui:app:OpenWebUI",
         "openwebui:ollama:Ollama", "openwebui:network:Network", "openwebui:network:NetworkPolicies",
-        "openwebui:edge:Edge", "openwebui:monitoring:AlertReceivers"}
+        "openwebui:edge:Edge", "openwebui:monitoring:AlertReceivers", "openwebui:backup:FilesBackup"}
 
 
 def test_every_kubernetes_resource_uses_the_cluster_provider(run):
@@ -66,7 +69,8 @@ def test_every_kubernetes_resource_uses_the_cluster_provider(run):
 
 def test_prod_protects_server_database_and_data_claim(prod):
     protected = {r.name for r in prod.registrations if r.protect}
-    assert protected == {"postgres-server", "postgres-database", "open-webui-data-claim"}
+    assert protected == {"postgres-server", "postgres-database", "openwebuidata", "open-webui-data-share",
+                         "open-webui-data-volume", "open-webui-data-claim", "backup-vault"}
 
 
 def test_dev_protects_nothing(dev):
@@ -201,15 +205,19 @@ def test_hpa_pdb_and_service(run):
     assert run.named("open-webui-service").inputs["spec"]["type"] == "ClusterIP"
 
 
-def test_shared_volume_is_premium_files_read_write_many(run):
-    storage_class = run.named("open-webui-data-class").inputs
-    assert storage_class["provisioner"] == "file.csi.azure.com"
-    assert storage_class["parameters"]["skuName"] == "Premium_LRS"
-    assert storage_class["reclaimPolicy"] == "Retain"
-    assert storage_class["allowVolumeExpansion"] is True
+def test_shared_volume_is_the_stacks_premium_share_backed_up(run):
+    assert run.named("openwebuidata").inputs["sku"] == {"name": "Premium_LRS"}
+    assert run.named("open-webui-data-share").inputs["shareQuota"] == 100
     claim = run.named("open-webui-data-claim").inputs["spec"]
     assert claim["accessModes"] == ["ReadWriteMany"]
     assert claim["resources"]["requests"]["storage"] == "100Gi"
+    assert claim["volumeName"] == "open-webui-open-webui-data"
+    # the share protected, kept as long as the stack's PostgreSQL backups
+    days = {"dev": 7, "prod": 35}[run.stack]
+    policy = run.named("backup-files-policy").inputs["properties"]
+    assert policy["retentionPolicy"]["dailySchedule"]["retentionDuration"] == {"count": days, "durationType": "Days"}
+    assert reveal(run.named("postgres-server").inputs)["backup"]["backupRetentionDays"] == days
+    assert run.named("backup-share").inputs["properties"]["friendlyName"] == "open-webui-data"
 
 
 def test_gpu_pool(dev, prod):
@@ -228,7 +236,8 @@ def test_gpu_pool(dev, prod):
 def test_outputs(run):
     assert set(run.outputs) == {"url", "edgeAddress", "acmeIssuer", "postgresFqdn", "databaseName", "kubeconfig",
                                 "connectionBudget", "gpuCapacity", "ollamaModels", "postgresNetwork", "egressAddress",
-                                "databaseUrl", "postgresExtensions", "namespace", "openWebUI", "capacity"}
+                                "databaseUrl", "postgresExtensions", "namespace", "openWebUI", "capacity",
+                                "postgresServerId"}
     assert run.outputs["databaseUrl"].endswith("?sslmode=require&application_name=openwebui-verify")
     assert run.outputs["postgresExtensions"] == {"vector": "0.8.0", "uuid-ossp": "0.8.0"}
     assert run.outputs["openWebUI"]["imageTag"] == "v0.12.4"

@@ -122,6 +122,10 @@ AZURE_NAME_INPUTS = {
     "azure-native:dbforpostgresql:FirewallRule": "firewallRuleName",
     "azure-native:containerservice:AgentPool": "agentPoolName",
     "azure-native:privatedns:PrivateZone": "privateZoneName",
+    "azure-native:storage:FileShare": "shareName",
+    "azure-native:recoveryservices:ProtectionContainer": "containerName",
+    "azure-native:recoveryservices:ProtectedItem": "protectedItemName",
+    "azure-native:recoveryservices:ProtectionPolicy": "policyName",
 }
 MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 MOCK_EGRESS_ADDRESS = "203.0.113.10"
@@ -151,6 +155,15 @@ class ProgramMocks(pulumi.runtime.Mocks):
             state.update(principalId=f"{args.name}-principal", clientId=f"{args.name}-client")
         if args.typ == "pulumi-python:dynamic/postgres:Extension":
             state.update(installed_version="0.8.0", installed_schema="public")
+        if args.typ == "pulumi:pulumi:StackReference":
+            # the source stack of a restore (postgresRestoreFrom): what its outputs carry
+            source = str(state.get("name", args.name)).rsplit("/", 1)[-1]
+            state["outputs"] = {
+                "postgresServerId": f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/{source}/providers/"
+                                    f"Microsoft.DBforPostgreSQL/flexibleServers/{source}-postgres-server",
+                "databaseUrl": f"postgresql://openwebuiadmin:{SECURE_PLACEHOLDER}@{source}.postgres.database.azure.com"
+                               ":5432/openwebui?sslmode=require"}
+            state["secretOutputNames"] = ["databaseUrl"]
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = SECURE_PLACEHOLDER
         return f"{args.name}-id", state
@@ -159,6 +172,8 @@ class ProgramMocks(pulumi.runtime.Mocks):
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
             return {"kubeconfigs": [{"name": "clusterUser",
                                      "value": base64.b64encode(MOCK_KUBECONFIG.encode()).decode()}]}, []
+        if args.token == "azure-native:storage:listStorageAccountKeys":
+            return {"keys": [{"keyName": "key1", "value": SECURE_PLACEHOLDER, "permissions": "FULL"}]}, []
         if args.token == "azure-native:authorization:getClientConfig":
             return {"subscriptionId": MOCK_SUBSCRIPTION, "tenantId": MOCK_SUBSCRIPTION, "clientId": "deployer",
                     "objectId": "deployer"}, []

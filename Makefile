@@ -39,7 +39,8 @@ test: $(VENV)/.installed node_modules/.installed
 # On a deployed stack: `make verify STACK=prod` (needs `pulumi login` and kubectl), or from saved copies:
 # `make verify STACK=prod OUTPUTS=outputs.json KUBERNETES=objects.json`.
 verify: $(VENV)/.installed
-	$(PY) -m tools.verify $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(KUBERNETES),--kubernetes $(KUBERNETES))
+	$(PY) -m tools.verify $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(KUBERNETES),--kubernetes $(KUBERNETES)) \
+		$(if $(RESTORED),--restored)
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.plan_vs_import

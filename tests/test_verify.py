@@ -79,6 +79,20 @@ def test_a_healthy_database_passes_every_check(outputs):
     assert "vector(384)" in checks["pgvector store"].detail and "hnsw" in checks["pgvector store"].detail
 
 
+def test_a_restored_server_must_hold_users_and_chats(outputs, postgres, database):
+    assert "restored data" not in by_name(postgres_checks(outputs))  # only when asked (the drill)
+    empty = by_name(postgres_checks(outputs, restored=True))["restored data"]
+    assert not empty.ok and empty.detail == "0 users, 0 chats" and "postgresRestorePointInTime" in empty.fix
+    with psycopg.connect(postgres.conninfo(dbname=database), autocommit=True) as conn:
+        conn.execute("""INSERT INTO "user" VALUES ('u1', 'a@example.com'), ('u2', 'b@example.com')""")
+        conn.execute("INSERT INTO chat VALUES ('c1', 'u1', '{}')")
+    restored = by_name(postgres_checks(outputs, restored=True))["restored data"]
+    assert restored.ok and restored.detail == "2 users, 1 chats"
+    with psycopg.connect(postgres.conninfo(dbname=database), autocommit=True) as conn:
+        conn.execute("ALTER TABLE chat RENAME TO chat_elsewhere")  # a schema without the table: counted as none
+    assert by_name(postgres_checks(outputs, restored=True))["restored data"].detail == "2 users, 0 chats"
+
+
 def test_plain_text_is_refused_as_azure_does(outputs, postgres, database):
     plain = {**outputs, "databaseUrl": outputs["databaseUrl"].replace("sslmode=require", "sslmode=disable")}
     checks = postgres_checks(plain)

@@ -18,7 +18,7 @@ def actionlint(*files: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_workflows_have_zero_findings():
-    assert [w.name for w in WORKFLOWS] == ["deploy-stack.yml", "drift.yml", "e2e.yml", "main.yml", "pr.yml"]
+    assert [w.name for w in WORKFLOWS] == ["deploy-stack.yml", "drift.yml", "e2e.yml", "main.yml", "pr.yml", "restore-drill.yml"]
     result = actionlint(*map(str, WORKFLOWS))
     assert (result.returncode, result.stdout) == (0, "")
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import psycopg
+from psycopg import sql
 
 from components.config import APP_NAME, DATA_CLAIM_NAME, OLLAMA_NAME
 from components.connection_budget import VERIFY_APPLICATION
@@ -47,7 +48,8 @@ class Check:
 
 # -- PostgreSQL ---------------------------------------------------------------------------------------------------
 
-def postgres_checks(outputs: dict[str, Any]) -> list[Check]:
+def postgres_checks(outputs: dict[str, Any], restored: bool = False) -> list[Check]:
+    """restored: the server is a restore (the drill's), so it must hold users and chats too."""
     url = outputs["databaseUrl"]
     try:
         conn = psycopg.connect(url, connect_timeout=10, autocommit=True)
@@ -58,7 +60,7 @@ def postgres_checks(outputs: dict[str, Any]) -> list[Check]:
                "inside the VNet (private), and the URL is the stack's `databaseUrl` output")
         names = ["postgres reachable over TLS", *(f"extension {name}" for name in outputs["postgresExtensions"]),
                  "Open WebUI tables", *(["pgvector store"] if outputs["openWebUI"]["vectorDb"] == "pgvector" else []),
-                 "postgres connections"]
+                 "postgres connections", *(["restored data"] if restored else [])]
         return [Check(name, False, reason, fix) for name in names]
     with conn:
         checks = [Check("postgres reachable over TLS", bool(conn.info.pgconn.ssl_in_use),
@@ -70,7 +72,22 @@ def postgres_checks(outputs: dict[str, Any]) -> list[Check]:
         if outputs["openWebUI"]["vectorDb"] == "pgvector":
             checks.append(vector_store_check(conn, outputs["openWebUI"]))
         checks.append(connections_check(conn, outputs["connectionBudget"]))
+        if restored:
+            checks.append(restored_data_check(conn))
     return checks
+
+
+def restored_data_check(conn: psycopg.Connection[Any]) -> Check:
+    """A restore that brought the tables but not the data (the wrong time, the wrong source) fails here."""
+    counts = {}
+    for table in ("user", "chat"):
+        found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{table}"',)).fetchone()
+        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone() \
+            if found and found[0] else None
+        counts[table] = int(row[0]) if row else 0
+    return Check("restored data", all(counts.values()), f"{counts['user']} users, {counts['chat']} chats",
+                 "the server was restored from a time (or a stack) with no users or chats: check "
+                 "postgresRestoreFrom and postgresRestorePointInTime")
 
 
 def extension_check(conn: psycopg.Connection[Any], name: str, version: Optional[str]) -> Check:
@@ -260,8 +277,8 @@ def missing_outputs(outputs: dict[str, Any]) -> list[str]:
 
 
 def verify(outputs: dict[str, Any], objects: list[dict[str, Any]] | KubernetesUnreachable,
-           http: Callable[[str], Check] = http_check) -> list[Check]:
-    return postgres_checks(outputs) + kubernetes_checks(objects, outputs) + [http(outputs["url"])]
+           http: Callable[[str], Check] = http_check, restored: bool = False) -> list[Check]:
+    return postgres_checks(outputs, restored) + kubernetes_checks(objects, outputs) + [http(outputs["url"])]
 
 
 def main(argv: list[str]) -> int:
@@ -270,6 +287,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--outputs", type=Path, help="a saved `pulumi stack output --json --show-secrets`")
     parser.add_argument("--kubernetes", type=Path, help="a saved `kubectl get ... -o json` list of the namespace")
     parser.add_argument("--json", action="store_true", help="one JSON document for CI")
+    parser.add_argument("--restored", action="store_true",
+                        help="the stack's server is a restore (the drill): users and chats must be there")
     args = parser.parse_args(argv)
     outputs = json.loads(args.outputs.read_text()) if args.outputs else stack_outputs(args.stack)
     if missing := missing_outputs(outputs):
@@ -282,7 +301,7 @@ def main(argv: list[str]) -> int:
         objects = json.loads(args.kubernetes.read_text())["items"] if args.kubernetes else live_objects(outputs)
     except KubernetesUnreachable as e:
         objects = e
-    checks = verify(outputs, objects)
+    checks = verify(outputs, objects, restored=args.restored)
     failed = [c for c in checks if not c.ok]
     if args.json:
         print(json.dumps({"stack": args.stack, "ok": not failed, "checks": [asdict(c) for c in checks]}, indent=2))

@@ -54,6 +54,12 @@ def test_plan_renders_and_checks_the_stack(stack):
     assert summary["url"] == f"https://openwebui-{stack}.westeurope.cloudapp.azure.com"
     assert "helm traefik traefik 41.3.0 from https://traefik.github.io/charts" in out
     assert "helm cert-manager cert-manager v1.21.1 from https://charts.jetstack.io" in out
+    # the backup lines: what, for how long, what it costs
+    days = {"dev": 7, "prod": 35}[stack]
+    assert f"backup-files-policy  (azure-native:recoveryservices:ProtectionPolicy)  daily at 02:00 UTC, kept {days} days" \
+        in out
+    assert f"PostgreSQL backups, {days} days" in out
+    assert "Azure Backup of share open-webui-data             5.00      5.00  1 protected share (100 GiB) x $5" in out
     # the capacity family: what each pool is asked for at the peak, and whether it can give it
     for title in ("connection budget (PostgreSQL server 'postgres'): fits", "GPU capacity (Ollama on the GPU pool): fits",
                   "node capacity (system pool): fits", "node capacity (GPU pool): fits"):

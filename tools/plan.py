@@ -70,8 +70,16 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"{i['spec']['metrics'][0]['resource']['target']['averageUtilization']}% CPU"),
     "kubernetes:core/v1:PersistentVolumeClaim": lambda i: (
         f"{','.join(i['spec']['accessModes'])} {i['spec']['resources']['requests']['storage']}"),
-    "kubernetes:storage.k8s.io/v1:StorageClass": lambda i: (
-        f"{i.get('provisioner')} {i.get('parameters', {}).get('skuName')}, reclaim {i.get('reclaimPolicy')}"),
+    "kubernetes:core/v1:PersistentVolume": lambda i: (
+        f"{i['spec']['csi']['driver']} {i['spec']['csi']['volumeHandle']}, reclaim "
+        f"{i['spec']['persistentVolumeReclaimPolicy']}"),
+    "azure-native:storage:StorageAccount": lambda i: f"{i.get('kind')} {i['sku']['name']}",
+    "azure-native:storage:FileShare": lambda i: f"share {i.get('shareName')}, {i.get('shareQuota')} GiB",
+    "azure-native:recoveryservices:ProtectionPolicy": lambda i: (
+        f"{i['properties']['schedulePolicy']['scheduleRunFrequency'].lower()} at "
+        f"{i['properties']['schedulePolicy']['scheduleRunTimes'][0][11:16]} {i['properties'].get('timeZone', 'UTC')}, "
+        f"kept {i['properties']['retentionPolicy']['dailySchedule']['retentionDuration']['count']} days"),
+    "azure-native:recoveryservices:ProtectedItem": lambda i: f"protects {i['properties'].get('friendlyName')}",
     "kubernetes:core/v1:Service": lambda i: f"{i['spec'].get('type', 'ClusterIP')}",
     "azure-native:network:VirtualNetwork": lambda i: f"{', '.join(i['addressSpace']['addressPrefixes'])}",
     "azure-native:network:Subnet": lambda i: (

@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 
-.PHONY: plan test verify bench bench-migrate bench-budget e2e lock
+.PHONY: plan test verify bench bench-migrate bench-budget e2e lock releases
 # The locks: every package pinned with its hashes, for any platform, compiled by uv from the ranges in the .in files.
 LOCK := $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 \
 	$(if $(UPGRADE),--upgrade) $(foreach p,$(PACKAGE),--upgrade-package $(p))
@@ -59,3 +59,7 @@ e2e: $(VENV)/.installed
 		|| { echo "make e2e needs Debian's redis-server: sudo apt-get install redis-server"; exit 1; }
 	mkdir -p build && $(PY) -m tools.plan dev > build/plan-dev.log || { cat build/plan-dev.log; exit 1; }
 	$(PY) -m tools.e2e $(if $(OPEN_WEBUI),--version $(OPEN_WEBUI)) $(if $(BREAK),--break $(BREAK))
+
+# The Alembic head of each Open WebUI release given, from its PyPI wheel, into components/releases.json.
+releases: $(VENV)/.installed
+	$(PY) -m tools.release_heads $(VERSIONS)

@@ -83,7 +83,7 @@ def test_release_checks() -> None:
     assert not env.ok and "PGVECTOR_POOL_SIZE" in env.detail
     assert not keys.ok and "ollama.base_url" in keys.detail
     moved = release_checks({**facts, "alembic_heads": ["ffff"]}, {"v0.12.4": "0bd252b206fb"}, "v0.12.4")[2]
-    assert not moved.ok and "ALEMBIC_HEADS has 0bd252b206fb" in moved.detail
+    assert not moved.ok and "components/releases.json has 0bd252b206fb" in moved.detail
 
 
 GIB = 1024 ** 3

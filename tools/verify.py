@@ -28,8 +28,10 @@ from psycopg import sql
 from components.config import APP_NAME, DATA_CLAIM_NAME, OLLAMA_NAME
 from components.connection_budget import VERIFY_APPLICATION
 from components.open_webui import migration_job_name
+from components.upgrade import release_heads
 
-ALEMBIC_HEADS = {"v0.12.4": "0bd252b206fb"}
+ALEMBIC_HEADS = release_heads()
+"""Image tag -> the Alembic head its tables must be at (components/releases.json)."""
 """Open WebUI's Alembic head per release (0.12.4: the one revision no other names as its down_revision)."""
 APP_TABLES = ("user", "chat", "config", "file", "knowledge")
 

@@ -131,10 +131,10 @@ def release_checks(facts: Mapping[str, Any], known_heads: Mapping[str, str], ima
               f"unknown: {', '.join(unknown)}" if unknown else "all defined",
               "change the keys in components/open_webui.py MIGRATE to the release's (config.py's Config defaults)"),
         Check("Alembic head of the release", len(heads) == 1 and (known is None or heads == [known]),
-              f"{', '.join(heads)}" + (f"; tools/verify.py ALEMBIC_HEADS has {known} for {image_tag}" if known else
-                                       f"; {image_tag} is not in tools/verify.py ALEMBIC_HEADS"),
-              "a new head means a schema change: add it to ALEMBIC_HEADS and plan the upgrade's window "
-              "(README, Upgrades)"),
+              f"{', '.join(heads)}" + (f"; components/releases.json has {known} for {image_tag}" if known else
+                                       f"; {image_tag} is not in components/releases.json"),
+              "the release's wheel says otherwise: `make releases VERSIONS=<version>` reads it again; a new head is "
+              "a schema change, an upgrade that stops the old pods first (README, Upgrades)"),
     ]
 
 

@@ -28,7 +28,7 @@ from components.network import NETWORK_MODES, NetworkSettings
 from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
 from components.node_capacity import VM_SIZES, NodeCapacity, NodePool, PodDemand, Resources
 from components.ollama import GPUS_PER_POD, PULLER_RESOURCES, OllamaSettings, service_url
-from components.open_webui import OpenWebUISettings, image_tag
+from components.open_webui import RESUME_RESOURCES, ROLLING_SURGE, OpenWebUISettings, image_tag
 from components.pg_extension import PgExtensionProvider
 from components.postgres import LIBRARY_ONLY, PRELOAD_LIBRARIES, FirewallRange, PostgresRestore, PostgresSettings
 from components.redis import RESOURCES as REDIS_RESOURCES
@@ -101,7 +101,9 @@ class StackSettings:
         """Every pod's requests at the peak against its pool at its largest: the system pool, then the GPU pool."""
         app = Resources.parse(self.webui.cpu_request, self.webui.memory_request)
         system = [PodDemand(APP_NAME, self.webui.max_replicas, app, scalable=True),
+                  PodDemand(f"{APP_NAME}-surge", ROLLING_SURGE, app),
                   PodDemand(f"{APP_NAME}-migrate Job", 1, app),
+                  PodDemand(f"{APP_NAME}-resume Job", 1, Resources.requested(RESUME_RESOURCES)),
                   PodDemand("redis", 1, Resources.requested(REDIS_RESOURCES)),
                   PodDemand("traefik", TRAEFIK_REPLICAS, Resources.requested(TRAEFIK_RESOURCES)),
                   PodDemand("cert-manager", len(CERT_MANAGER_PODS), Resources.requested(CERT_MANAGER_RESOURCES))]

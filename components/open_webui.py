@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import pulumi
@@ -15,9 +16,17 @@ from components.edge import HSTS
 from components.pod_security import hardened
 
 HTTP_PORT = 8080
+COMPONENT_LABEL = "app.kubernetes.io/component"
 SERVICE_PORT = 80
 DATA_DIR = "/app/backend/data"
 MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
+GATE_SCRIPT = Path(__file__).with_name("schema_gate.py")
+ROLLING_SURGE = 1
+"""Pods a rolling update adds above the count before an old one stops (maxUnavailable is 0): the budgets count it."""
+PRE_STOP_SECONDS = 10
+"""A stopping pod keeps serving this long: the Service and the edge stop sending to it first."""
+RESUME_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
+"""The resume step is one small script polling the Kubernetes API."""
 MIGRATION_DATABASE_URL = "MIGRATION_DATABASE_URL"
 """The Secret's key for the migration Job's DATABASE_URL (the same server, under the Job's application_name)."""
 
@@ -48,10 +57,10 @@ def image_tag(image: str) -> str:
     return name.split(":", 1)[1] if ":" in name else ""
 
 
-def migration_job_name(app: str, image: str) -> str:
-    """The schema migration Job of an image: one per tag (a valid Kubernetes name)."""
+def migration_job_name(app: str, image: str, step: str = "migrate") -> str:
+    """The schema migration Job of an image (or its resume Job): one per tag (a valid Kubernetes name)."""
     tag = re.sub(r"[^a-z0-9]+", "-", image_tag(image).lower()).strip("-")
-    return f"{app}-migrate-{tag}"[:63].rstrip("-")
+    return f"{app}-{step}-{tag}"[:63].rstrip("-")
 
 
 def secret_values(name: str, database_url: str, redis_url: str, secret_key: str) -> dict[str, str]:
@@ -144,9 +153,12 @@ class OpenWebUISettings:
             env["OLLAMA_BASE_URLS"] = ";".join(self.ollama_base_urls)
         return env
 
-    def workloads(self, name: str) -> tuple[Workload, Workload]:
-        """The app at its HPA peak and the migration Job, as the connection budget sees them."""
-        return (Workload.from_env(name, self.max_replicas, self.environment(run_migrations=False)),
+    def workloads(self, name: str) -> tuple[Workload, Workload, Workload]:
+        """The app at its HPA peak, the pod a rolling update adds above it, and the migration Job, as the connection
+        budget sees them. The Job's schema gate connects once, before Alembic, never beside it."""
+        app = self.environment(run_migrations=False)
+        return (Workload.from_env(name, self.max_replicas, app),
+                Workload.from_env(f"{name}-surge", ROLLING_SURGE, app),
                 Workload.from_env(f"{name}-migrate", 1, self.environment(run_migrations=True)))
 
 
@@ -183,9 +195,11 @@ class OpenWebUI(pulumi.ComponentResource):
             requests={"cpu": s.cpu_request, "memory": s.memory_request},
             limits={"cpu": s.cpu_limit, "memory": s.memory_limit})
 
-        migration = self._migration_job(name, args, env(True), data_volume, resources, labels, annotations)
+        gate = self._schema_gate(name, args, labels)
+        migration = self._migration_job(name, args, env(True), data_volume, resources, labels, annotations, gate)
         deployment = self._deployment(name, args, env(False), data_volume, resources, labels, annotations,
                                       wait_for=[migration, *args.wait_for])
+        self._resume_job(name, args, labels, gate, deployment)
         service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
@@ -229,6 +243,63 @@ class OpenWebUI(pulumi.ComponentResource):
 
         return env
 
+    def _schema_gate(self, name: str, args: OpenWebUIArgs, labels: dict[str, str]) -> "SchemaGate":
+        """The gate's script (schema_gate.py) and the service account that may stop and start the Deployment."""
+        child = pulumi.ResourceOptions(parent=self)
+        account_name = f"{name}-schema-gate"
+        script = k8s.core.v1.ConfigMap(
+            f"{name}-schema-gate", metadata=k8s.meta.v1.ObjectMetaArgs(name=account_name, namespace=args.namespace,
+                                                                       labels=labels),
+            data={GATE_SCRIPT.name: GATE_SCRIPT.read_text()}, opts=child)
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-schema-gate-account",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=account_name, namespace=args.namespace, labels=labels),
+            opts=child)
+        role = k8s.rbac.v1.Role(
+            f"{name}-schema-gate-role",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=account_name, namespace=args.namespace, labels=labels),
+            rules=[
+                # its own Deployment only: read it, annotate it, scale it
+                k8s.rbac.v1.PolicyRuleArgs(api_groups=["apps"], resources=["deployments", "deployments/scale"],
+                                           resource_names=[name], verbs=["get", "patch"]),
+                k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["pods"], verbs=["list"])],
+            opts=child)
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-schema-gate-binding",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=account_name, namespace=args.namespace, labels=labels),
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role",
+                                             name=role.metadata.name),
+            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=account.metadata.name,
+                                              namespace=args.namespace)],
+            opts=child)
+        env = [k8s.core.v1.EnvVarArgs(name="NAMESPACE", value_from=k8s.core.v1.EnvVarSourceArgs(
+                   field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="metadata.namespace"))),
+               k8s.core.v1.EnvVarArgs(name="DEPLOYMENT", value=name),
+               # the Deployment's pods: the Jobs' own carry a component label
+               k8s.core.v1.EnvVarArgs(name="POD_SELECTOR",
+                                      value=",".join(f"{k}={v}" for k, v in labels.items()) + f",!{COMPONENT_LABEL}"),
+               k8s.core.v1.EnvVarArgs(name="MIN_REPLICAS", value=str(args.settings.min_replicas))]
+        return SchemaGate(account.metadata.name, script.metadata.name, env)
+
+    def _resume_job(self, name: str, args: OpenWebUIArgs, labels: dict[str, str], gate: "SchemaGate",
+                    deployment: k8s.apps.v1.Deployment) -> k8s.batch.v1.Job:
+        """After the Deployment's update: a Deployment the gate stopped starts again (schema_gate.py resume)."""
+        job_labels = {**labels, COMPONENT_LABEL: "resume"}
+        return k8s.batch.v1.Job(
+            f"{name}-resume",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=migration_job_name(name, args.settings.image, "resume"),
+                                                namespace=args.namespace, labels=job_labels),
+            spec=k8s.batch.v1.JobSpecArgs(
+                backoff_limit=2, active_deadline_seconds=1200,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=job_labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        restart_policy="Never", service_account_name=gate.account,
+                        containers=[gate.container("resume", args.settings.image, [], k8s.core.v1.ResourceRequirementsArgs(
+                            requests=RESUME_RESOURCES["requests"], limits=RESUME_RESOURCES["limits"]))],
+                        volumes=[gate.volume]))),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]))
+
     def _deployment(self, name: str, args: OpenWebUIArgs, env: list[k8s.core.v1.EnvVarArgs],
                     data_volume: k8s.core.v1.VolumeArgs, resources: k8s.core.v1.ResourceRequirementsArgs,
                     labels: dict[str, str], annotations: dict[str, str],
@@ -239,13 +310,17 @@ class OpenWebUI(pulumi.ComponentResource):
                                                 annotations=annotations),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 # No replicas here: the HPA owns the count, and `pulumi up` must not reset it.
-                # Recreate: Open WebUI does not support two versions serving one database across a schema
-                # change, so old pods stop before new ones start (see README, "Upgrades").
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
+                # Rolling, never below the serving count: a new pod starts and turns Ready (/ready) before an old
+                # one stops. Across a schema change the schema Job's gate has stopped every old pod before Alembic
+                # runs, so two releases never serve one schema (schema_gate.py; README, "Upgrades").
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                    type="RollingUpdate", rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                        max_surge=ROLLING_SURGE, max_unavailable=0)),
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
                     spec=k8s.core.v1.PodSpecArgs(
+                        termination_grace_period_seconds=PRE_STOP_SECONDS + 30,
                         topology_spread_constraints=[k8s.core.v1.TopologySpreadConstraintArgs(
                             max_skew=1, topology_key="kubernetes.io/hostname", when_unsatisfiable="ScheduleAnyway",
                             label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels))],
@@ -260,6 +335,9 @@ class OpenWebUI(pulumi.ComponentResource):
                             startup_probe=self._http_probe("/health", period=10, failures=60),
                             liveness_probe=self._http_probe("/health", period=20, failures=3),
                             readiness_probe=self._http_probe("/ready", period=10, failures=3),
+                            # Endpoints are removed while the pod still serves; uvicorn then finishes what it has.
+                            lifecycle=k8s.core.v1.LifecycleArgs(pre_stop=k8s.core.v1.LifecycleHandlerArgs(
+                                exec_=k8s.core.v1.ExecActionArgs(command=["sleep", str(PRE_STOP_SECONDS)]))),
                             volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR)],
                             security_context=hardened(),
                         )],
@@ -296,14 +374,14 @@ class OpenWebUI(pulumi.ComponentResource):
 
     def _migration_job(self, name: str, args: OpenWebUIArgs, env: list[k8s.core.v1.EnvVarArgs],
                        data_volume: k8s.core.v1.VolumeArgs, resources: k8s.core.v1.ResourceRequirementsArgs,
-                       labels: dict[str, str], annotations: dict[str, str]) -> k8s.batch.v1.Job:
+                       labels: dict[str, str], annotations: dict[str, str], gate: "SchemaGate") -> k8s.batch.v1.Job:
         """One Job per image tag: Alembic runs once, not in every replica at once, before the Deployment rolls.
 
         See MIGRATE. The Job also fills the shared embedding model cache once: the image pre-downloads the model
         under the data directory, which the volume mount hides, so an init container copies it onto the volume
         (atomically, if absent). A changed env (the Ollama URLs) replaces the Job, so it runs again.
         """
-        job_labels = {**labels, "app.kubernetes.io/component": "migration"}
+        job_labels = {**labels, COMPONENT_LABEL: "migration"}
         seed_cache = (
             "set -eu; src=" + MODEL_CACHE + "; dst=/shared/cache/embedding/models; "
             'if [ -d "$src" ] && [ ! -e "$dst" ]; then mkdir -p "$(dirname "$dst")"; '
@@ -319,16 +397,18 @@ class OpenWebUI(pulumi.ComponentResource):
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=job_labels, annotations=annotations),
                     spec=k8s.core.v1.PodSpecArgs(
-                        restart_policy="Never",
+                        restart_policy="Never", service_account_name=gate.account,
                         init_containers=[k8s.core.v1.ContainerArgs(
                             name="seed-model-cache", image=args.settings.image, command=["sh", "-c", seed_cache],
                             resources=resources, security_context=hardened(),
-                            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path="/shared")])],
+                            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path="/shared")]),
+                            gate.container("gate", args.settings.image, [e for e in env if e.name == "DATABASE_URL"],
+                                           resources)],
                         containers=[k8s.core.v1.ContainerArgs(
                             name="migrate", image=args.settings.image, command=["python", "-c", MIGRATE], env=env,
                             resources=resources, security_context=hardened(),
                             volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR)])],
-                        volumes=[data_volume],
+                        volumes=[data_volume, gate.volume],
                     ),
                 ),
             ),
@@ -339,3 +419,24 @@ class OpenWebUI(pulumi.ComponentResource):
         return k8s.core.v1.ProbeArgs(
             http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=HTTP_PORT),
             period_seconds=period, failure_threshold=failures, timeout_seconds=5)
+
+
+@dataclass(frozen=True)
+class SchemaGate:
+    """What the schema Job's gate and the resume Job share: the service account, the script, its env."""
+
+    account: pulumi.Input[str]
+    config_map: pulumi.Input[str]
+    env: list[k8s.core.v1.EnvVarArgs]
+
+    @property
+    def volume(self) -> k8s.core.v1.VolumeArgs:
+        return k8s.core.v1.VolumeArgs(name="schema-gate", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+            name=self.config_map))
+
+    def container(self, step: str, image: str, env: list[k8s.core.v1.EnvVarArgs],
+                  resources: k8s.core.v1.ResourceRequirementsArgs) -> k8s.core.v1.ContainerArgs:
+        return k8s.core.v1.ContainerArgs(
+            name=f"schema-{step}", image=image, command=["python", f"/schema-gate/{GATE_SCRIPT.name}", step],
+            env=self.env + env, resources=resources, security_context=hardened(),
+            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="schema-gate", mount_path="/schema-gate", read_only=True)])

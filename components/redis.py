@@ -58,6 +58,9 @@ class Redis(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
+                # One Redis holds the websocket state: two side by side during a roll would split it. Clients
+                # reconnect to the new one (and no second pod counts against the node capacity).
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),

@@ -12,7 +12,7 @@ from pulumi_policy.proxy import UnknownValueError
 from components.node_capacity import (DEFAULT_MAX_PODS, VM_SIZES, ZERO, NodeCapacity, NodePool, PodDemand,
                                       Resources)
 from resources import (AGENT_POOL, DAEMON_SET, DEPLOYMENT, HPA, JOB, MANAGED_CLUSTER, STATEFUL_SET, known,
-                       peak_replicas, pod_spec)
+                       peak_replicas, pod_spec, rolling_surge)
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 NODE_KNOBS = {"replicas": "the HPA's maxReplicas (or replicas)", "max_nodes": "the pool's count (maxCount when it "
@@ -105,7 +105,10 @@ def node_capacity(args: StackValidationArgs, report: ReportViolation) -> None:
         try:
             if r.resource_type in (DEPLOYMENT, STATEFUL_SET, JOB, DAEMON_SET):
                 spec = pod_spec(r.props)
-                pods = [(r.name, peak_replicas(r, hpas), pod_requests(spec), spec)]
+                peak = peak_replicas(r, hpas)
+                pods = [(r.name, peak, pod_requests(spec), spec)]
+                if surge := rolling_surge(r, peak):
+                    pods.append((f"{r.name}-surge", surge, pod_requests(spec), spec))
             elif r.resource_type == HELM_RELEASE:
                 pods = [(f"{r.name}{path}", n, asked, {}) for path, n, asked in chart_pods(r.props.get("values") or {})]
             else:
@@ -113,14 +116,14 @@ def node_capacity(args: StackValidationArgs, report: ReportViolation) -> None:
             for name, replicas, asked, spec in pods:
                 eligible = [i for i, (p, _) in enumerate(node_pools) if _schedulable_on(spec, p)]
                 if not eligible:
-                    if whole_cluster:  # else they may run on a pool this stack does not declare
+                    if whole_cluster and name == r.name:  # else a pool this stack does not declare may run them
                         report(f"{name}: no node pool of the cluster can run its pods (its nodeSelector or "
                                "tolerations match none): they would stay Pending.", r.urn)
                     continue
                 per_node = r.resource_type == DAEMON_SET
                 for i in eligible if per_node else eligible[:1]:
-                    demands[i].append(PodDemand(name, replicas, asked, per_node=per_node,
-                                                scalable=r.resource_type in (DEPLOYMENT, STATEFUL_SET)))
+                    demands[i].append(PodDemand(name, replicas, asked, per_node=per_node, scalable=name == r.name
+                                                and r.resource_type in (DEPLOYMENT, STATEFUL_SET)))
         except (UnknownValueError, ValueError):
             continue  # requests known only after deployment, or not a quantity (the schema check says so)
     for (_, pool), wanted in zip(node_pools, demands):

@@ -22,7 +22,7 @@ from components.connection_budget import (
     max_connections_for,
 )
 from resources import (CONFIGURATION, EXTENSION, FIREWALL_RULE, HPA, SERVER, WORKLOADS, env_entries, known,
-                       literal_env, metadata, peak_replicas, pod_spec, with_defaults)
+                       literal_env, metadata, peak_replicas, pod_spec, rolling_surge, with_defaults)
 
 POOL_ENV = ("UVICORN_WORKERS", "DATABASE_POOL_SIZE", "DATABASE_POOL_MAX_OVERFLOW", "PGVECTOR_POOL_SIZE",
             "PGVECTOR_POOL_MAX_OVERFLOW", "VECTOR_DB", "ENABLE_DB_MIGRATIONS")
@@ -73,7 +73,10 @@ def connection_budget(args: StackValidationArgs, report: ReportViolation) -> Non
                     report(f"{r.name}: {', '.join(opaque)} must be literal values so the connection budget can "
                            "be checked.", r.urn)
                     continue
-                demand[server].append(Workload.from_env(r.name, peak_replicas(r, hpas), literal_env(c)))
+                peak = peak_replicas(r, hpas)
+                demand[server].append(Workload.from_env(r.name, peak, literal_env(c)))
+                if surge := rolling_surge(r, peak):  # a rolling update runs these beside the peak
+                    demand[server].append(Workload.from_env(f"{r.name}-surge", surge, literal_env(c)))
         except UnknownValueError:
             continue  # this workload's values are known only after deployment
         except PoolError as e:

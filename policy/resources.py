@@ -72,6 +72,18 @@ def is_open_webui(props: Mapping[str, Any]) -> bool:
     return any("open-webui" in str(c.get("image", "")) for c in (pod_spec(props).get("containers") or []))
 
 
+def rolling_surge(resource: PolicyResource, peak: int) -> int:
+    """The pods a Deployment's rolling update adds above its count: maxSurge (Kubernetes' default 25%, rounded up);
+    none for Recreate or another kind of workload."""
+    if resource.resource_type != DEPLOYMENT:
+        return 0
+    strategy = (resource.props.get("spec") or {}).get("strategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return 0
+    surge = str((strategy.get("rollingUpdate") or {}).get("maxSurge", "25%"))
+    return -(-peak * int(surge[:-1]) // 100) if surge.endswith("%") else int(float(surge))
+
+
 def peak_replicas(resource: PolicyResource, hpas: Iterable[PolicyResource]) -> int:
     """HPA maxReplicas when an HPA targets the workload, else its own replicas (or parallelism), else 1."""
     props = resource.props

@@ -17,13 +17,14 @@ def dev() -> LoadReport:
 def test_dev_at_its_maximum_holds_every_pool_at_its_peak_with_no_error(dev):
     # B1ms: 50 max_connections, Azure's 15 reserved
     assert (dev.max_connections, dev.capacity) == (50, 35)
-    # 2 replicas x (2 x (2+1) main + (2+0) pgvector) + the migration Job's 8 + 1 Alembic
-    assert dev.demand == dev.peak_seen == 25
+    # (2 replicas + 1 rolling-update surge) x (2 x (2+1) main + (2+0) pgvector) + the migration Job's 8 + 1 Alembic
+    assert dev.demand == dev.peak_seen == 33
     assert dev.errors_at_max == {}
 
 
 def test_one_replica_more_than_the_budget_allows_is_refused_as_the_budget_says(dev):
-    # 3 replicas (33 <= 35) still fit; the 4th asks for 8 more than the 2 left and is refused 6 times
+    # 3 app pods (33 <= 35: 2 at the HPA's maximum and the surge) fit; a 4th asks for 8 more than the 2 left and is
+    # refused 6 times
     assert dev.predicted_first_failure == dev.first_failure == 4
     assert dev.seen_at_failure == dev.capacity == 35
     # an application role meets Azure's reserved slots before the server is full
@@ -33,7 +34,7 @@ def test_one_replica_more_than_the_budget_allows_is_refused_as_the_budget_says(d
 
 def test_nothing_is_left_behind(dev):
     pids, datadir = dev.left
-    assert len(pids) == 1 + 4  # the Job, 2 replicas, then the 3rd and the refused 4th
+    assert len(pids) == 1 + 4  # the Job, 2 replicas and the surge, then the refused 4th
     assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
     assert not Path(datadir).exists()
 

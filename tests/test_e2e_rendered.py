@@ -62,7 +62,7 @@ def test_the_app_and_its_job_connect_under_their_budget_names(objects: list[dict
     assert app.env["WEBSOCKET_REDIS_URL"] == app.env["REDIS_URL"] == "redis://:redispw@127.0.0.1:16379/0"
     assert app.command == ()  # the image's own entrypoint
     assert job.containers[0].command[:2] == ("python", "-c")
-    assert [c.name for c in job.init_containers] == ["seed-model-cache"]
+    assert [c.name for c in job.init_containers] == ["seed-model-cache", "schema-gate"]
 
 
 def test_redis_args_expand_the_password_as_the_kubelet_does(objects: list[dict[str, Any]],

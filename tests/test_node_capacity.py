@@ -69,7 +69,7 @@ def test_both_stacks_fit(dev_run, prod_run):
 
 
 def test_prod_at_40_replicas_within_its_connection_budget_does_not_fit_its_nodes():
-    # pools shrunk so that 40 replicas fit the D2ds_v5's 844 connections: 40 x 20 + the Job's 21 = 821
+    # pools shrunk so that 40 replicas fit the D2ds_v5's 844 connections: (40 + 1 surge) x 20 + the Job's 21 = 841
     overrides = {"maxReplicas": 40, "databasePoolSize": 4, "databasePoolMaxOverflow": 2}
     with pytest.raises(ConfigError) as rejected:
         run_program("prod", overrides)
@@ -78,12 +78,12 @@ def test_prod_at_40_replicas_within_its_connection_budget_does_not_fit_its_nodes
     assert "node pool of Standard_D4ds_v5 too small: at the peak, the pods past what it holds would stay Pending" \
         in message
     assert "open-webui: 40 x (500m, 1536Mi) = 20 CPU, 60.00 GiB" in message
-    assert "wanted 20.78 CPU, 62.00 GiB vs room 13.94 CPU, 45.56 GiB (4 x Standard_D4ds_v5" in message
-    assert "lower maxReplicas of open-webui from 40 to 26" in message
-    assert "raise aksSystemNodeCount from 4 to 6" in message
+    assert "wanted 21.33 CPU, 63.56 GiB vs room 13.94 CPU, 45.56 GiB (4 x Standard_D4ds_v5" in message
+    assert "lower maxReplicas of open-webui from 40 to 25" in message
+    assert "raise aksSystemNodeCount from 4 to 7" in message
     assert "choose a larger aksSystemVmSize: Standard_D8ds_v5" in message
     # and each fix it names is enough on its own
-    for fix in ({"maxReplicas": 26}, {"aksSystemNodeCount": 6}, {"aksSystemVmSize": "Standard_D8ds_v5"}):
+    for fix in ({"maxReplicas": 25}, {"aksSystemNodeCount": 7}, {"aksSystemVmSize": "Standard_D8ds_v5"}):
         capacity = run_program("prod", {**overrides, **fix}).outputs["capacity"]
         assert all(c["within"] for c in capacity), fix
 

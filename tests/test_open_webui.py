@@ -91,8 +91,9 @@ def test_spread_across_nodes():
 
 
 def test_budget_workloads_read_the_same_environment():
-    app, migrate = SETTINGS.workloads("webui")
+    app, surge, migrate = SETTINGS.workloads("webui")
     assert (app.peak_replicas, app.per_pod) == (6, 2 * 5 + 3)
+    assert (surge.name, surge.peak_replicas, surge.per_pod) == ("webui-surge", 1, 2 * 5 + 3)
     assert (migrate.peak_replicas, migrate.per_pod) == (1, 2 * 5 + 3 + 1)
 
 

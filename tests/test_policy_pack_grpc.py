@@ -50,7 +50,7 @@ def test_seed_stack_fails_the_budget_and_its_plain_http_login_and_is_warned_abou
     assert "Service 'open-webui-service' (LoadBalancer)" in by_policy["open-webui-tls-only"].message
     assert by_policy["open-webui-tls-only"].urn.endswith("::open-webui-service")
     assert by_policy["connection-budget"].mandatory
-    assert "demand 920 vs capacity 35" in by_policy["connection-budget"].message
+    assert "demand 1150 vs capacity 35" in by_policy["connection-budget"].message
     assert by_policy["connection-budget"].urn.endswith("::shsorot-pg")
     assert by_policy["premium-files-size"].enforcement == "advisory"
 

@@ -144,7 +144,9 @@ def test_no_credential_in_a_plain_env_value(run):
 
 def test_deployment_is_configured_for_replicas(run):
     deployment = run.named("open-webui-deployment").inputs
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    # rolling, never below the serving count; a schema change is the schema Job's gate's to stop (test_open_webui)
+    assert deployment["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1,
+                                                                                         "maxUnavailable": 0}}
     assert "replicas" not in deployment["spec"]
     c = container(run, "open-webui-deployment")
     env = {e["name"]: e.get("value") for e in c["env"]}

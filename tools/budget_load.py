@@ -187,7 +187,8 @@ class LoadReport:
         rows = [
             ("server max_connections (SKU default)", self.max_connections),
             ("capacity (max_connections - 15 reserved)", self.capacity),
-            (f"predicted demand at the HPA maximum ({self.max_replicas} replicas + migration Job)", self.demand),
+            (f"predicted demand at the HPA maximum ({self.max_replicas} replicas + the rolling update's surge + "
+             "migration Job)", self.demand),
             ("peak seen by the server (pg_stat_activity)", self.peak_seen),
             ("errors at the maximum", _kinds(self.errors_at_max)),
             ("first replica count the budget forbids", self.predicted_first_failure),
@@ -278,7 +279,9 @@ def prove(stack: str, extra: int = 20) -> LoadReport:
         raise ValueError(f"the budget reserves {budget.reserved} connections; this emulation reserves "
                          f"{sum(AZURE_RESERVATIONS.values())} as Azure does")
     app, job = reveal(run.named("open-webui-deployment").inputs), reveal(run.named("open-webui-migrate").inputs)
+    # the HPA's maximum and the pods a rolling update adds beside them: the app's peak
     max_replicas = int(reveal(run.named("open-webui-hpa").inputs)["spec"]["maxReplicas"])
+    peak = max_replicas + exported["workloads"]["open-webui-surge"]["peakReplicas"]
 
     server = start_postgres({"max_connections": budget.max_connections, **AZURE_RESERVATIONS})
     replicas: list[Replica] = []
@@ -293,12 +296,12 @@ def prove(stack: str, extra: int = 20) -> LoadReport:
                           workers=int(env.get("UVICORN_WORKERS", "1")))
 
         deadline = time.monotonic() + DEADLINE_SECONDS
-        replicas = [start("open-webui-migrate", job)] + [start(f"open-webui-{i}", app) for i in range(max_replicas)]
+        replicas = [start("open-webui-migrate", job)] + [start(f"open-webui-{i}", app) for i in range(peak)]
         _wait(replicas, deadline)  # every pool at its peak, all at once
         peak_seen, errors_at_max = _seen(server), _errors(replicas)
 
         first_failure, seen_at_failure, errors_at_failure = None, 0, {}
-        for count in range(max_replicas + 1, max_replicas + extra + 1):
+        for count in range(peak + 1, peak + extra + 1):
             replicas.append(start(f"open-webui-{count - 1}", app))
             _wait(replicas, deadline)
             errors = _errors(replicas)
@@ -308,7 +311,8 @@ def prove(stack: str, extra: int = 20) -> LoadReport:
                 break
         return LoadReport(
             stack=stack, max_connections=budget.max_connections, capacity=budget.capacity, demand=budget.demand,
-            max_replicas=max_replicas, predicted_first_failure=budget.first_forbidden_replicas("open-webui"),
+            max_replicas=max_replicas,
+            predicted_first_failure=budget.first_forbidden_replicas("open-webui") + peak - max_replicas,
             peak_seen=peak_seen, errors_at_max=errors_at_max, first_failure=first_failure,
             errors_at_failure=errors_at_failure, seen_at_failure=seen_at_failure,
             left=(tuple(r.process.pid for r in replicas), str(server.datadir)))

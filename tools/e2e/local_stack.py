@@ -24,8 +24,8 @@ from components.redis import redis_url
 from tools.e2e import api
 from tools.e2e.judge import config_check, connections_check, job_config_keys, memory_peak_check
 from tools.e2e.release import Release, ensure, version_of_image
-from tools.e2e.rendered import (COMPONENT_LABEL, NAME_LABEL, Container, load_manifests, local_paths, localize,
-                                secret_keys, workload)
+from tools.e2e.rendered import (COMPONENT_LABEL, NAME_LABEL, Container, Workload, load_manifests, local_paths,
+                                localize, secret_keys, workload)
 from tools.e2e.sampler import ConnectionSampler
 from tools.e2e.usage import peak_rss_while
 from tools.e2e.services import Process, Processes, start_database, start_redis
@@ -96,6 +96,8 @@ class LocalStack:
         self.version = version or version_of_image(self.config["image"])
         self.shared = work / "data"  # the ReadWriteMany volume every pod mounts
         self.shared.mkdir()
+        self.volumes: dict[str, Path] = {"data": self.shared}
+        """Volume name -> its local directory: the shared volume, and each ConfigMap mounted (written once)."""
         self.processes = Processes(work)
         self.job_keys: list[str] = []
         self.job_peak_rss: dict[str, int] = {}
@@ -130,7 +132,7 @@ class LocalStack:
         return workload(self.objects, "Deployment", {NAME_LABEL: APP_NAME}, self.secrets).containers[0]
 
     def container_process(self, container: Container, port: int = 0) -> tuple[list[str], dict[str, str], Path]:
-        paths = local_paths(container, {"data": self.shared}, self.release.image_root)
+        paths = local_paths(container, self.volumes, self.release.image_root)
         command = [localize(part, paths) for part in image_command(container, self.release, port)]
         return command, local_env(container, paths, port), paths["/app"] / "backend"
 
@@ -145,6 +147,7 @@ class LocalStack:
             main = job.containers[0]
             command = tuple(c.replace('"ollama.base_urls"', '"ollama.base_url"') for c in main.command)
             job = replace(job, containers=(replace(main, command=command),))
+        self.mount_config_maps(job)
         job_app = f"{APP_NAME}-migrate"
         started = time.monotonic()
         with ConnectionSampler(self.pg.superuser, self.pg.server.port, lambda: {}) as sampler:
@@ -168,6 +171,14 @@ class LocalStack:
                 connections_check(job_app, {"the Job": sampler.by_application.get(job_app, 0)},
                                   self.budget["workloads"][job_app]["perPod"]),
                 config_check({str(k): v for k, v in rows}, self.rendered_env)]
+
+    def mount_config_maps(self, workload: Workload) -> None:
+        for volume, files in workload.config_maps.items():
+            directory = self.work / "volumes" / volume
+            directory.mkdir(parents=True, exist_ok=True)
+            for file, text in files.items():
+                (directory / file).write_text(text)
+            self.volumes[volume] = directory
 
     def run_containers(self, job: str, containers: Sequence[Container]) -> Check | None:
         for container in containers:

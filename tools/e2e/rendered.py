@@ -45,6 +45,8 @@ class Workload:
     name: str
     init_containers: tuple[Container, ...]
     containers: tuple[Container, ...]
+    config_maps: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Volume name -> the files of the ConfigMap it mounts."""
 
 
 def load_manifests(directory: Path) -> list[dict[str, Any]]:
@@ -66,11 +68,14 @@ def expand(text: str, env: Mapping[str, str]) -> str:
 
 
 def _container(raw: dict[str, Any], secrets: Mapping[tuple[str, str], str], rendered_keys: set[tuple[str, str]],
-               owner: str) -> Container:
+               owner: str, namespace: str) -> Container:
     env: dict[str, str] = {}
     for entry in raw.get("env", []):
         if "value" in entry:
             env[entry["name"]] = str(entry["value"])
+            continue
+        if entry.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.namespace":
+            env[entry["name"]] = namespace
             continue
         ref = entry.get("valueFrom", {}).get("secretKeyRef")
         if ref is None:
@@ -105,11 +110,14 @@ def workload(objects: list[dict[str, Any]], kind: str, labels: Mapping[str, str]
     name = o["metadata"]["name"]
     pod = o["spec"]["template"]["spec"]
     rendered_keys = set(secret_keys(objects))
-    owner = f"{kind}/{name}"
+    owner, namespace = f"{kind}/{name}", o["metadata"].get("namespace", "")
+    maps = {m["metadata"]["name"]: m.get("data", {}) for m in objects if m["kind"] == "ConfigMap"}
     return Workload(
         kind=kind, name=name,
-        init_containers=tuple(_container(c, secrets, rendered_keys, owner) for c in pod.get("initContainers", [])),
-        containers=tuple(_container(c, secrets, rendered_keys, owner) for c in pod["containers"]))
+        init_containers=tuple(_container(c, secrets, rendered_keys, owner, namespace)
+                              for c in pod.get("initContainers", [])),
+        containers=tuple(_container(c, secrets, rendered_keys, owner, namespace) for c in pod["containers"]),
+        config_maps={v["name"]: maps[v["configMap"]["name"]] for v in pod.get("volumes", []) if "configMap" in v})
 
 
 def localize(text: str, paths: Mapping[str, Path]) -> str:

@@ -1,0 +1,151 @@
+"""The schema gate of an Open WebUI upgrade: two releases never serve one schema, and an upgrade that keeps the schema
+never stops serving.
+
+Runs in the release's own image (it has Alembic and SQLAlchemy), shipped by the OpenWebUI component in a ConfigMap:
+
+- `gate`, the schema Job's init container, before Alembic: reads the database's revision (alembic_version) and the
+  image's Alembic head. Equal, or a new database: nothing to do, the Deployment then rolls (maxUnavailable 0). They
+  differ: a schema change. It records the Deployment's replica count in an annotation, scales it to 0 (an HPA
+  leaves a Deployment at 0 alone) and waits until no pod of it is left; only then does Alembic run.
+- `resume`, the Job after the Deployment's update: a Deployment at 0 goes back to the recorded count (at least
+  minReplicas), and the Job ends when a pod of the new release is Ready; the HPA is in charge again.
+
+It reads the database's revision rather than the stack's last outputs: the database is what the schema is, whatever
+was restored, rolled back or edited since. Standard library, SQLAlchemy and Alembic only; the Kubernetes API with the
+Job's service account (KUBERNETES_API_URL overrides the in-cluster address, as `make e2e-upgrade` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+REPLICAS_ANNOTATION = "openwebui.io/replicas-before-schema-change"
+POLL_SECONDS = 2
+
+
+def log(message: str) -> None:
+    print(f"schema-gate: {message}", flush=True)
+
+
+def image_head() -> str:
+    """The Alembic head of the Open WebUI this image holds (its migrations folder; nothing is imported)."""
+    from alembic.script import ScriptDirectory
+
+    spec = importlib.util.find_spec("open_webui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("open_webui is not installed in this image")
+    head = ScriptDirectory(str(Path(list(spec.submodule_search_locations)[0]) / "migrations")).get_current_head()
+    if head is None:
+        raise RuntimeError("the image's migrations have no single head")
+    return str(head)
+
+
+def database_revision(url: str) -> Optional[str]:
+    """The database's Alembic revision; None for a database Open WebUI never started on."""
+    import sqlalchemy
+
+    # the sync driver Open WebUI itself uses; one connection, closed before Alembic opens its own
+    engine = sqlalchemy.create_engine(sqlalchemy.engine.make_url(url).set(drivername="postgresql+psycopg2"),
+                                      poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            if conn.execute(sqlalchemy.text("SELECT to_regclass('alembic_version')")).scalar() is None:
+                return None
+            return conn.execute(sqlalchemy.text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+
+
+class Kubernetes:
+    def __init__(self) -> None:
+        self.base = os.environ.get("KUBERNETES_API_URL") or (
+            f"https://{os.environ['KUBERNETES_SERVICE_HOST']}:{os.environ['KUBERNETES_SERVICE_PORT']}")
+        token = ACCOUNT / "token"
+        self.headers = {"Authorization": f"Bearer {token.read_text().strip()}"} if token.exists() else {}
+        ca = ACCOUNT / "ca.crt"
+        self.context = ssl.create_default_context(cafile=str(ca)) if ca.exists() else None
+
+    def call(self, method: str, path: str, body: Optional[dict[str, Any]] = None,
+             content_type: str = "application/merge-patch+json") -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {**self.headers, **({"Content-Type": content_type} if data else {})}
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        with urllib.request.urlopen(request, timeout=30, context=self.context) as response:
+            return json.loads(response.read() or b"{}")
+
+
+def deployment_path(namespace: str, name: str) -> str:
+    return f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}"
+
+
+def gate(api: Callable[[], Kubernetes], namespace: str, deployment: str, selector: str, url: str, deadline: float) -> str:
+    head, current = image_head(), database_revision(url)
+    if current is None or current == head:
+        log(f"schema unchanged (database {current or 'new'}, image {head}): the Deployment rolls")
+        return "rolling"
+    kubernetes = api()
+    try:
+        replicas = int(kubernetes.call("GET", deployment_path(namespace, deployment))["spec"].get("replicas", 1))
+    except urllib.error.HTTPError as e:
+        if e.code != 404:
+            raise
+        replicas = 0
+    log(f"schema change {current} -> {head}: stopping {deployment} ({replicas} replicas) before Alembic runs")
+    if replicas:
+        kubernetes.call("PATCH", deployment_path(namespace, deployment),
+                 {"metadata": {"annotations": {REPLICAS_ANNOTATION: str(replicas)}}})
+        kubernetes.call("PATCH", deployment_path(namespace, deployment) + "/scale", {"spec": {"replicas": 0}})
+    while time.monotonic() < deadline:
+        pods = kubernetes.call("GET", f"/api/v1/namespaces/{namespace}/pods?labelSelector={selector}")["items"]
+        if not pods:
+            log("no pod of the old release is left: Alembic may run")
+            return "recreate"
+        time.sleep(POLL_SECONDS)
+    raise TimeoutError(f"pods of {deployment} still running at the deadline")
+
+
+def resume(api: Kubernetes, namespace: str, deployment: str, min_replicas: int, deadline: float) -> None:
+    found = api.call("GET", deployment_path(namespace, deployment))
+    if int(found["spec"].get("replicas", 1)) > 0:
+        log(f"{deployment} was not stopped: nothing to resume")
+        return
+    recorded = int((found["metadata"].get("annotations") or {}).get(REPLICAS_ANNOTATION, 0))
+    replicas = max(recorded, min_replicas)
+    log(f"starting {deployment} again at {replicas} replicas")
+    api.call("PATCH", deployment_path(namespace, deployment) + "/scale", {"spec": {"replicas": replicas}})
+    while time.monotonic() < deadline:
+        status = api.call("GET", deployment_path(namespace, deployment)).get("status") or {}
+        if int(status.get("readyReplicas") or 0) >= 1:
+            log(f"{deployment} serves again ({status.get('readyReplicas')} Ready)")
+            return
+        time.sleep(POLL_SECONDS)
+    raise TimeoutError(f"{deployment} has no Ready pod at the deadline")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("step", choices=("gate", "resume"))
+    parser.add_argument("--deadline-seconds", type=float, default=900)
+    args = parser.parse_args(argv)
+    env = os.environ
+    deadline = time.monotonic() + args.deadline_seconds
+    if args.step == "gate":
+        gate(Kubernetes, env["NAMESPACE"], env["DEPLOYMENT"], env["POD_SELECTOR"], env["DATABASE_URL"], deadline)
+    else:
+        resume(Kubernetes(), env["NAMESPACE"], env["DEPLOYMENT"], int(env["MIN_REPLICAS"]), deadline)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -29,7 +29,7 @@ lock: $(VENV)/.installed
 	$(LOCK) -o requirements-dev.txt requirements-dev.in
 
 plan: $(VENV)/.installed
-	$(PY) -m tools.plan $(STACK)
+	$(PY) -m tools.plan $(STACK) $(if $(FROM),--from $(FROM))
 
 test: $(VENV)/.installed node_modules/.installed
 	$(PY) -m mypy --exclude venv .  # what `pulumi up` runs (Pulumi.yaml: typechecker: mypy)

@@ -63,3 +63,16 @@ def test_an_upgrade_rolls_only_when_the_schema_holds():
     assert unknown.kind == RECREATE and "make releases VERSIONS=0.13.0" in unknown.reason
     assert upgrade_kind(None, "v0.12.4", heads).kind == RECREATE
     assert upgrade_kind("v0.12.4", "v0.12.4", heads).kind == ROLLING
+
+
+def test_make_plan_says_which_kind_an_image_change_makes():
+    from tools.plan import committed_image_tag, upgrade_lines
+    rolling = upgrade_lines("v0.12.4", "v0.12.3", "FROM")
+    assert rolling == ["  image v0.12.4: Alembic head 0bd252b206fb",
+                       "  from v0.12.3 (FROM): ROLLING: v0.12.3 -> v0.12.4: same Alembic head 0bd252b206fb, no schema "
+                       "change"]
+    assert "RECREATE: v0.11.4 -> v0.12.4: Alembic head d4c1a8e37b62 -> 0bd252b206fb" in upgrade_lines(
+        "v0.12.4", "v0.11.4", "FROM")[1]
+    assert "no image change against the image at git HEAD" in upgrade_lines("v0.12.4", "v0.12.4",
+                                                                             "the image at git HEAD")[1]
+    assert committed_image_tag("dev") == "v0.12.4"  # Pulumi.yaml's default, as committed

@@ -13,13 +13,15 @@ Exit status: 0 clean; 1 a mandatory policy failed or a manifest is invalid; 2 th
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import kubernetes_validate
 import kubernetes_validate.utils
@@ -27,6 +29,8 @@ import yaml
 
 from components.config import ConfigError
 from components.cost import estimate
+from components.open_webui import image_tag
+from components.upgrade import release_heads, upgrade_kind
 from tools.mock_engine import ROOT, MockRun, Registration, reveal, run_program, stack_config
 from tools.policy_client import PolicyPackServer, Violation, check_stack
 from tools.pinned_schemas import is_custom_resource, validate_custom_resource, validate_release
@@ -177,13 +181,40 @@ def write_manifests(objects: list[dict[str, Any]], directory: Path, kubernetes_v
     return errors
 
 
+def committed_image_tag(stack: str) -> Optional[str]:
+    """The stack's image tag as git HEAD has it (its Pulumi.<stack>.yaml over Pulumi.yaml): what a change replaces."""
+    def show(path: str) -> Any:
+        found = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=ROOT, capture_output=True, text=True)
+        return yaml.safe_load(found.stdout) if found.returncode == 0 else None
+
+    project, own = show("Pulumi.yaml"), show(f"Pulumi.{stack}.yaml")
+    if project is None:
+        return None
+    image = ((own or {}).get("config") or {}).get(f"{project['name']}:image", project["config"]["image"]["default"])
+    return f"{image_tag(str(image))}" or None
+
+
+def upgrade_lines(target: str, running: Optional[str], source: str) -> list[str]:
+    heads = release_heads()
+    lines = [f"  image {target}: Alembic head {heads.get(target, 'unknown (not in components/releases.json)')}"]
+    if running is None or running == target:
+        lines.append(f"  no image change against {source}; `make plan FROM=<tag>` says what an upgrade from a tag does")
+    else:
+        upgrade = upgrade_kind(running, target, heads)
+        lines.append(f"  from {running} ({source}): {upgrade.kind.upper()}: {upgrade.reason}")
+    return lines
+
+
 def main(argv: list[str]) -> int:
-    stack = argv[0] if argv else "dev"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("stack", nargs="?", default="dev")
+    parser.add_argument("--from", dest="running", help="the running image tag (default: the stack's at git HEAD)")
+    args = parser.parse_args(argv)
     with PolicyPackServer() as pack:  # starts now, on the other core, while the program runs
-        return plan(stack, pack)
+        return plan(args.stack, pack, args.running)
 
 
-def plan(stack: str, pack: PolicyPackServer) -> int:
+def plan(stack: str, pack: PolicyPackServer, running: Optional[str] = None) -> int:
     out = ROOT / "build" / stack
     print(f"== offline plan for stack '{stack}' (no credentials: the SDK's mock runtime)")
     try:
@@ -194,6 +225,11 @@ def plan(stack: str, pack: PolicyPackServer) -> int:
 
     print(f"\n-- resources ({len(run.registrations)})")
     print("\n".join(tree(run)))
+
+    target = run.outputs["openWebUI"]["imageTag"]
+    print("\n-- upgrade: what this image does to the running Open WebUI (README, Upgrades)")
+    print("\n".join(upgrade_lines(target, running or committed_image_tag(stack),
+                                   "FROM" if running else "the image at git HEAD")))
 
     budget = run.outputs["connectionBudget"]
     print("\n-- capacity at the peak: each of the family checked before anything is declared (config validation), "

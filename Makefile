@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 
-.PHONY: plan test verify bench bench-migrate bench-budget e2e lock releases
+.PHONY: plan test verify bench bench-migrate bench-budget e2e e2e-upgrade e2e-setup lock releases
 # The locks: every package pinned with its hashes, for any platform, compiled by uv from the ranges in the .in files.
 LOCK := $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 \
 	$(if $(UPGRADE),--upgrade) $(foreach p,$(PACKAGE),--upgrade-package $(p))
@@ -54,11 +54,17 @@ bench-budget: $(VENV)/.installed
 # The stack's Open WebUI on the real release (README, "Proven against the real Open WebUI"): not part of `make test`.
 # OPEN_WEBUI=<version> tries another release; BREAK=redis-password|pool-budget|config-key sabotages one thing.
 # The release's venv is cached in E2E_HOME (~/.cache/openwebui-e2e): about 7.4 GB and 5 minutes the first time.
-e2e: $(VENV)/.installed
+e2e: e2e-setup
+	$(PY) -m tools.e2e $(if $(OPEN_WEBUI),--version $(OPEN_WEBUI)) $(if $(BREAK),--break $(BREAK))
+
+# An upgrade rehearsed on two real releases: make e2e-upgrade FROM=0.12.3 TO=0.12.4
+e2e-upgrade: e2e-setup
+	$(PY) -m tools.e2e.upgrade --from $(FROM) --to $(TO)
+
+e2e-setup: $(VENV)/.installed
 	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q redis-server; } \
 		|| { echo "make e2e needs Debian's redis-server: sudo apt-get install redis-server"; exit 1; }
 	mkdir -p build && $(PY) -m tools.plan dev > build/plan-dev.log || { cat build/plan-dev.log; exit 1; }
-	$(PY) -m tools.e2e $(if $(OPEN_WEBUI),--version $(OPEN_WEBUI)) $(if $(BREAK),--break $(BREAK))
 
 # The Alembic head of each Open WebUI release given, from its PyPI wheel, into components/releases.json.
 releases: $(VENV)/.installed

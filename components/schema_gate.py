@@ -18,6 +18,7 @@ Job's service account (KUBERNETES_API_URL overrides the in-cluster address, as `
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import json
 import os
@@ -27,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 REPLICAS_ANNOTATION = "openwebui.io/replicas-before-schema-change"
@@ -38,17 +39,45 @@ def log(message: str) -> None:
     print(f"schema-gate: {message}", flush=True)
 
 
-def image_head() -> str:
-    """The Alembic head of the Open WebUI this image holds (its migrations folder; nothing is imported)."""
-    from alembic.script import ScriptDirectory
+def _revisions(source: str) -> tuple[Optional[str], tuple[str, ...]]:
+    """(revision, what it revises) from a migration module's top-level assignments."""
+    values: dict[str, object] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value:
+                    values[target.id] = ast.literal_eval(node.value)
+    revision = values.get("revision")
+    down = values.get("down_revision")
+    parents = tuple(down) if isinstance(down, (tuple, list)) else (down,) if isinstance(down, str) else ()
+    return (str(revision) if revision else None), tuple(str(p) for p in parents)
 
+
+def heads(sources: Iterable[str]) -> list[str]:
+    """The revisions nothing revises, sorted (one for a release whose migrations are linear)."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for source in sources:
+        revision, parents = _revisions(source)
+        if revision:
+            revisions.add(revision)
+            revised.update(parents)
+    return sorted(revisions - revised)
+
+
+def image_head() -> str:
+    """The Alembic head of the Open WebUI this image holds, read from its migration files (executing them would
+    import Open WebUI, which refuses to load without its secrets). tools/release_heads.py reads the wheels the same
+    way."""
     spec = importlib.util.find_spec("open_webui")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("open_webui is not installed in this image")
-    head = ScriptDirectory(str(Path(list(spec.submodule_search_locations)[0]) / "migrations")).get_current_head()
-    if head is None:
-        raise RuntimeError("the image's migrations have no single head")
-    return str(head)
+    versions = Path(list(spec.submodule_search_locations)[0]) / "migrations" / "versions"
+    found = heads(path.read_text() for path in versions.glob("*.py"))
+    if len(found) != 1:
+        raise RuntimeError(f"the image's migrations have {len(found)} heads: {found}")
+    return found[0]
 
 
 def database_revision(url: str) -> Optional[str]:
@@ -89,7 +118,8 @@ def deployment_path(namespace: str, name: str) -> str:
     return f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}"
 
 
-def gate(api: Callable[[], Kubernetes], namespace: str, deployment: str, selector: str, url: str, deadline: float) -> str:
+def gate(api: Callable[[], Kubernetes], namespace: str, deployment: str, selector: str, url: str,
+         deadline: float) -> str:
     head, current = image_head(), database_revision(url)
     if current is None or current == head:
         log(f"schema unchanged (database {current or 'new'}, image {head}): the Deployment rolls")

@@ -9,45 +9,17 @@ revision no other revision revises. Two releases with the same head share a sche
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Iterable, Optional
 
+from components.schema_gate import heads
 from components.upgrade import RELEASES_FILE
 
 MIGRATIONS = "open_webui/migrations/versions/"
 CACHE = Path.home() / ".cache" / "openwebui-wheels"
-
-
-def _revisions(source: str) -> tuple[Optional[str], tuple[str, ...]]:
-    """(revision, what it revises) from a migration module's top-level assignments."""
-    values: dict[str, object] = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value:
-                    values[target.id] = ast.literal_eval(node.value)
-    revision = values.get("revision")
-    down = values.get("down_revision")
-    parents = tuple(down) if isinstance(down, (tuple, list)) else (down,) if isinstance(down, str) else ()
-    return (str(revision) if revision else None), tuple(str(p) for p in parents)
-
-
-def heads(sources: Iterable[str]) -> list[str]:
-    """The revisions nothing revises, sorted (one for a release whose migrations are linear)."""
-    revisions: set[str] = set()
-    revised: set[str] = set()
-    for source in sources:
-        revision, parents = _revisions(source)
-        if revision:
-            revisions.add(revision)
-            revised.update(parents)
-    return sorted(revisions - revised)
 
 
 def wheel_heads(wheel: Path) -> list[str]:

@@ -28,10 +28,11 @@ from components.network import NETWORK_MODES, NetworkSettings
 from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
 from components.node_capacity import VM_SIZES, NodeCapacity, NodePool, PodDemand, Resources
 from components.ollama import GPUS_PER_POD, PULLER_RESOURCES, OllamaSettings, service_url
-from components.open_webui import RESUME_RESOURCES, ROLLING_SURGE, OpenWebUISettings, image_tag
+from components.open_webui import RESUME_RESOURCES, ROLLING_SURGE, OpenWebUISettings
 from components.pg_extension import PgExtensionProvider
 from components.postgres import LIBRARY_ONLY, PRELOAD_LIBRARIES, FirewallRange, PostgresRestore, PostgresSettings
 from components.redis import RESOURCES as REDIS_RESOURCES
+from components.upgrade import unpinned
 from components.regions import region_error
 
 APP_NAME = "open-webui"
@@ -42,7 +43,6 @@ DATA_CLAIM_NAME = "open-webui-data"
 HA_MODES = ("Disabled", "SameZone", "ZoneRedundant")
 VECTOR_DBS = ("pgvector", "chroma")
 INDEX_METHODS = ("hnsw", "ivfflat")
-UNPINNED_TAGS = ("", "latest", "main", "dev", "cuda", "ollama")
 CPU_QUANTITY = r"\d+(\.\d+)?m?"
 MEMORY_QUANTITY = r"\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?"
 OLLAMA_MODEL = r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?"
@@ -398,10 +398,6 @@ def _check_cluster(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any]) -> l
     return errors
 
 
-def _unpinned(image: str) -> bool:
-    return "@sha256:" not in image and image_tag(image) in UNPINNED_TAGS
-
-
 def _check_quantities(s: dict[str, Any], prefix: str) -> list[str]:
     errors = []
     for key, pattern, example in (("cpuRequest", CPU_QUANTITY, "100m"), ("cpuLimit", CPU_QUANTITY, "2"),
@@ -441,7 +437,7 @@ def _check_edge(s: dict[str, Any]) -> list[str]:
 
 def _check_app(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any], lists: dict[str, Any]) -> list[str]:
     errors = []
-    if _unpinned(s["image"]):
+    if unpinned(s["image"]):
         errors.append(f"image: {s['image']!r} has no pinned tag; a moving tag lets replicas run different versions "
                       "and skips the per-tag migration Job. Use a release tag such as ghcr.io/open-webui/open-webui:v0.12.4.")
     errors += _check_quantities(s, "")
@@ -489,7 +485,7 @@ def _check_app(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any], lists: d
 def _check_ollama(s: dict[str, Any], n: dict[str, Any], lists: dict[str, Any]) -> list[str]:
     errors = []
     for key in ("ollamaImage", "ollamaModelPullerImage"):
-        if _unpinned(s[key]):
+        if unpinned(s[key]):
             errors.append(f"{key}: {s[key]!r} has no pinned tag; a moving tag changes what runs on the next node "
                           "without a deploy. Use a release tag such as ollama/ollama:0.17.7.")
     errors += _check_quantities(s, "ollama")

@@ -14,6 +14,7 @@ import pulumi_random as random
 from components.connection_budget import POSTGRES_SERVER_ANNOTATION, Workload, with_application_name
 from components.edge import HSTS
 from components.pod_security import hardened
+from components.upgrade import image_tag
 
 HTTP_PORT = 8080
 COMPONENT_LABEL = "app.kubernetes.io/component"
@@ -49,12 +50,6 @@ asyncio.run(Config.upsert({"ollama.base_urls": urls, "ollama.enable": bool(urls)
 SentenceTransformer(os.environ["RAG_EMBEDDING_MODEL"], cache_folder=os.environ["SENTENCE_TRANSFORMERS_HOME"])
 """
 """The migration Job's program: schema, the stack-owned settings, the shared embedding model."""
-
-
-def image_tag(image: str) -> str:
-    """The tag of an image reference ('' when untagged); a registry port is not a tag."""
-    name = image.rsplit("/", 1)[-1]
-    return name.split(":", 1)[1] if ":" in name else ""
 
 
 def migration_job_name(app: str, image: str, step: str = "migrate") -> str:

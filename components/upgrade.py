@@ -19,6 +19,20 @@ ROLLING = "rolling"
 RECREATE = "recreate"
 
 
+def image_tag(image: str) -> str:
+    """The tag of an image reference ('' when untagged); a registry port is not a tag."""
+    name = image.rsplit("/", 1)[-1]
+    return name.split(":", 1)[1] if ":" in name else ""
+
+
+UNPINNED_TAGS = ("", "latest", "main", "dev", "cuda", "ollama")
+"""Tags that move: an image under one is not the release the stack was checked against."""
+
+
+def unpinned(image: str) -> bool:
+    return "@sha256:" not in image and image_tag(image) in UNPINNED_TAGS
+
+
 def release_heads(path: Path = RELEASES_FILE) -> dict[str, str]:
     """Image tag (v0.12.4) -> its Alembic head."""
     return dict(json.loads(path.read_text())["heads"])

@@ -13,8 +13,8 @@ from network import namespace_default_deny, open_webui_tls_only
 from nodes import node_capacity
 from postgres import (BUDGET_SCHEMA, HARDENING_SCHEMA, connection_alert, connection_budget, extensions_allow_listed,
                       postgres_hardening, postgres_not_open_to_azure)
-from workloads import (multi_replica_shared_state, no_plaintext_secrets, no_privilege_escalation, redis_password,
-                       workload_hygiene)
+from workloads import (images_pinned, multi_replica_shared_state, no_plaintext_secrets, no_privilege_escalation,
+                       redis_password, workload_hygiene)
 
 POLICIES = [
     StackValidationPolicy(
@@ -31,6 +31,9 @@ POLICIES = [
     ResourceValidationPolicy(
         name="no-plaintext-secrets", enforcement_level=EnforcementLevel.MANDATORY, validate=no_plaintext_secrets,
         description="Credentials and keys in container env come from Secrets."),
+    ResourceValidationPolicy(
+        name="images-pinned", enforcement_level=EnforcementLevel.MANDATORY, validate=images_pinned,
+        description="Every container image has a pinned tag or a digest, not a moving tag such as latest or main."),
     ResourceValidationPolicy(
         name="gpu-pools-tainted", enforcement_level=EnforcementLevel.MANDATORY, validate=gpu_pools_tainted,
         description="GPU (NC/ND/NV) node pools carry a NoSchedule taint."),

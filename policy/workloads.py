@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
+from components.upgrade import UNPINNED_TAGS, unpinned
 from resources import (DAEMON_SET, DEPLOYMENT, HPA, PVC, STATEFUL_SET, WORKLOADS, containers, env_entries,
                        env_from_secret, is_open_webui, known, literal_env, metadata, peak_replicas, pod_spec)
 
@@ -113,3 +114,19 @@ def workload_hygiene(args: ResourceValidationArgs, report: ReportViolation) -> N
             missing += [p for p in ("readinessProbe", "livenessProbe") if not c.get(p)]
         if missing:
             report(f"container '{c.get('name')}' has no {', '.join(missing)}.", None)
+
+
+# images-pinned ------------------------------------------------------------------------------------------------
+
+def images_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """What runs is the release the stack was checked against: no moving tag (for Open WebUI it also decides
+    whether an upgrade can roll: components/upgrade.py)."""
+    if args.resource_type not in WORKLOADS:
+        return
+    for c in containers(args.props):
+        image = str(known(lambda: c.get("image"), "") or "")
+        if image and unpinned(image):
+            moving = ", ".join(t or "none" for t in UNPINNED_TAGS)
+            report(f"container '{c.get('name')}' runs {image}, a tag that moves ({moving}): pin a release tag "
+                   "(v0.12.4) or a digest (@sha256:...).", None)
+

@@ -101,3 +101,37 @@ def test_chroma_has_no_pgvector_settings_or_secret():
     run = build(dataclasses.replace(SETTINGS, vector_db="chroma", min_replicas=1, max_replicas=1))
     assert "PGVECTOR_DB_URL" not in reveal(run.named("webui-secret").inputs["stringData"])
     assert not any(k.startswith("PGVECTOR_") for k in env_of(run, "webui-deployment"))
+
+
+def test_the_schema_gate_runs_before_alembic_with_an_account_that_may_only_scale_this_deployment():
+    run = build()
+    job = run.named("webui-migrate").inputs["spec"]["template"]["spec"]
+    assert [c["name"] for c in job["initContainers"]] == ["seed-model-cache", "schema-gate"]
+    gate = job["initContainers"][1]
+    assert gate["command"] == ["python", "/schema-gate/schema_gate.py", "gate"]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in gate["env"]}
+    assert env["POD_SELECTOR"] == "app.kubernetes.io/name=webui,!app.kubernetes.io/component"  # not the Jobs' pods
+    assert env["NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}} and env["MIN_REPLICAS"] == "2"
+    assert env["DATABASE_URL"] == {"secretKeyRef": {"name": "webui", "key": "MIGRATION_DATABASE_URL"}}
+    assert job["serviceAccountName"] == "webui-schema-gate"
+    script = run.named("webui-schema-gate").inputs["data"]["schema_gate.py"]
+    assert "def gate(" in script and "def resume(" in script
+    rules = run.named("webui-schema-gate-role").inputs["rules"]
+    assert rules == [{"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale"],
+                      "resourceNames": ["webui"], "verbs": ["get", "patch"]},
+                     {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]
+
+
+def test_the_resume_job_follows_the_deployment_and_the_deployment_rolls():
+    run = build()
+    resume = run.named("webui-resume")
+    assert resume.inputs["metadata"]["name"] == "webui-resume-v0-12-4-cuda"
+    assert run.named("webui-deployment").urn in resume.dependencies
+    [container] = resume.inputs["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "/schema-gate/schema_gate.py", "resume"]
+    spec = run.named("webui-deployment").inputs["spec"]
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    assert "replicas" not in spec  # the HPA's
+    pod = spec["template"]["spec"]
+    assert pod["containers"][0]["lifecycle"] == {"preStop": {"exec": {"command": ["sleep", "10"]}}}
+    assert pod["terminationGracePeriodSeconds"] == 40

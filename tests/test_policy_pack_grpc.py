@@ -22,7 +22,7 @@ def test_analyzer_info_lists_every_policy_with_its_config_schema(pack):
                              "premium-files-size", "workload-hygiene", "gpu-capacity", "gpu-pods-tolerate-taint",
                              "gpu-pool-in-use", "postgres-not-open-to-azure", "redis-password",
                              "namespace-default-deny", "no-privilege-escalation", "open-webui-tls-only",
-                             "connection-alert", "monthly-budget", "node-capacity", "data-backed-up"}
+                             "connection-alert", "monthly-budget", "node-capacity", "data-backed-up", "images-pinned"}
     assert policies["gpu-capacity"].configSchema.properties["gpusPerVm"]["default"]["Standard_NC64as_T4_v3"] == 4
     budget_schema = policies["connection-budget"].configSchema.properties
     assert budget_schema["reservedConnections"]["default"] == 15
@@ -41,10 +41,14 @@ def test_seed_stack_fails_the_budget_and_its_plain_http_login_and_is_warned_abou
     by_policy = {v.policy: v for v in violations}
     assert set(by_policy) == {"connection-budget", "premium-files-size", "gpu-pool-in-use", "postgres-not-open-to-azure",
                               "redis-password", "namespace-default-deny", "no-privilege-escalation",
-                              "open-webui-tls-only", "connection-alert", "data-backed-up"}
+                              "open-webui-tls-only", "connection-alert", "data-backed-up", "images-pinned"}
     assert by_policy["gpu-pool-in-use"].enforcement == "advisory"
     assert by_policy["data-backed-up"].enforcement == "advisory"  # mandatory with prod's config, below
-    assert not any(v.mandatory for v in violations if v.policy not in ("connection-budget", "open-webui-tls-only"))
+    assert not any(v.mandatory for v in violations
+                   if v.policy not in ("connection-budget", "open-webui-tls-only", "images-pinned"))
+    # the hand-run system's ghcr.io/open-webui/open-webui:main
+    assert by_policy["images-pinned"].mandatory and "open-webui:main, a tag that moves" in by_policy[
+        "images-pinned"].message
     # the hand-run system's http://<public ip>
     assert by_policy["open-webui-tls-only"].mandatory
     assert "Service 'open-webui-service' (LoadBalancer)" in by_policy["open-webui-tls-only"].message

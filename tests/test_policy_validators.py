@@ -17,7 +17,7 @@ from cost import premium_files_size  # noqa: E402
 from nodes import node_capacity, pod_requests  # noqa: E402
 from gpu import gpu_capacity, gpu_pods_tolerate_taint, gpu_pool_in_use, gpu_pools_tainted  # noqa: E402
 from postgres import connection_budget, extensions_allow_listed, postgres_hardening  # noqa: E402
-from workloads import multi_replica_shared_state, no_plaintext_secrets, workload_hygiene  # noqa: E402
+from workloads import images_pinned, multi_replica_shared_state, no_plaintext_secrets, workload_hygiene  # noqa: E402
 
 
 def as_policy_resources(registrations: list[Registration]) -> list[PolicyResource]:
@@ -367,3 +367,15 @@ def test_pod_requests_count_sidecars_and_the_largest_one_off_init():
             "initContainers": [{"resources": {"requests": {"cpu": "1", "memory": "10Mi"}}},
                                {"restartPolicy": "Always", "resources": {"requests": {"cpu": "50m", "memory": "50Mi"}}}]}
     assert pod_requests(spec) == Resources(1000, 150 * 1024 * 1024)
+
+
+# images-pinned
+
+@pytest.mark.parametrize("image,moves", [("ghcr.io/open-webui/open-webui:main", True), ("redis:latest", True),
+                                         ("ghcr.io/open-webui/open-webui", True), ("localhost:5000/open-webui", True),
+                                         ("ghcr.io/open-webui/open-webui:v0.12.4", False),
+                                         ("ghcr.io/open-webui/open-webui@sha256:" + "0" * 64, False)])
+def test_a_moving_tag_is_refused(image, moves):
+    deployment = replace(seed_stack(), "open-webui", ["spec", "template", "spec", "containers", 0, "image"], image)
+    found = resource_violations(images_pinned, next(r for r in deployment if r.name == "open-webui"))
+    assert bool(found) == moves, found

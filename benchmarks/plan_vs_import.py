@@ -14,14 +14,19 @@ RUNS = 3
 SDK_IMPORTS = """
 import pulumi, pulumi_random, pulumi_policy, psycopg, kubernetes_validate, dill, yaml, jsonschema
 from pulumi_azure_native import resources, dbforpostgresql, containerservice, network, privatedns, managedidentity
-from pulumi_azure_native import authorization, monitor
-from pulumi_kubernetes import core, apps, batch, autoscaling, policy, storage, meta, networking, helm, apiextensions
+from pulumi_azure_native import authorization, monitor, recoveryservices
+from pulumi_azure_native import storage as azure_storage
+from pulumi_kubernetes import core, apps, batch, autoscaling, policy, meta, networking, helm, apiextensions, rbac
 from pulumi_kubernetes import Provider
 resources.ResourceGroup, dbforpostgresql.Server, dbforpostgresql.Configuration, dbforpostgresql.FirewallRule
 dbforpostgresql.Database, containerservice.ManagedCluster, containerservice.AgentPool
 containerservice.list_managed_cluster_user_credentials_output, core.v1.Secret, core.v1.Service, core.v1.Namespace
-core.v1.PersistentVolumeClaim, core.v1.ConfigMap, apps.v1.Deployment, apps.v1.DaemonSet, apps.v1.StatefulSet, batch.v1.Job
-storage.v1.StorageClass, networking.v1.NetworkPolicy, networking.v1.Ingress, helm.v3.Release
+core.v1.PersistentVolumeClaim, core.v1.PersistentVolume, core.v1.ConfigMap, core.v1.ServiceAccount
+apps.v1.Deployment, apps.v1.DaemonSet, apps.v1.StatefulSet, batch.v1.Job, rbac.v1.Role, rbac.v1.RoleBinding
+networking.v1.NetworkPolicy, networking.v1.Ingress, helm.v3.Release
+azure_storage.StorageAccount, azure_storage.FileShare, azure_storage.list_storage_account_keys_output
+recoveryservices.Vault, recoveryservices.ProtectionPolicy, recoveryservices.ProtectionContainer
+recoveryservices.ProtectedItem
 apiextensions.CustomResource, monitor.ActionGroup, monitor.MetricAlert
 network.PublicIPAddress, network.VirtualNetwork, network.Subnet, privatedns.PrivateZone, privatedns.VirtualNetworkLink
 managedidentity.UserAssignedIdentity, authorization.RoleAssignment, authorization.get_client_config_output

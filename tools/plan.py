@@ -289,7 +289,7 @@ def plan(stack: str, pack: PolicyPackServer, running: Optional[str] = None) -> i
     if mandatory or manifest_errors:
         print(f"\nFAILED: {len(mandatory)} mandatory policy violation(s), {len(manifest_errors)} invalid manifest(s).")
         return EXIT_POLICY_OR_MANIFEST
-    print(f"\nOK: stack '{stack}' renders, fits its connection budget and passes the policy pack.")
+    print(f"\nOK: stack '{stack}' renders, fits its capacity (connections, GPUs, nodes) and passes the policy pack.")
     return 0
 
 

@@ -16,13 +16,12 @@ import pulumi
 import yaml
 
 from components.aks import DEVICE_PLUGIN_RESOURCES, POD_CIDR, AksSettings
+from components.backup import FILES_MAX_DAILY_RETENTION, FilesBackupSettings
 from components.capacity import CapacityCheck
 from components.connection_budget import AZURE_RESERVED_CONNECTIONS, POSTGRES_SKUS, ConnectionBudget
-from components.data_migration import RESOURCES as DATA_MIGRATION_RESOURCES
-from components.data_migration import DataMigrationSettings
-from components.edge import CERT_MANAGER_PODS, CERT_MANAGER_RESOURCES, ISSUERS, TRAEFIK_REPLICAS, TRAEFIK_RESOURCES
-from components.edge import EdgeSettings
-from components.backup import FILES_MAX_DAILY_RETENTION, FilesBackupSettings
+from components.data_migration import RESOURCES as DATA_MIGRATION_RESOURCES, DataMigrationSettings
+from components.edge import (CERT_MANAGER_PODS, CERT_MANAGER_RESOURCES, ISSUERS, TRAEFIK_REPLICAS, TRAEFIK_RESOURCES,
+                             EdgeSettings)
 from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettings
 from components.network import NETWORK_MODES, NetworkSettings
 from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
@@ -32,8 +31,8 @@ from components.open_webui import RESUME_RESOURCES, ROLLING_SURGE, OpenWebUISett
 from components.pg_extension import PgExtensionProvider
 from components.postgres import LIBRARY_ONLY, PRELOAD_LIBRARIES, FirewallRange, PostgresRestore, PostgresSettings
 from components.redis import RESOURCES as REDIS_RESOURCES
-from components.upgrade import unpinned
 from components.regions import region_error
+from components.upgrade import unpinned
 
 APP_NAME = "open-webui"
 POSTGRES_NAME = "postgres"

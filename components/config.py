@@ -25,7 +25,7 @@ from components.edge import (CERT_MANAGER_PODS, CERT_MANAGER_RESOURCES, ISSUERS,
 from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettings
 from components.network import NETWORK_MODES, NetworkSettings
 from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
-from components.node_capacity import VM_SIZES, NodeCapacity, NodePool, PodDemand, Resources
+from components.node_capacity import CPU, MEMORY, VM_SIZES, NodeCapacity, NodePool, PodDemand, Resources
 from components.ollama import GPUS_PER_POD, PULLER_RESOURCES, OllamaSettings, service_url
 from components.open_webui import RESUME_RESOURCES, ROLLING_SURGE, OpenWebUISettings
 from components.pg_extension import PgExtensionProvider
@@ -42,8 +42,6 @@ DATA_CLAIM_NAME = "open-webui-data"
 HA_MODES = ("Disabled", "SameZone", "ZoneRedundant")
 VECTOR_DBS = ("pgvector", "chroma")
 INDEX_METHODS = ("hnsw", "ivfflat")
-CPU_QUANTITY = r"\d+(\.\d+)?m?"
-MEMORY_QUANTITY = r"\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?"
 OLLAMA_MODEL = r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?"
 GO_DURATION = r"-?\d+|(\d+(\.\d+)?(ns|us|ms|s|m|h))+"
 PGVECTOR_MAX_DIMENSIONS = 2000
@@ -399,10 +397,11 @@ def _check_cluster(s: dict[str, Any], n: dict[str, Any], b: dict[str, Any]) -> l
 
 def _check_quantities(s: dict[str, Any], prefix: str) -> list[str]:
     errors = []
-    for key, pattern, example in (("cpuRequest", CPU_QUANTITY, "100m"), ("cpuLimit", CPU_QUANTITY, "2"),
-                                  ("memoryRequest", MEMORY_QUANTITY, "256Mi"), ("memoryLimit", MEMORY_QUANTITY, "2Gi")):
+    # the grammar node_capacity.py reads the requests with
+    for key, pattern, example in (("cpuRequest", CPU, "100m"), ("cpuLimit", CPU, "2"),
+                                  ("memoryRequest", MEMORY, "256Mi"), ("memoryLimit", MEMORY, "2Gi")):
         key = f"{prefix}{key[0].upper()}{key[1:]}" if prefix else key
-        if not re.fullmatch(pattern, s[key]):
+        if not pattern.fullmatch(s[key]):
             errors.append(f"{key}: {s[key]!r} is not a Kubernetes quantity such as {example!r}.")
     return errors
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
+from components.node_capacity import GIB, memory_bytes
+
 PRICES_FILE = Path(__file__).with_name("prices.json")
 BUDGET_TAG = "monthly-budget-usd"
 """The resource group's tag that carries monthlyBudgetUsd, where the policy pack reads it."""
@@ -157,9 +159,5 @@ def estimate(resources: Iterable[tuple[str, str, Mapping[str, Any]]], prices: Op
 
 
 def _gib(quantity: Any) -> float:
-    """A Kubernetes storage quantity in GiB (Gi, Ti, G)."""
-    text = str(quantity or "0")
-    for suffix, factor in (("Ti", 1024.0), ("Gi", 1.0), ("Mi", 1 / 1024), ("T", 1e12 / 2**30), ("G", 1e9 / 2**30)):
-        if text.endswith(suffix):
-            return math.ceil(float(text[: -len(suffix)]) * factor)
-    return math.ceil(float(text) / 2**30)
+    """A Kubernetes storage quantity in whole GiB, rounded up (the grammar of node_capacity.memory_bytes)."""
+    return float(math.ceil(memory_bytes(str(quantity or "0")) / GIB))

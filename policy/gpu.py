@@ -12,7 +12,7 @@ from pulumi_policy.proxy import UnknownValueError
 
 from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
 from resources import (AGENT_POOL, DEPLOYMENT, HPA, JOB, MANAGED_CLUSTER, STATEFUL_SET, WORKLOADS, containers, known,
-                       peak_replicas, pod_spec, with_defaults)
+                       node_pools, peak_replicas, pod_spec, tolerates, with_defaults)
 
 GPU_VM_SIZE = re.compile(r"^Standard_N[CDV]", re.IGNORECASE)
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -40,13 +40,7 @@ def gpu_pools_tainted(args: ResourceValidationArgs, report: ReportViolation) -> 
 
 def gpu_pools(resources: Iterable[PolicyResource]) -> list[tuple[PolicyResource, Mapping[str, Any]]]:
     """Every GPU-sized pool of the stack with the resource that declares it (AgentPools and inline profiles)."""
-    pools: list[tuple[PolicyResource, Mapping[str, Any]]] = []
-    for r in resources:
-        if r.resource_type == AGENT_POOL:
-            pools.append((r, r.props))
-        elif r.resource_type == MANAGED_CLUSTER:
-            pools += [(r, p) for p in known(lambda: r.props.get("agentPoolProfiles"), []) or []]
-    return [(r, p) for r, p in pools if GPU_VM_SIZE.match(str(known(lambda: p.get("vmSize"), "")))]
+    return [(r, p) for r, p in node_pools(resources) if GPU_VM_SIZE.match(str(known(lambda: p.get("vmSize"), "")))]
 
 
 def gpus_per_pod(props: Mapping[str, Any]) -> int:
@@ -103,15 +97,7 @@ def gpu_pods_tolerate_taint(args: ResourceValidationArgs, report: ReportViolatio
     tolerations = known(lambda: list(pod_spec(args.props).get("tolerations") or []), None)
     if tolerations is None:
         return  # known only after deployment
-
-    def tolerates(t: Mapping[str, Any]) -> bool:
-        if t.get("effect") not in (None, "", effect):
-            return False
-        if t.get("operator") == "Exists":
-            return t.get("key") in (None, "", key)
-        return bool(t.get("key") == key and t.get("value") == value)
-
-    if not any(tolerates(t) for t in tolerations):
+    if not tolerates(tolerations, GPU_TAINT):
         report(f"pods ask for {GPU_RESOURCE} but do not tolerate the GPU pools' taint {GPU_TAINT}: they can never "
                f"be scheduled on a GPU node. Add tolerations: [{{key: {key}, operator: Equal, value: {value}, "
                f"effect: {effect}}}].", None)

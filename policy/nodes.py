@@ -6,28 +6,17 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
+from pulumi_policy import ReportViolation, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
 from components.node_capacity import (DEFAULT_MAX_PODS, VM_SIZES, ZERO, NodeCapacity, NodePool, PodDemand,
                                       Resources)
-from resources import (AGENT_POOL, DAEMON_SET, DEPLOYMENT, HPA, JOB, MANAGED_CLUSTER, STATEFUL_SET, known,
-                       peak_replicas, pod_spec, rolling_surge)
+from resources import (DAEMON_SET, DEPLOYMENT, HPA, JOB, MANAGED_CLUSTER, STATEFUL_SET, node_pools, peak_replicas,
+                       pod_spec, rolling_surge, tolerates)
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 NODE_KNOBS = {"replicas": "the HPA's maxReplicas (or replicas)", "max_nodes": "the pool's count (maxCount when it "
               "autoscales)", "vm_size": "vmSize"}
-
-
-def pools(resources: list[PolicyResource]) -> list[tuple[PolicyResource, Mapping[str, Any]]]:
-    """Every node pool of the stack with the resource that declares it (inline profiles and AgentPools)."""
-    found: list[tuple[PolicyResource, Mapping[str, Any]]] = []
-    for r in resources:
-        if r.resource_type == MANAGED_CLUSTER:
-            found += [(r, p) for p in known(lambda: r.props.get("agentPoolProfiles"), []) or []]
-        elif r.resource_type == AGENT_POOL:
-            found.append((r, r.props))
-    return found
 
 
 def _requests(container: Mapping[str, Any]) -> Resources:
@@ -52,15 +41,7 @@ def _schedulable_on(spec: Mapping[str, Any], pool: Mapping[str, Any]) -> bool:
     if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
         return False
     tolerations = spec.get("tolerations") or []
-
-    def tolerated(taint: str) -> bool:
-        key, _, rest = taint.partition("=")
-        value, _, effect = rest.partition(":")
-        return any((t.get("operator") == "Exists" and t.get("key") in (None, "", key)) or
-                   (t.get("key") == key and t.get("value") == value)
-                   for t in tolerations if t.get("effect") in (None, "", effect))
-
-    return all(tolerated(str(t)) for t in pool.get("nodeTaints") or [] if str(t).endswith(":NoSchedule"))
+    return all(tolerates(tolerations, str(t)) for t in pool.get("nodeTaints") or [] if str(t).endswith(":NoSchedule"))
 
 
 def chart_pods(values: Mapping[str, Any]) -> Iterator[tuple[str, int, Resources]]:
@@ -82,10 +63,10 @@ def chart_pods(values: Mapping[str, Any]) -> Iterator[tuple[str, int, Resources]
 def node_capacity(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = list(args.resources)
     try:
-        declared = pools(resources)
+        declared = node_pools(resources)
         if not declared:
             return  # the stack deploys onto a cluster it does not declare: nothing to compare against
-        node_pools = []
+        checked = []
         for r, p in declared:
             size = str(p["vmSize"])
             if size not in VM_SIZES:
@@ -93,14 +74,14 @@ def node_capacity(args: StackValidationArgs, report: ReportViolation) -> None:
                        "it; add the size to components/node_capacity.py VM_SIZES.", r.urn)
                 return
             nodes = p.get("maxCount") if p.get("enableAutoScaling") else p.get("count")
-            node_pools.append((p, NodePool(size, int(nodes or 0), system=p.get("mode") == "System",
+            checked.append((p, NodePool(size, int(nodes or 0), system=p.get("mode") == "System",
                                            max_pods=int(p.get("maxPods") or DEFAULT_MAX_PODS))))
     except UnknownValueError:
         return  # a pool's size or count is known only after deployment
 
     whole_cluster = any(r.resource_type == MANAGED_CLUSTER for r in resources)
     hpas = [r for r in resources if r.resource_type == HPA]
-    demands: list[list[PodDemand]] = [[] for _ in node_pools]
+    demands: list[list[PodDemand]] = [[] for _ in checked]
     for r in resources:
         try:
             if r.resource_type in (DEPLOYMENT, STATEFUL_SET, JOB, DAEMON_SET):
@@ -114,7 +95,7 @@ def node_capacity(args: StackValidationArgs, report: ReportViolation) -> None:
             else:
                 continue
             for name, replicas, asked, spec in pods:
-                eligible = [i for i, (p, _) in enumerate(node_pools) if _schedulable_on(spec, p)]
+                eligible = [i for i, (p, _) in enumerate(checked) if _schedulable_on(spec, p)]
                 if not eligible:
                     if whole_cluster and name == r.name:  # else a pool this stack does not declare may run them
                         report(f"{name}: no node pool of the cluster can run its pods (its nodeSelector or "
@@ -126,7 +107,7 @@ def node_capacity(args: StackValidationArgs, report: ReportViolation) -> None:
                                                 and r.resource_type in (DEPLOYMENT, STATEFUL_SET)))
         except (UnknownValueError, ValueError):
             continue  # requests known only after deployment, or not a quantity (the schema check says so)
-    for (_, pool), wanted in zip(node_pools, demands):
+    for (_, pool), wanted in zip(checked, demands):
         capacity = NodeCapacity(pool, tuple(wanted))
         if wanted and not capacity.within:
             report(capacity.violation(NODE_KNOBS), None)

@@ -72,6 +72,27 @@ def is_open_webui(props: Mapping[str, Any]) -> bool:
     return any("open-webui" in str(c.get("image", "")) for c in (pod_spec(props).get("containers") or []))
 
 
+def node_pools(resources: Iterable[PolicyResource]) -> list[tuple[PolicyResource, Mapping[str, Any]]]:
+    """Every node pool of the stack with the resource that declares it (a cluster's inline profiles, AgentPools)."""
+    found: list[tuple[PolicyResource, Mapping[str, Any]]] = []
+    for r in resources:
+        if r.resource_type == MANAGED_CLUSTER:
+            found += [(r, p) for p in known(lambda: r.props.get("agentPoolProfiles"), []) or []]
+        elif r.resource_type == AGENT_POOL:
+            found.append((r, r.props))
+    return found
+
+
+def tolerates(tolerations: Iterable[Mapping[str, Any]], taint: str) -> bool:
+    """Whether a pod's tolerations let it onto nodes with this taint ("key=value:Effect"), as the scheduler matches
+    them: the same effect or none; Exists on the key (or on every key), else Equal key and value."""
+    key, _, rest = taint.partition("=")
+    value, _, effect = rest.partition(":")
+    return any((t.get("operator") == "Exists" and t.get("key") in (None, "", key))
+               or (t.get("operator") != "Exists" and t.get("key") == key and t.get("value") == value)
+               for t in tolerations if t.get("effect") in (None, "", effect))
+
+
 def rolling_surge(resource: PolicyResource, peak: int) -> int:
     """The pods a Deployment's rolling update adds above its count: maxSurge (Kubernetes' default 25%, rounded up);
     none for Recreate or another kind of workload."""

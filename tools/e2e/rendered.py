@@ -15,7 +15,8 @@ from typing import Any, Mapping
 
 import yaml
 
-COMPONENT_LABEL = "app.kubernetes.io/component"
+from components.open_webui import COMPONENT_LABEL as COMPONENT_LABEL  # the label the program renders
+
 NAME_LABEL = "app.kubernetes.io/name"
 
 

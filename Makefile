@@ -19,6 +19,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(UV) pip install --quiet --require-hashes --compile-bytecode --python $(PY) -r requirements-dev.txt
 	touch $@
 
+# Open WebUI's wheel alone (its Alembic migrations and models), for the database migration's tests.
+build/open-webui/.installed: requirements-openwebui.txt $(VENV)/.installed
+	rm -rf build/open-webui
+	$(UV) pip install --quiet --require-hashes --no-deps --target build/open-webui -r requirements-openwebui.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
@@ -27,11 +33,12 @@ node_modules/.installed: package.json package-lock.json
 lock: $(VENV)/.installed
 	$(LOCK) -o requirements.txt requirements.in
 	$(LOCK) -o requirements-dev.txt requirements-dev.in
+	$(LOCK) --no-deps -o requirements-openwebui.txt requirements-openwebui.in
 
 plan: $(VENV)/.installed
 	$(PY) -m tools.plan $(STACK) $(if $(FROM),--from $(FROM))
 
-test: $(VENV)/.installed node_modules/.installed
+test: $(VENV)/.installed node_modules/.installed build/open-webui/.installed
 	$(PY) -m mypy --exclude venv .  # what `pulumi up` runs (Pulumi.yaml: typechecker: mypy)
 	$(PY) -m mypy tools/*.py tools/e2e/*.py benchmarks/*.py
 	$(PY) -m pytest

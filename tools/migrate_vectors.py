@@ -46,6 +46,11 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 
+try:
+    from tools.postgres_target import connect, redact
+except ImportError:  # a script beside it in the migration Job's ConfigMap
+    from postgres_target import connect, redact  # type: ignore[no-redef,import-not-found]
+
 TABLE = "document_chunk"
 TOP_K = 10
 QUERIES_PER_COLLECTION = 3
@@ -179,13 +184,6 @@ class Neighbours:
 
 
 # PostgreSQL ---------------------------------------------------------------------------------------
-
-def connect(url: str) -> psycopg.Connection[Any]:
-    url = re.sub(r"^postgresql\+\w+://", "postgresql://", url)  # a SQLAlchemy URL names its driver
-    if "application_name" not in psycopg.conninfo.conninfo_to_dict(url):
-        url = psycopg.conninfo.make_conninfo(url, application_name=APPLICATION_NAME)
-    return psycopg.connect(url)
-
 
 def inspect_target(conn: psycopg.Connection[Any], dimension: Optional[int], halfvec: bool) -> Target:
     columns = dict(conn.execute(
@@ -364,7 +362,7 @@ def migrate(chroma_dir: Path, url: str, dimension: Optional[int], halfvec: bool,
             with open_chroma(copy) as client:
                 counts[name] = client.get_collection(name, embedding_function=None).count()
         reports = [CollectionReport(name, chroma_rows=counts[name]) for name in sorted(counts)]
-        with connect(url) as conn:
+        with connect(url, APPLICATION_NAME) as conn:
             target = inspect_target(conn, dimension, halfvec)
             if dry_run:
                 conn.rollback()
@@ -428,16 +426,6 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"{result['rows']} rows in {len(result['collections'])} collections into {result['table']} "
           f"({result['vector_type']}); inserted {result['inserted']}; {result['seconds']} s, "
           f"{result['rows_per_second']} rows/s" + (f"; indexes: {', '.join(result['indexes'])}" if result["indexes"] else ""))
-
-
-def redact(message: str, url: str) -> str:
-    """Removes the URL and its password from a message (psycopg's errors quote connection details)."""
-    try:
-        password = psycopg.conninfo.conninfo_to_dict(re.sub(r"^postgresql\+\w+://", "postgresql://", url)).get("password")
-    except psycopg.Error:
-        password = None
-    message = message.replace(url, "[database url]")
-    return message.replace(str(password), "[password]") if password else message
 
 
 def limit_malloc_arenas() -> None:

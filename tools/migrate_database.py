@@ -249,14 +249,12 @@ def text_loaders(conn: psycopg.Connection[Any]) -> None:
 
 # The source: a private copy at the release's head -------------------------------------------------------------
 
-def copy_source(source: Path, scratch: Path) -> Path:
+def copy_source(source: Path, copy: Path) -> None:
     """webui.db and its write-ahead log, byte for byte (SQLite replays the log when the copy opens)."""
-    copy = scratch / "webui.db"
     shutil.copyfile(source, copy)
     wal = source.with_name(source.name + "-wal")
     if wal.is_file():
         shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
-    return copy
 
 
 def sqlite_tables(db: sqlite3.Connection) -> set[str]:
@@ -284,10 +282,14 @@ def alembic(database_url: str, current: Optional[str], upgrade: bool, scratch: P
     return result
 
 
-def prepare_source(source: Path, scratch: Path) -> tuple[Path, str, str]:
-    """The copy at the release's head; returns it, its revision before, and the head."""
-    copy = copy_source(source, scratch)
-    with sqlite3.connect(copy) as db:
+def prepare_source(source: Path, digest: str, work: Path, scratch: Path) -> tuple[Path, str, str]:
+    """The copy at the release's head, made once per source file and head and kept in `work`: Open WebUI's older
+    migrations make ids and timestamps as they run, so every later run must carry this same copy to match what
+    the first run wrote. Returns the copy, the source's revision and the head."""
+    copy, state = work / "webui.db", work / "source.json"
+    scratch_copy = scratch / "webui.db"
+    copy_source(source, scratch_copy)
+    with sqlite3.connect(scratch_copy) as db:
         tables = sqlite_tables(db)
         if not tables & OPEN_WEBUI_TABLES:
             raise Refused(f"{source} holds no Open WebUI tables (found: {', '.join(sorted(tables)) or 'none'})")
@@ -297,13 +299,20 @@ def prepare_source(source: Path, scratch: Path) -> tuple[Path, str, str]:
                           "again")
         before = revision(db)
     assert before is not None
-    facts = alembic(f"sqlite:///{copy}", before, upgrade=False, scratch=scratch)
+    facts = alembic(f"sqlite:///{scratch_copy}", before, upgrade=False, scratch=scratch)
     if "unknown" in facts:
         raise Refused(f"{source} is at Alembic revision {before}, which this Open WebUI (head {facts['head']}) "
                       "does not know: it was written by a newer release. Migrate with that release's image (or "
                       "newer): set the stack's image to it")
+    made = {"source_sha256": digest, "revision_before": before, "head": facts["head"]}
+    if copy.is_file() and state.is_file() and json.loads(state.read_text()) == made:
+        return copy, before, facts["head"]
     if before != facts["head"]:
-        alembic(f"sqlite:///{copy}", before, upgrade=True, scratch=scratch)
+        alembic(f"sqlite:///{scratch_copy}", before, upgrade=True, scratch=scratch)
+    work.mkdir(parents=True, exist_ok=True)
+    state.unlink(missing_ok=True)
+    shutil.move(scratch_copy, copy)  # no write-ahead log left: SQLite checkpoints it when the last connection closes
+    state.write_text(json.dumps(made))
     return copy, before, facts["head"]
 
 
@@ -361,7 +370,8 @@ def excluded(table: Table) -> tuple[str, list[Any]]:
 def source_rows(db: sqlite3.Connection, table: Table, insert_order: bool = False) -> Iterator[tuple[Any, ...]]:
     """The copy's rows as the target holds them; in key order, or (insert_order) parents of a tree first."""
     where, params = excluded(table)
-    columns = ", ".join(f"t.{quoted(c)}" for c in table.names)
+    present = {r[1] for r in db.execute(f"PRAGMA table_info({quoted(table.name)})")}
+    columns = ", ".join(f"t.{quoted(c)}" if c in present else "NULL" for c in table.names)
     self_ref = table.self_reference if insert_order else None
     if self_ref:
         [col], [parent_col] = self_ref.columns, self_ref.parent_columns
@@ -543,12 +553,17 @@ def target_revision(conn: psycopg.Connection[Any]) -> tuple[Optional[str], int]:
     return current, int(tables[0]) if tables else 0
 
 
-def migrate(source: Path, url: str, batch_size: int, dry_run: bool) -> dict[str, Any]:
+def default_work(digest: str) -> Path:
+    return Path(tempfile.gettempdir()) / "migrate-database" / digest[:16]
+
+
+def migrate(source: Path, url: str, batch_size: int, dry_run: bool, work: Optional[Path] = None) -> dict[str, Any]:
     started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="migrate-database-"))
     try:
-        result: dict[str, Any] = {"source": str(source), "source_sha256": sha256(source), "dry_run": dry_run}
-        copy, result["revision_before"], head = prepare_source(source, scratch)
+        digest = sha256(source)
+        result: dict[str, Any] = {"source": str(source), "source_sha256": digest, "dry_run": dry_run}
+        copy, result["revision_before"], head = prepare_source(source, digest, work or default_work(digest), scratch)
         result["head"] = head
         with connect(url, APPLICATION_NAME, autocommit=True) as conn:
             current, tables_there = target_revision(conn)
@@ -579,6 +594,25 @@ def dry_run_on_empty(copy: Path) -> dict[str, Any]:
             "tables": [asdict(TableReport(t, source_rows=n, missing=[])) for t, n in counts.items()]}
 
 
+def column_problems(db: sqlite3.Connection, table: Table) -> list[str]:
+    """Open WebUI's migrations leave some legacy tables shaped differently on SQLite and on PostgreSQL (document
+    keeps an id column on SQLite): that only matters when a value would be lost or missing."""
+    source = {r[1] for r in db.execute(f"PRAGMA table_info({quoted(table.name)})")}
+    problems = []
+    for column in sorted(source - set(table.names)):
+        values = db.execute(f"SELECT count(*) FROM {quoted(table.name)} WHERE {quoted(column)} IS NOT NULL").fetchone()
+        if values[0]:
+            problems.append(f"column {column} holds {values[0]} value(s) and the target has no such column")
+    lacking = sorted(set(table.names) - source)
+    if lacking and db.execute(f"SELECT count(*) FROM {quoted(table.name)}").fetchone()[0]:
+        problems.append(f"the source has no column {', '.join(lacking)}, which the target has")
+    return problems
+
+
+def progress(table: str) -> Callable[[int], None]:
+    return lambda n: print(f"migrate_database: {table}: {n} row(s) inserted so far", flush=True)
+
+
 def carry(copy: Path, conn: psycopg.Connection[Any], batch_size: int, dry_run: bool) -> dict[str, Any]:
     schema = read_schema(conn)
     with sqlite3.connect(copy) as db:
@@ -588,19 +622,14 @@ def carry(copy: Path, conn: psycopg.Connection[Any], batch_size: int, dry_run: b
         reports = []
         for name in foreign_key_order(tables):
             table, report = tables[name], TableReport(name, orphans=orphans.get(name, {}))
-            source_columns = [r[1] for r in db.execute(f"PRAGMA table_info({quoted(name)})")]
-            if sorted(source_columns) != sorted(table.names):
-                report.problems.append(f"columns differ after Alembic: source {sorted(source_columns)}, target "
-                                       f"{sorted(table.names)}")
-            elif not table.key:
+            report.problems += column_problems(db, table)
+            if not table.key:
                 report.problems.append("no primary key in the target: rows cannot be matched")
-            else:
+            if not report.problems:
                 try:
                     if not dry_run:
                         report.inserted, report.refused = insert(
-                            conn, table, source_rows(db, table, insert_order=True), batch_size,
-                            lambda n, name=name: print(f"migrate_database: {name}: {n} row(s) inserted so far",
-                                                       flush=True))
+                            conn, table, source_rows(db, table, insert_order=True), batch_size, progress(name))
                     with conn.transaction():
                         compare(table, source_rows(db, table), target_rows(conn, table), report)
                 except Unconvertible as e:
@@ -663,6 +692,8 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--dry-run", action="store_true", help="read and compare everything, write nothing")
     parser.add_argument("--report", type=Path, help="write the result as JSON here")
+    parser.add_argument("--work", type=Path, help="where the copy at the head is kept between runs (default: "
+                        "the temporary directory's migrate-database/<source checksum>)")
     parser.add_argument("--once", action="store_true",
                         help="with --report: done if that report is a verified run of this same file")
     args = parser.parse_args(argv)
@@ -680,7 +711,7 @@ def main(argv: Sequence[str]) -> int:
               f"{earlier['head']}); the database is Open WebUI's since: nothing to do")
         return 0
     try:
-        result = migrate(args.sqlite, args.database_url, args.batch_size, args.dry_run)
+        result = migrate(args.sqlite, args.database_url, args.batch_size, args.dry_run, args.work)
     except Refused as e:
         print(f"migrate_database: refused, nothing written: {redact(str(e), args.database_url)}", file=sys.stderr)
         return EXIT_REFUSED

@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -250,11 +251,13 @@ def text_loaders(conn: psycopg.Connection[Any]) -> None:
 # The source: a private copy at the release's head -------------------------------------------------------------
 
 def copy_source(source: Path, copy: Path) -> None:
-    """webui.db and its write-ahead log, byte for byte (SQLite replays the log when the copy opens)."""
+    """webui.db and its write-ahead log, byte for byte, then the log folded into the copy: one file."""
     shutil.copyfile(source, copy)
     wal = source.with_name(source.name + "-wal")
     if wal.is_file():
         shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+    with closing(sqlite3.connect(copy)) as db:
+        db.execute("PRAGMA journal_mode = DELETE")
 
 
 def sqlite_tables(db: sqlite3.Connection) -> set[str]:
@@ -289,7 +292,7 @@ def prepare_source(source: Path, digest: str, work: Path, scratch: Path) -> tupl
     copy, state = work / "webui.db", work / "source.json"
     scratch_copy = scratch / "webui.db"
     copy_source(source, scratch_copy)
-    with sqlite3.connect(scratch_copy) as db:
+    with closing(sqlite3.connect(scratch_copy)) as db:
         tables = sqlite_tables(db)
         if not tables & OPEN_WEBUI_TABLES:
             raise Refused(f"{source} holds no Open WebUI tables (found: {', '.join(sorted(tables)) or 'none'})")
@@ -311,7 +314,7 @@ def prepare_source(source: Path, digest: str, work: Path, scratch: Path) -> tupl
         alembic(f"sqlite:///{scratch_copy}", before, upgrade=True, scratch=scratch)
     work.mkdir(parents=True, exist_ok=True)
     state.unlink(missing_ok=True)
-    shutil.move(scratch_copy, copy)  # no write-ahead log left: SQLite checkpoints it when the last connection closes
+    shutil.move(scratch_copy, copy)
     state.write_text(json.dumps(made))
     return copy, before, facts["head"]
 
@@ -587,7 +590,7 @@ def migrate(source: Path, url: str, batch_size: int, dry_run: bool, work: Option
 
 
 def dry_run_on_empty(copy: Path) -> dict[str, Any]:
-    with sqlite3.connect(copy) as db:
+    with closing(sqlite3.connect(copy)) as db:
         counts = {t: db.execute(f"SELECT count(*) FROM {quoted(t)}").fetchone()[0]
                   for t in sorted(sqlite_tables(db) - {VERSION_TABLE})}
     return {"verified": False, "target": "empty: a real run brings it to the head first, then inserts every row",
@@ -615,7 +618,7 @@ def progress(table: str) -> Callable[[int], None]:
 
 def carry(copy: Path, conn: psycopg.Connection[Any], batch_size: int, dry_run: bool) -> dict[str, Any]:
     schema = read_schema(conn)
-    with sqlite3.connect(copy) as db:
+    with closing(sqlite3.connect(copy)) as db:
         here = sqlite_tables(db)
         tables = {n: t for n, t in schema.items() if n != VERSION_TABLE and n in here}
         orphans = drop_orphans(db, tables)

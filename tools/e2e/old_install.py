@@ -16,6 +16,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,7 @@ def _signin(url: str, user: User) -> str:
 def _chat(title: str) -> dict[str, Any]:
     """A chat as the web client saves it: the messages list and the history tree."""
     first, second = secrets.token_hex(8), secrets.token_hex(8)
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"id": first, "parentId": None, "childrenIds": [second], "role": "user", "content": f"{title}: hello?",
          "timestamp": int(time.time())},
         {"id": second, "parentId": first, "childrenIds": [], "role": "assistant", "content": "Hello, how can I help?",
@@ -179,8 +180,10 @@ def make_fixture(version: str, fixture: Path) -> None:
         install = fill(url)
         processes.stop_all()
         fixture.parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(work / "data" / "webui.db") as source, sqlite3.connect(fixture) as copy:
-            source.backup(copy)  # one file, the write-ahead log folded in
+        fixture.unlink(missing_ok=True)
+        with closing(sqlite3.connect(work / "data" / "webui.db")) as source, closing(sqlite3.connect(fixture)) as copy:
+            source.backup(copy)  # the write-ahead log folded in
+            copy.execute("PRAGMA journal_mode = DELETE")  # one file, which reading leaves as it is
         print(f"{fixture}: Open WebUI {version}, {len(install.users)} users, "
               f"{sum(len(u.chats) for u in install.users)} chats, {fixture.stat().st_size} bytes")
     finally:

@@ -129,6 +129,14 @@ class StackSettings:
                 *(CapacityCheck("node capacity (GPU pool)", pool, GPU_KEYS) for pool in gpu_pool)]
 
 
+RETIRED = {
+    "migrateAllowSqlite": "With migrateFrom, a SQLite webui.db in the old data directory is now carried into "
+                          "PostgreSQL (users, chats, settings) and verified before anything else, so there is nothing "
+                          "left to allow (README, 'Migrating an existing Open WebUI').",
+}
+"""Keys a stack may still set from an earlier release of this program, and why they went."""
+
+
 def load(config: pulumi.Config) -> StackSettings:
     """Reads and validates the stack's config; raises ConfigError listing every problem."""
     errors: list[str] = []
@@ -158,7 +166,9 @@ def load(config: pulumi.Config) -> StackSettings:
         "ollamaNumParallel", "ollamaMaxLoadedModels", "monthlyBudgetUsd", "filesBackupRetentionDays")}
     b = {key: read(key, config.require_bool) for key in (
         "protect", "postgresGeoRedundantBackup", "gpuAutoscaling", "pgvectorUseHalfvec", "ollamaEnabled",
-        "gpuPoolWithoutOllama", "migrateAllowSqlite")}
+        "gpuPoolWithoutOllama")}
+    errors += [f"{key}: retired. {why} Remove it: `pulumi config rm {key}`." for key, why in RETIRED.items()
+               if config.get(key) is not None]
     lists = {key: read(key, config.require_object) for key in (
         "postgresExtensions", "postgresPreloadedLibraries", "postgresFirewallRules", "ollamaModels")}
     if errors:
@@ -233,8 +243,7 @@ def load(config: pulumi.Config) -> StackSettings:
             max_loaded_models=n["ollamaMaxLoadedModels"], cpu_request=s["ollamaCpuRequest"],
             memory_request=s["ollamaMemoryRequest"], cpu_limit=s["ollamaCpuLimit"], memory_limit=s["ollamaMemoryLimit"],
             puller_image=s["ollamaModelPullerImage"]) if b["ollamaEnabled"] else None,
-        migration=DataMigrationSettings(source_claim=s["migrateFrom"].partition("/")[2],
-                                        allow_sqlite=b["migrateAllowSqlite"]) if s["migrateFrom"] else None,
+        migration=DataMigrationSettings(source_claim=s["migrateFrom"].partition("/")[2]) if s["migrateFrom"] else None,
     )
     errors += [e for check in settings.capacity() if (e := check.error())]
     if errors:

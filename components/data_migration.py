@@ -1,9 +1,12 @@
 """DataMigration: a one-shot Job that carries an existing Open WebUI's data onto this stack before it starts.
 
-It mounts the old deployment's claim read-only and the new shared volume, copies the data directory across with
-checksums (tools/migrate_files.py: everything but cache/; it stops on a SQLite webui.db unless told to go on),
-then moves the Chroma vectors into pgvector (tools/migrate_vectors.py), both verified and both safe to run again.
-Both scripts reach the Job in a ConfigMap and run in the Open WebUI image, which ships chromadb, psycopg and numpy.
+It mounts the old deployment's claim read-only and the new shared volume and, each step verified and safe to run
+again: carries a SQLite webui.db (users, chats, settings...) into the empty PostgreSQL database, at the image's
+Alembic head by the image's own Alembic (tools/migrate_database.py); copies the data directory across with
+checksums (tools/migrate_files.py: everything but cache/ and the SQLite files); moves the Chroma vectors into
+pgvector (tools/migrate_vectors.py). The scripts reach the Job in a ConfigMap and run in the Open WebUI image, which
+ships Open WebUI's Alembic, chromadb, psycopg and numpy. It runs before the image's schema Job (open_webui.py),
+which then only seeds the defaults the old admin never set and writes the stack-owned settings.
 """
 
 from __future__ import annotations
@@ -17,17 +20,19 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.connection_budget import POSTGRES_CONNECTIONS_ANNOTATION, POSTGRES_SERVER_ANNOTATION, PlainClient
-from components.open_webui import DATA_DIR, OpenWebUISettings
+from components.open_webui import BACKEND_DIR, DATA_DIR, OpenWebUISettings
 from components.pod_security import hardened
 
 TOOLS = Path(__file__).resolve().parent.parent / "tools"
-SCRIPTS = ("migrate_files.py", "migrate_vectors.py")
-MIGRATOR_CONNECTIONS = 1
+SCRIPTS = ("postgres_target.py", "migrate_database.py", "migrate_files.py", "migrate_vectors.py")
 RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
-"""The migrator holds one batch of vectors and Chroma's SQLite cache at a time: its memory does not grow with the
-store. It runs once, before the replicas, so a generous limit costs nothing at the peak."""
-"""tools/migrate_vectors.py works over a single connection; the files step opens none."""
+"""The migrator holds one batch of rows or vectors and Chroma's SQLite cache at a time: its memory does not grow
+with the data. It runs once, before the replicas, so a generous limit costs nothing at the peak."""
+MIGRATOR_CONNECTIONS = 1
+"""The steps run one after another, each over one connection (the database step closes its own while Open WebUI's
+Alembic brings the empty database to the head); the files step opens none."""
 OLD_DATA = "/old-data"
+SQLITE_DATABASE = "webui.db"
 REPORTS = f"{DATA_DIR}/.migration"
 
 
@@ -35,8 +40,6 @@ REPORTS = f"{DATA_DIR}/.migration"
 class DataMigrationSettings:
     source_claim: str
     """The old Open WebUI's data claim, in the stack's namespace."""
-    allow_sqlite: bool
-    """Go on when the old data directory has a SQLite webui.db (its users and chats are not converted)."""
 
     def workload(self, name: str) -> PlainClient:
         """The Job as the connection budget sees it."""
@@ -56,7 +59,8 @@ class DataMigrationArgs:
 
 class DataMigration(pulumi.ComponentResource):
     job: k8s.batch.v1.Job
-    """Complete only once every file and vector is across and verified: Open WebUI's Deployment waits for it."""
+    """Complete only once the database, every file and every vector is across and verified: the schema Job, and after
+    it Open WebUI's Deployment, wait for it."""
 
     def __init__(self, name: str, args: DataMigrationArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("openwebui:migration:DataMigration", name, None, opts)
@@ -77,12 +81,17 @@ class DataMigration(pulumi.ComponentResource):
             data={script: (TOOLS / script).read_text() for script in SCRIPTS},
             opts=child)
 
+        # --once: a later image's Job (it runs in the image) leaves a database carried before, now the app's, alone.
+        database = ["python", "/migrate/migrate_database.py", "--sqlite", f"{OLD_DATA}/{SQLITE_DATABASE}",
+                    "--work", f"{REPORTS}/database", "--report", f"{REPORTS}/database.json", "--once"]
         files = ["python", "/migrate/migrate_files.py", "--source", OLD_DATA, "--target", DATA_DIR,
-                 "--report", f"{REPORTS}/files.json"] + (["--allow-sqlite"] if s.allow_sqlite else [])
+                 "--report", f"{REPORTS}/files.json"]
         vectors = ["python", "/migrate/migrate_vectors.py", "--chroma", f"{OLD_DATA}/vector_db",
                    "--dimension", str(webui.pgvector_max_vector_length), "--report", f"{REPORTS}/vectors.json"] + (
             ["--halfvec"] if webui.pgvector_use_halfvec else [])
-        program = (f"set -eu; mkdir -p {REPORTS}; {shlex.join(files)}; "
+        program = (f"set -eu; mkdir -p {REPORTS}; if [ -f {OLD_DATA}/{SQLITE_DATABASE} ]; then {shlex.join(database)}; "
+                   "else echo 'no webui.db in the old data directory: its database was not SQLite'; fi; "
+                   f"{shlex.join(files)}; "
                    f"if [ -f {OLD_DATA}/vector_db/chroma.sqlite3 ]; then {shlex.join(vectors)}; "
                    "else echo 'no Chroma store in the old data directory: no vectors to migrate'; fi")
         # The new Open WebUI's own pgvector settings, so the migrator builds the index Open WebUI would.
@@ -105,7 +114,9 @@ class DataMigration(pulumi.ComponentResource):
                                 secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
                                     name=secret.metadata.name, key="DATABASE_URL")))]
                             + [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in index_env.items()]
-                            + [k8s.core.v1.EnvVarArgs(name="TMPDIR", value="/scratch")],
+                            + [k8s.core.v1.EnvVarArgs(name="TMPDIR", value="/scratch"),
+                               # The scripts run from /migrate; Open WebUI's Alembic must import open_webui.
+                               k8s.core.v1.EnvVarArgs(name="PYTHONPATH", value=BACKEND_DIR)],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests=RESOURCES["requests"], limits=RESOURCES["limits"]),
                             security_context=hardened(),

@@ -19,7 +19,9 @@ from components.upgrade import image_tag
 HTTP_PORT = 8080
 COMPONENT_LABEL = "app.kubernetes.io/component"
 SERVICE_PORT = 80
-DATA_DIR = "/app/backend/data"
+BACKEND_DIR = "/app/backend"
+"""The image's working directory: Open WebUI's package lives here, importable from it (it is not pip-installed)."""
+DATA_DIR = f"{BACKEND_DIR}/data"
 MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
 GATE_SCRIPT = Path(__file__).with_name("schema_gate.py")
 ROLLING_SURGE = 1
@@ -169,7 +171,9 @@ class OpenWebUIArgs:
     postgres_server: str
     """Logical name of the PostgreSQL server resource (for the policy pack's connection budget)."""
     wait_for: Sequence[pulumi.Resource] = ()
-    """What must be complete before the app starts (besides its own schema migration), e.g. a data migration."""
+    """What must be complete before the schema Job runs and the app starts: the data migration, which carries an
+    old webui.db into the empty database first, so that the schema Job's defaults fill only what the old admin
+    never set and its stack-owned settings are written last."""
 
 
 class OpenWebUI(pulumi.ComponentResource):
@@ -193,7 +197,7 @@ class OpenWebUI(pulumi.ComponentResource):
         gate = self._schema_gate(name, args, labels)
         migration = self._migration_job(name, args, env(True), data_volume, resources, labels, annotations, gate)
         deployment = self._deployment(name, args, env(False), data_volume, resources, labels, annotations,
-                                      wait_for=[migration, *args.wait_for])
+                                      wait_for=[migration])
         self._resume_job(name, args, labels, gate, deployment)
         service = k8s.core.v1.Service(
             f"{name}-service",
@@ -407,7 +411,7 @@ class OpenWebUI(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)))
 
     @staticmethod
     def _http_probe(path: str, period: int, failures: int) -> k8s.core.v1.ProbeArgs:

@@ -42,14 +42,22 @@ def test_job_mounts_the_old_claim_read_only_and_the_new_volume(run):
 
 def test_job_runs_the_repos_own_scripts(run):
     config_map = reveal(run.named("open-webui-data-migration-scripts").inputs)
-    for script in ("migrate_files.py", "migrate_vectors.py"):
+    for script in ("postgres_target.py", "migrate_database.py", "migrate_files.py", "migrate_vectors.py"):
         assert config_map["data"][script] == (ROOT / "tools" / script).read_text()
     program = pod(run)["containers"][0]["command"][-1]
-    assert "migrate_files.py --source /old-data --target /app/backend/data" in program
-    assert "migrate_vectors.py --chroma /old-data/vector_db --dimension 384" in program
-    assert "--allow-sqlite" not in program
-    assert "--allow-sqlite" in reveal(run_program("dev", {**MIGRATE_FROM, "migrateAllowSqlite": True}).named(
-        "open-webui-data-migration-job").inputs)["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    steps = ["migrate_database.py --sqlite /old-data/webui.db --work /app/backend/data/.migration/database "
+             "--report /app/backend/data/.migration/database.json --once",
+             "migrate_files.py --source /old-data --target /app/backend/data",
+             "migrate_vectors.py --chroma /old-data/vector_db --dimension 384"]
+    assert all(step in program for step in steps)
+    assert [program.index(step) for step in steps] == sorted(program.index(step) for step in steps), \
+        "the database first, then the files, then the vectors"
+
+
+def test_the_retired_allow_sqlite_key_is_refused_with_what_to_do():
+    with pytest.raises(Exception, match=r"migrateAllowSqlite: retired\. With migrateFrom, a SQLite webui\.db .* "
+                                        r"Remove it: `pulumi config rm migrateAllowSqlite`"):
+        run_program("dev", {**MIGRATE_FROM, "migrateAllowSqlite": True})
 
 
 def test_the_job_program_is_valid_shell(run):
@@ -64,9 +72,21 @@ def test_job_takes_the_database_url_from_its_secret_and_the_apps_index_method(ru
     assert env["PGVECTOR_INDEX_METHOD"]["value"] == "hnsw"
 
 
-def test_the_app_starts_only_after_the_migration(run):
+def test_open_webuis_alembic_is_importable_from_the_scripts(run):
+    """The image runs Open WebUI from its working directory, where the package lives; the scripts run from /migrate,
+    so without PYTHONPATH the database step's Alembic could not import open_webui."""
+    container = pod(run)["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["PYTHONPATH"] == "/app/backend"
+    assert "python /migrate/migrate_database.py" in container["command"][-1]
+
+
+def test_the_schema_job_and_then_the_app_wait_for_the_migration(run):
+    """The old webui.db goes into the empty database before the schema Job seeds its defaults and writes the
+    stack's settings; the Deployment waits for the schema Job."""
     job = run.named("open-webui-data-migration-job")
-    assert job.urn in run.named("open-webui-deployment").dependencies
+    schema = run.named("open-webui-migrate")
+    assert job.urn in schema.dependencies and schema.urn in run.named("open-webui-deployment").dependencies
     assert job.custom_timeouts["create"] == "120m"
 
 

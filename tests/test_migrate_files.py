@@ -77,24 +77,17 @@ def test_a_copy_whose_checksum_differs_is_not_put_in_place(tmp_path: Path, monke
         return "0" * 64 if calls["n"] == 2 else real(path)
 
     monkeypatch.setattr(migrate_files, "sha256", flaky)
-    report = migrate_files.migrate(old, tmp_path / "new", allow_sqlite=False)
+    report = migrate_files.migrate(old, tmp_path / "new")
     assert len(report.failures) == 1 and "checksum of the copy" in report.failures[0]
     assert report.copied == 4
     assert not list((tmp_path / "new").rglob("*.partial"))
 
 
-def test_sqlite_main_database_stops_the_copy_and_says_why(tmp_path: Path) -> None:
+def test_the_sqlite_database_is_left_to_migrate_database(tmp_path: Path) -> None:
     old = old_data_dir(tmp_path / "old", sqlite=True)
+    (old / "webui.db-wal").write_bytes(b"log")
     result = run("--source", str(old), "--target", str(tmp_path / "new"))
-    assert result.returncode == 3
-    assert "webui.db is a SQLite main database" in result.stdout
-    assert "does not convert them to PostgreSQL" in result.stdout and "migrateAllowSqlite" in result.stdout
-    assert not (tmp_path / "new").exists()
-
-
-def test_sqlite_acknowledged_is_copied_as_a_backup(tmp_path: Path) -> None:
-    old = old_data_dir(tmp_path / "old", sqlite=True)
-    result = run("--source", str(old), "--target", str(tmp_path / "new"), "--allow-sqlite")
-    assert result.returncode == 0
-    assert "does not convert them" in result.stdout
-    assert (tmp_path / "new" / "webui.db").read_bytes() == (old / "webui.db").read_bytes()
+    assert result.returncode == 0, result.stdout
+    assert "not copied (carried into PostgreSQL by migrate_database): webui.db, webui.db-wal" in result.stdout
+    assert not (tmp_path / "new" / "webui.db").exists() and not (tmp_path / "new" / "webui.db-wal").exists()
+    assert (tmp_path / "new" / "uploads").is_dir()

@@ -1,18 +1,16 @@
 """Copies an old Open WebUI data directory onto the shared volume, every file verified by SHA-256.
 
-    python -m tools.migrate_files --source OLD_DATA_DIR --target NEW_DATA_DIR [--allow-sqlite] [--report FILE]
+    python -m tools.migrate_files --source OLD_DATA_DIR --target NEW_DATA_DIR [--report FILE]
 
 What moves: everything Open WebUI keeps in its data directory (uploads/, the Chroma store vector_db/, and any
-other file or folder), except cache/ (embedding models, tiktoken, whisper...: rebuilt by the new deployment).
+other file or folder), except cache/ (embedding models, tiktoken, whisper...: rebuilt by the new deployment) and
+the SQLite main database webui.db with its journal files (carried into PostgreSQL by tools/migrate_database.py,
+which the migration Job runs first; the new Open WebUI would never read them).
 The source is only read. A file already at the target with the same checksum is left alone, so a second run
 copies nothing and a run cut short completes on the next. Each copy goes to a temporary name and is renamed
 into place only once its checksum matches the source's.
 
-A SQLite main database (webui.db) holds users, chats and settings; this tool does not convert it to
-PostgreSQL. When it finds one, it stops with exit 3 and says so, unless --allow-sqlite acknowledges that
-those records stay behind (the file is then copied as it is, a backup on the new volume).
-
-Exit status: 0 every file verified; 1 a copy failed verification or could not be made; 3 webui.db found.
+Exit status: 0 every file verified; 1 a copy failed verification or could not be made.
 Standard library only: it runs in the Open WebUI image as a Job (see components/data_migration.py).
 """
 
@@ -30,9 +28,9 @@ from typing import Iterator
 
 REBUILT = ("cache",)
 """Top-level folders not copied: the new deployment rebuilds them."""
-SQLITE_MAIN_DB = "webui.db"
+SQLITE_FILES = ("webui.db", "webui.db-wal", "webui.db-shm", "webui.db-journal")
+"""Top-level files not copied: the SQLite main database, which tools/migrate_database.py carries into PostgreSQL."""
 EXIT_FAILED = 1
-EXIT_SQLITE = 3
 CHUNK = 1 << 20
 
 
@@ -42,7 +40,7 @@ class FilesReport:
     already_there: int = 0
     bytes_copied: int = 0
     skipped_rebuilt: list[str] = field(default_factory=list)
-    sqlite_main_database: bool = False
+    skipped_database: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -59,11 +57,13 @@ def sha256(path: Path) -> str:
 
 
 def files(source: Path) -> Iterator[Path]:
-    """Every regular file under source, relative to it, except the rebuilt folders. Symlinks are not followed."""
+    """Every regular file under source, relative to it, except the rebuilt folders and the SQLite database.
+    Symlinks are not followed."""
     for root, dirs, names in os.walk(source):
         here = Path(root).relative_to(source)
         if here == Path("."):
             dirs[:] = [d for d in dirs if d not in REBUILT]
+            names = [n for n in names if n not in SQLITE_FILES]
         dirs.sort()
         for name in sorted(names):
             if (Path(root) / name).is_file():
@@ -84,11 +84,9 @@ def copy_verified(src: Path, dst: Path) -> int:
     return src.stat().st_size
 
 
-def migrate(source: Path, target: Path, allow_sqlite: bool) -> FilesReport:
-    report = FilesReport(skipped_rebuilt=[d for d in REBUILT if (source / d).exists()])
-    report.sqlite_main_database = (source / SQLITE_MAIN_DB).is_file() and (source / SQLITE_MAIN_DB).stat().st_size > 0
-    if report.sqlite_main_database and not allow_sqlite:
-        return report
+def migrate(source: Path, target: Path) -> FilesReport:
+    report = FilesReport(skipped_rebuilt=[d for d in REBUILT if (source / d).exists()],
+                         skipped_database=[f for f in SQLITE_FILES if (source / f).is_file()])
     for relative in files(source):
         src, dst = source / relative, target / relative
         try:
@@ -106,26 +104,19 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, required=True, help="the old data directory (read only)")
     parser.add_argument("--target", type=Path, required=True, help="the shared volume's data directory")
-    parser.add_argument("--allow-sqlite", action="store_true",
-                        help="go on when the source has a SQLite main database (webui.db), which is not converted")
     parser.add_argument("--report", type=Path, help="write the result as JSON here")
     args = parser.parse_args(argv)
     if not args.source.is_dir():
         print(f"migrate_files: --source {args.source} is not a directory", file=sys.stderr)
         return EXIT_FAILED
 
-    report = migrate(args.source, args.target, args.allow_sqlite)
+    report = migrate(args.source, args.target)
     if args.report:
         args.report.write_text(json.dumps(asdict(report), indent=2))
-    if report.sqlite_main_database:
-        print(f"migrate_files: {args.source / SQLITE_MAIN_DB} is a SQLite main database: the old Open WebUI kept its "
-              "users, chats and settings there, and this migration does not convert them to PostgreSQL.")
-        if not args.allow_sqlite:
-            print("migrate_files: stopped before copying anything. Either convert webui.db yourself first, or accept "
-                  "that those records stay behind (--allow-sqlite; in the stack: migrateAllowSqlite true).")
-            return EXIT_SQLITE
     print(f"migrate_files: {report.copied} file(s) copied ({report.bytes_copied} bytes), {report.already_there} "
-          f"already there, all verified by SHA-256; not copied (rebuilt): {', '.join(report.skipped_rebuilt) or 'none'}")
+          f"already there, all verified by SHA-256; not copied (rebuilt): {', '.join(report.skipped_rebuilt) or 'none'}"
+          + (f"; not copied (carried into PostgreSQL by migrate_database): {', '.join(report.skipped_database)}"
+             if report.skipped_database else ""))
     for failure in report.failures:
         print(f"migrate_files: FAILED {failure}")
     return 0 if report.ok else EXIT_FAILED

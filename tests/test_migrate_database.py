@@ -224,12 +224,21 @@ def test_a_dry_run_writes_nothing(postgres: RunningPostgres, database: str, tmp_
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
 
 
-def test_once_skips_a_file_already_carried(migrated: dict[str, Any], tmp_path: Path) -> None:
+def test_once_skips_a_file_already_carried_while_the_database_holds_it(
+        migrated: dict[str, Any], postgres: RunningPostgres, database: str, tmp_path: Path) -> None:
     m = migrated[OLDER.name]
-    again = run(OLDER, "postgresql://nobody@127.0.0.1:1/none", m["work"], "--once")  # not even connected
+    work = tmp_path / "work"
+    shutil.copytree(m["work"], work)
+    again = run(OLDER, m["url"], work, "--once")
     assert again.returncode == 0 and "nothing to do" in again.stdout, again.stderr
+    # The same report, but the database restored to before the migration (empty): carried again.
+    restored = run(OLDER, url_of(postgres, database), work, "--once")
+    assert restored.returncode == 0 and "nothing to do" not in restored.stdout, restored.stderr
+    assert by_table(report(work))["chat"]["inserted"] == 9
+    # Another file than the report's: compared again, not skipped.
     changed = tmp_path / "webui.db"
     shutil.copyfile(OLDER, changed)
     with sqlite3.connect(changed) as db:
         db.execute("UPDATE chat SET title = 'later' WHERE rowid = 1")
-    assert "nothing to do" not in run(changed, "postgresql://nobody@127.0.0.1:1/none", m["work"], "--once").stdout
+    compared = run(changed, url_of(postgres, database), work, "--once", "--dry-run")
+    assert "nothing to do" not in compared.stdout and "differing" in compared.stdout, compared.stdout

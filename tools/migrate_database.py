@@ -23,8 +23,9 @@
 - Verified: per table, the row count and a SHA-256 over each row's canonical form in primary-key order, computed
   the same way on both sides, with the rows that are missing, differ or exist only in the target named.
 
-With --once and --report, a report from an earlier verified run of the same file (same SHA-256) means done:
-the Job that runs before every new image's schema step leaves a database the new Open WebUI already owns alone.
+With --once and --report, a report from an earlier verified run of the same file (same SHA-256) means done while
+the target is still at that run's head: the Job that runs before every new image's schema step leaves a database
+the new Open WebUI already owns alone, and carries the file again into one restored to before the migration.
 Uses one PostgreSQL connection at a time and memory that does not grow with the database (both sides streamed).
 Exit status: 0 every table verified; 1 a table did not verify; 2 refused (nothing written).
 """
@@ -678,13 +679,19 @@ def print_result(result: dict[str, Any]) -> None:
           f"in {result.get('seconds', 0)} s")
 
 
-def already_done(report: Path, source: Path) -> Optional[dict[str, Any]]:
+def already_done(report: Path, source: Path, url: str) -> Optional[dict[str, Any]]:
+    """The earlier verified run of this same file, if the target still holds what it carried: a database at that
+    run's head (one restored to before the run, empty, is carried again)."""
     try:
         earlier: dict[str, Any] = json.loads(report.read_text())
     except (OSError, ValueError):
         return None
     verified = earlier.get("verified") and not earlier.get("dry_run")
-    return earlier if verified and earlier.get("source_sha256") == sha256(source) else None
+    if not verified or earlier.get("source_sha256") != sha256(source):
+        return None
+    with connect(url, APPLICATION_NAME, autocommit=True) as conn:
+        current, _ = target_revision(conn)
+    return earlier if current == earlier.get("head") else None
 
 
 def main(argv: Sequence[str]) -> int:
@@ -709,11 +716,11 @@ def main(argv: Sequence[str]) -> int:
     if not args.sqlite.is_file():
         print(f"migrate_database: --sqlite {args.sqlite} is not a file", file=sys.stderr)
         return EXIT_REFUSED
-    if args.once and (earlier := already_done(args.report, args.sqlite)):
-        print(f"migrate_database: {args.sqlite} was carried across and verified before ({args.report}, head "
-              f"{earlier['head']}); the database is Open WebUI's since: nothing to do")
-        return 0
     try:
+        if args.once and (earlier := already_done(args.report, args.sqlite, args.database_url)):
+            print(f"migrate_database: {args.sqlite} was carried across and verified before ({args.report}, head "
+                  f"{earlier['head']}); the database is Open WebUI's since: nothing to do")
+            return 0
         result = migrate(args.sqlite, args.database_url, args.batch_size, args.dry_run, args.work)
     except Refused as e:
         print(f"migrate_database: refused, nothing written: {redact(str(e), args.database_url)}", file=sys.stderr)

@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 
-.PHONY: plan test verify bench bench-migrate bench-budget e2e e2e-upgrade e2e-setup lock releases
+.PHONY: plan test verify bench bench-migrate bench-database bench-budget e2e e2e-upgrade e2e-setup lock releases
 # The locks: every package pinned with its hashes, for any platform, compiled by uv from the ranges in the .in files.
 LOCK := $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 \
 	$(if $(UPGRADE),--upgrade) $(foreach p,$(PACKAGE),--upgrade-package $(p))
@@ -54,6 +54,9 @@ bench: $(VENV)/.installed
 
 bench-migrate: $(VENV)/.installed
 	$(PY) -m benchmarks.migrate_vectors
+
+bench-database: $(VENV)/.installed build/open-webui/.installed
+	$(PY) -m benchmarks.migrate_database
 
 bench-budget: $(VENV)/.installed
 	$(PY) -m tools.budget_load $(STACK)

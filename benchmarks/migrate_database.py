@@ -45,7 +45,7 @@ def chats(user_id: str, count: int) -> Iterator[tuple[tuple[Any, ...], list[tupl
     for n in range(count):
         chat_id, question, answer = (secrets.token_hex(16) for _ in range(3))
         at = now - count + n
-        messages = [
+        messages: list[dict[str, Any]] = [
             {"id": question, "parentId": None, "childrenIds": [answer], "role": "user",
              "content": f"Question {n}: how should the pool be sized?", "timestamp": at},
             {"id": answer, "parentId": question, "childrenIds": [], "role": "assistant", "content": ANSWER,
@@ -82,7 +82,7 @@ def run(source: Path, url: str, work: Path) -> tuple[dict[str, Any], float, int]
     process = subprocess.Popen([sys.executable, "-m", "tools.migrate_database", "--sqlite", str(source),
                                 "--database-url", url, "--work", str(work), "--report", str(work / "report.json")],
                                cwd=ROOT, env={**os.environ, "PYTHONPATH": f"{OPEN_WEBUI}:{ROOT}"},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if status != 0:

@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 
-.PHONY: plan test verify bench bench-migrate bench-database bench-budget e2e e2e-upgrade e2e-setup lock releases
+.PHONY: plan test verify bench bench-migrate bench-database bench-budget e2e e2e-migration e2e-upgrade e2e-setup lock releases
 # The locks: every package pinned with its hashes, for any platform, compiled by uv from the ranges in the .in files.
 LOCK := $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 \
 	$(if $(UPGRADE),--upgrade) $(foreach p,$(PACKAGE),--upgrade-package $(p))
@@ -64,8 +64,14 @@ bench-budget: $(VENV)/.installed
 # The stack's Open WebUI on the real release (README, "Proven against the real Open WebUI"): not part of `make test`.
 # OPEN_WEBUI=<version> tries another release; BREAK=redis-password|pool-budget|config-key sabotages one thing.
 # The release's venv is cached in E2E_HOME (~/.cache/openwebui-e2e): about 7.4 GB and 5 minutes the first time.
+# Then the migration scenario (tools/e2e/migration.py): a default SQLite + Chroma install carried across whole.
 e2e: e2e-setup
 	$(PY) -m tools.e2e $(if $(OPEN_WEBUI),--version $(OPEN_WEBUI)) $(if $(BREAK),--break $(BREAK))
+	$(PY) -m tools.e2e.migration $(if $(OLD),--old-version $(OLD))
+
+# Only the migration scenario; OLD=<version> makes the old install another release (make e2e-migration OLD=0.6.43).
+e2e-migration: e2e-setup
+	$(PY) -m tools.e2e.migration $(if $(OLD),--old-version $(OLD))
 
 # An upgrade rehearsed on two real releases: make e2e-upgrade FROM=0.12.3 TO=0.12.4
 e2e-upgrade: e2e-setup

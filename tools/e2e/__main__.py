@@ -26,7 +26,7 @@ from typing import Any
 from components.config import APP_NAME, stack_settings
 from tools.e2e import checklist
 from tools.e2e.judge import (connections_check, engines_check, fault_check, job_config_keys, release_checks,
-                             memory_peak_check, sizing_check, summarize)
+                             memory_peak_check, report, sizing_check, summarize)
 from tools.e2e.local_stack import BREAKS, REPLICAS, LocalStack
 from tools.e2e.release import version_of_image
 from tools.e2e.rendered import COMPONENT_LABEL, NAME_LABEL, workload
@@ -119,14 +119,6 @@ def contract(stack: LocalStack) -> list[Check]:
     facts: dict[str, Any] = json.loads(probe.stdout.strip().splitlines()[-1])
     return [engines_check(facts["engines"], stack.rendered_env),
             *release_checks(facts, ALEMBIC_HEADS, f"v{stack.version}")]
-
-
-def report(checks: list[Check]) -> int:
-    print("\n-- checklist")
-    print("\n".join(c.line() for c in checks))
-    failed = [c for c in checks if not c.ok]
-    print(f"\n{len(checks) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
 
 
 def main(argv: list[str]) -> int:

@@ -195,3 +195,12 @@ def memory_peak_check(name: str, peak_rss: int, resources: Mapping[str, Mapping[
     return Check(f"{name} memory within its limit", peak_rss <= memory_bytes(limit),
                  f"peak {_gib(peak_rss)} (request {request}, limit {limit})",
                  "raise its memory limit above the measured peak (README, Sizing: where each one is set)")
+
+
+def report(checks: list[Check], title: str = "checklist") -> int:
+    """The checks, a line each, and the exit status: 0 only when every one passed."""
+    print(f"\n-- {title}")
+    print("\n".join(c.line() for c in checks))
+    failed = [c for c in checks if not c.ok]
+    print(f"\n{len(checks) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0

@@ -81,7 +81,7 @@ def local_env(container: Container, paths: Mapping[str, Path], port: int) -> dic
 
 class LocalStack:
     def __init__(self, stack: str, version: str | None, sabotage: str | None, work: Path) -> None:
-        self.sabotage, self.work = sabotage, work
+        self.name, self.sabotage, self.work = stack, sabotage, work
         build = ROOT / "build" / stack
         plan = json.loads((build / "plan.json").read_text())
         self.budget, self.webui = plan["budget"], plan["openWebUI"]
@@ -128,7 +128,9 @@ class LocalStack:
     def container_process(self, container: Container, port: int = 0) -> tuple[list[str], dict[str, str], Path]:
         paths = local_paths(container, self.volumes, self.release.image_root)
         command = [localize(part, paths) for part in image_command(container, self.release, port)]
-        return command, local_env(container, paths, port), paths["/app"] / "backend"
+        env = local_env(container, paths, port)
+        env["PATH"] = f"{self.release.python.parent}:{env.get('PATH', '')}"  # the image's python, as a shell finds it
+        return command, env, paths["/app"] / "backend"
 
     # -- the migration Job -----------------------------------------------------------------------------------
 

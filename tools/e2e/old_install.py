@@ -29,9 +29,39 @@ from tools.postgres_server import free_port
 START_SECONDS = 600
 USERS = (("Ada Admin", "ada@old.example"), ("Bo User", "bo@old.example"), ("Cy User", "cy@old.example"))
 """The first signs up (Open WebUI makes the first user admin); the admin adds the others."""
-DOCUMENT = ("Our cluster runs Open WebUI with Chroma on one disk.\n\n"
-            "The migration marker {marker} must come back from pgvector after the move.\n\n"
-            "Backups of the data directory run nightly at 02:00.\n")
+DOCUMENT = """Our cluster runs Open WebUI with Chroma on one disk. The disk is a ReadWriteOnce volume, so only one pod \
+can mount it, and the database is a SQLite file beside the vector store. Scaling out means moving both: the database \
+to PostgreSQL, the vectors to pgvector, the files to a share every replica mounts.
+
+The migration marker {marker} must come back from pgvector after the move. It sits in its own paragraph so that a \
+search for it finds this chunk first, and the chunks about backups and models after it, in an order that only the \
+same vectors, compared the same way, reproduce.
+
+Backups of the data directory run nightly at 02:00 and are kept for thirty days. A restore is rehearsed every \
+quarter: the newest backup is restored into a scratch namespace, an admin signs in, opens three chats and runs a \
+search against the knowledge base, and the time it took is written down.
+
+The models come from the GPU pool: two T4 nodes, each holding two small models in memory. Users pick llama3 for \
+chat and a smaller model for titles and tags, so that background tasks never wait behind a long answer.
+
+Support questions go to the platform channel. Outages are announced in a banner at the top of the page, which \
+the admin sets in the settings, and in the status page, which lists the planned maintenance windows for the year.
+
+Accounts are created by the admin; nobody signs themselves up. Passwords are at least twelve characters long, \
+and a user who leaves the team is deactivated the same day, their chats kept for the audit.
+
+Uploads are limited to fifty megabytes a file. Scanned PDFs go through the document extractor first; spreadsheets \
+are exported to CSV, because a table split into chunks by characters loses its header and answers get worse.
+
+The budget for the platform is reviewed every month. The database and the file share are the fixed part; the GPU \
+nodes are most of the bill, which is why the Ollama pool scales down to one node at night and at weekends.
+
+New team members read this page first, then the runbook for incidents, then the page about prompts: which ones \
+the team shares, how to name them, and why a prompt that reads the clipboard must say so in its title.
+
+When Open WebUI is upgraded, the schema may move. The upgrade is planned for a Tuesday morning, announced a week \
+before in the banner, rehearsed on the staging stack the day before, and the backup taken just before it starts.
+"""
 OLD_OLLAMA = "http://ollama.old-namespace.svc:11434"
 """What the old admin set for Ollama: a stack-owned key, which must end as the new stack says."""
 

@@ -17,24 +17,46 @@ def seen_by(chats: dict[str, Any], folders: dict[str, Any]) -> dict[str, Any]:
 
 MESSAGES = {"a1": {"id": "a1", "role": "user", "content": "hello?", "parentId": None, "childrenIds": ["a2"]},
             "a2": {"id": "a2", "role": "assistant", "content": "Hello", "parentId": "a1", "childrenIds": []}}
+ADA = {"id": "u-ada", "name": "Ada Admin"}
 BEFORE = seen_by({"c1": {"title": "Ada chat 0", "messages": MESSAGES}, "c2": {"title": "Ada chat 1", "messages": {}}},
                  {"f1": {"name": "Ada's work", "chats": ["c1"]}})
 
 
 def test_the_same_view_has_no_differences() -> None:
-    assert differences(BEFORE, BEFORE) == []
+    assert differences(BEFORE, BEFORE, ADA) == []
 
 
 def test_a_missing_chat_an_extra_folder_and_a_changed_message_are_each_named() -> None:
-    changed = {**MESSAGES, "a2": {**MESSAGES["a2"], "content": "Hi"}}
+    changed = {"a1": MESSAGES["a1"], "a2": {**MESSAGES["a2"], "content": "Hi", "usage": {}}}
     after = seen_by({"c1": {"title": "Ada chat 0", "messages": changed}},
                     {**BEFORE["folders"], "f2": {"name": "new", "chats": []}})
-    assert differences(BEFORE, after) == ["chat c2 missing", "chat c1 differs", "folder f2 not on the old install"]
+    assert differences(BEFORE, after, ADA) == ["chat c1 message a2: content, usage changed", "chat c2 missing",
+                                          "folder f2 not on the old install"]
+
+
+def test_a_lost_message_and_a_renamed_chat_are_named() -> None:
+    after = seen_by({"c1": {"title": "Ada chat 0", "messages": {"a1": MESSAGES["a1"]}},
+                     "c2": {"title": "renamed", "messages": {}}, "c3": {"title": "new", "messages": {}}},
+                    BEFORE["folders"])
+    assert differences(BEFORE, after, ADA) == ["chat c1 message a2 missing", "chat c2 title 'Ada chat 1' now 'renamed'",
+                                          "chat c3 not on the old install"]
+
+
+def test_the_author_a_newer_release_adds_to_a_users_message_must_be_the_chats_owner() -> None:
+    """Open WebUI 0.12 serves each user message with its author (user_id, user); 0.6 served neither."""
+    attributed = {"a1": {**MESSAGES["a1"], "user_id": "u-ada", "user": {"id": "u-ada", "name": "Ada Admin"}},
+                  "a2": MESSAGES["a2"]}
+    after = seen_by({**BEFORE["chats"], "c1": {"title": "Ada chat 0", "messages": attributed}}, BEFORE["folders"])
+    assert differences(BEFORE, after, ADA) == []
+    assert differences(BEFORE, after, {"id": "u-bo", "name": "Bo User"}) == ["chat c1 message a1: user, user_id changed"]
+    on_the_answer = {**attributed, "a2": {**MESSAGES["a2"], "user_id": "u-ada"}}
+    after = seen_by({**BEFORE["chats"], "c1": {"title": "Ada chat 0", "messages": on_the_answer}}, BEFORE["folders"])
+    assert differences(BEFORE, after, ADA) == ["chat c1 message a2: user_id changed"]
 
 
 def test_a_chat_out_of_its_folder_differs() -> None:
     after = seen_by(BEFORE["chats"], {"f1": {"name": "Ada's work", "chats": []}})
-    assert differences(BEFORE, after) == ["folder f1 differs"]
+    assert differences(BEFORE, after, ADA) == ["folder f1: chats changed"]
 
 
 QUERY = {"collection_name": "kb-1", "query": "nightly backups", "k": 3,

@@ -67,15 +67,39 @@ def seen(url: str, token: str) -> dict[str, Any]:
     }
 
 
-def differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
-    """What a user saw on the old install and does not see (or sees otherwise) on the new one."""
-    wrong = []
-    for kind in ("chats", "folders"):
-        old, new = before[kind], after[kind]
-        wrong += [f"{kind[:-1]} {key} missing" for key in sorted(old.keys() - new.keys())]
-        wrong += [f"{kind[:-1]} {key} not on the old install" for key in sorted(new.keys() - old.keys())]
-        wrong += [f"{kind[:-1]} {key} differs" for key in sorted(old.keys() & new.keys()) if old[key] != new[key]]
+def _changed(what: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """`what`'s entries missing, added, or changed (naming the fields that changed)."""
+    wrong = [f"{what} {key} missing" for key in sorted(old.keys() - new.keys())]
+    wrong += [f"{what} {key} not on the old install" for key in sorted(new.keys() - old.keys())]
+    for key in sorted(old.keys() & new.keys()):
+        if old[key] != new[key]:
+            fields = sorted(f for f in old[key].keys() | new[key].keys() if old[key].get(f) != new[key].get(f))
+            wrong.append(f"{what} {key}: {', '.join(fields)} changed")
     return wrong
+
+
+def _as_served_before(old: Mapping[str, Any], new: Mapping[str, Any], author: Mapping[str, str]) -> dict[str, Any]:
+    """`new` without the author fields Open WebUI 0.12 adds to a user's message when it serves a chat
+    (routers/chats.py, shared_chat_response), where the old release served none and they name the chat's owner."""
+    added = {"user_id": author["id"], "user": dict(author)} if new.get("role") == "user" else {}
+    return {k: v for k, v in new.items() if not (k in added and k not in old and v == added[k])}
+
+
+def differences(before: Mapping[str, Any], after: Mapping[str, Any], author: Mapping[str, str]) -> list[str]:
+    """What a user (`author`: id and name) saw on the old install and does not see (or sees otherwise) on the
+    new one."""
+    wrong = []
+    for chat_id, chat in before["chats"].items():
+        now = after["chats"].get(chat_id)
+        if now is None:
+            wrong.append(f"chat {chat_id} missing")
+            continue
+        wrong += [f"chat {chat_id} title {chat['title']!r} now {now['title']!r}"] if now["title"] != chat["title"] else []
+        served = {key: _as_served_before(chat["messages"].get(key, {}), message, author)
+                  for key, message in now["messages"].items()}
+        wrong += _changed(f"chat {chat_id} message", chat["messages"], served)
+    wrong += [f"chat {key} not on the old install" for key in sorted(after["chats"].keys() - before["chats"].keys())]
+    return wrong + _changed("folder", before["folders"], after["folders"])
 
 
 def user_check(user: User, url: str, before: Mapping[str, Any]) -> Check:
@@ -83,7 +107,7 @@ def user_check(user: User, url: str, before: Mapping[str, Any]) -> Check:
     if signin.status != 200:
         return Check(f"{user.email} signs in with the old password", False, f"{url}: HTTP {signin.status}",
                      "the auth table did not come across (database.json names its rows)")
-    wrong = differences(before, seen(url, signin.json()["token"]))
+    wrong = differences(before, seen(url, signin.json()["token"]), {"id": user.id, "name": user.name})
     return Check(f"{user.email} signs in with the old password, sees the same chats and folders", not wrong,
                  "; ".join(wrong) or f"{url}: {len(before['chats'])} chats with their messages, "
                  f"{len(before['folders'])} folder(s) with their chats", "database.json names the rows that differ")

@@ -65,13 +65,14 @@ bench-budget: $(VENV)/.installed
 # OPEN_WEBUI=<version> tries another release; BREAK=redis-password|pool-budget|config-key sabotages one thing.
 # The release's venv is cached in E2E_HOME (~/.cache/openwebui-e2e): about 7.4 GB and 5 minutes the first time.
 # Then the migration scenario (tools/e2e/migration.py): a default SQLite + Chroma install carried across whole.
+E2E_MIGRATION = $(PY) -m tools.e2e.migration $(if $(OPEN_WEBUI),--version $(OPEN_WEBUI)) $(if $(OLD),--old-version $(OLD))
 e2e: e2e-setup
 	$(PY) -m tools.e2e $(if $(OPEN_WEBUI),--version $(OPEN_WEBUI)) $(if $(BREAK),--break $(BREAK))
-	$(PY) -m tools.e2e.migration $(if $(OLD),--old-version $(OLD))
+	$(E2E_MIGRATION)
 
 # Only the migration scenario; OLD=<version> makes the old install another release (make e2e-migration OLD=0.6.43).
 e2e-migration: e2e-setup
-	$(PY) -m tools.e2e.migration $(if $(OLD),--old-version $(OLD))
+	$(E2E_MIGRATION)
 
 # An upgrade rehearsed on two real releases: make e2e-upgrade FROM=0.12.3 TO=0.12.4
 e2e-upgrade: e2e-setup

@@ -1,7 +1,7 @@
 """`make e2e`, the migration scenario: the install this product replaces carried across whole, in the order `pulumi up`
 with migrateFrom runs it.
 
-    python -m tools.e2e.migration [--stack dev] [--old-version 0.12.4] [--keep]
+    python -m tools.e2e.migration [--stack dev] [--version 0.12.4] [--old-version 0.6.43] [--keep]
 
 A default old install (old_install.py: SQLite webui.db, Chroma in vector_db/) of the release, filled through its own
 API; what each user sees there is recorded through the same API, and it is stopped. Its data directory becomes the
@@ -218,12 +218,13 @@ def scenario(stack: LocalStack, version: str) -> list[Check]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--stack", default="dev")
-    parser.add_argument("--old-version", help="the old install's release (default: the stack's)")
+    parser.add_argument("--version", help="the new platform's release (default: the stack's image)")
+    parser.add_argument("--old-version", help="the old install's release (default: the new platform's)")
     parser.add_argument("--keep", action="store_true", help="keep the run directory (logs, data) afterwards")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="openwebui-e2e-migration-"))
     work.chmod(0o755)
-    stack = LocalStack(args.stack, None, None, work)
+    stack = LocalStack(args.stack, args.version, None, work)
     version = args.old_version or stack.version
     print(f"== make e2e, migration: a default Open WebUI {version} carried onto stack '{args.stack}' (Open WebUI "
           f"{stack.version}), run directory {work}")

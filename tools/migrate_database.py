@@ -24,8 +24,9 @@
   the same way on both sides, with the rows that are missing, differ or exist only in the target named.
 
 With --once and --report, a report from an earlier verified run of the same file (same SHA-256) means done while
-the target is still at that run's head: the Job that runs before every new image's schema step leaves a database
-the new Open WebUI already owns alone, and carries the file again into one restored to before the migration.
+the target holds Open WebUI's schema, at that run's head or any later one: the Job that runs before every new
+image's schema step leaves a database the new Open WebUI already owns alone, and carries the file again into one
+restored to before the migration (empty).
 Uses one PostgreSQL connection at a time and memory that does not grow with the database (both sides streamed).
 Exit status: 0 every table verified; 1 a table did not verify; 2 refused (nothing written).
 """
@@ -680,8 +681,9 @@ def print_result(result: dict[str, Any]) -> None:
 
 
 def already_done(report: Path, source: Path, url: str) -> Optional[dict[str, Any]]:
-    """The earlier verified run of this same file, if the target still holds what it carried: a database at that
-    run's head (one restored to before the run, empty, is carried again)."""
+    """The earlier verified run of this same file, if the target still holds what it carried: a database with an
+    Open WebUI revision, that run's head or a later image's (one restored to before the run, empty, is carried
+    again)."""
     try:
         earlier: dict[str, Any] = json.loads(report.read_text())
     except (OSError, ValueError):
@@ -691,7 +693,7 @@ def already_done(report: Path, source: Path, url: str) -> Optional[dict[str, Any
         return None
     with connect(url, APPLICATION_NAME, autocommit=True) as conn:
         current, _ = target_revision(conn)
-    return earlier if current == earlier.get("head") else None
+    return earlier if current is not None else None
 
 
 def main(argv: Sequence[str]) -> int:

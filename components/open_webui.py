@@ -49,9 +49,14 @@ asyncio.run(seed_registered_defaults())
 # running app.
 urls = [url for url in os.environ.get("OLLAMA_BASE_URLS", "").split(";") if url]
 asyncio.run(Config.upsert({"ollama.base_urls": urls, "ollama.enable": bool(urls), "webui.url": os.environ["WEBUI_URL"]}))
+
+# Every replica also creates the vector store's table and indexes at start (Open WebUI's vector client, on import),
+# checking first with no lock: replicas starting together race to create document_chunk and the loser crashes
+# (seen in `make e2e`). Created here first, with the app's own client and settings, they find it there.
+import open_webui.retrieval.vector.factory
 SentenceTransformer(os.environ["RAG_EMBEDDING_MODEL"], cache_folder=os.environ["SENTENCE_TRANSFORMERS_HOME"])
 """
-"""The migration Job's program: schema, the stack-owned settings, the shared embedding model."""
+"""The migration Job's program: schema, the stack-owned settings, the vector store, the shared embedding model."""
 
 
 def migration_job_name(app: str, image: str, step: str = "migrate") -> str:

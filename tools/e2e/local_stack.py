@@ -31,7 +31,7 @@ from tools.e2e.usage import peak_rss_while
 from tools.e2e.services import Process, Processes, start_database, start_redis
 from tools.mock_engine import ROOT
 from tools.postgres_server import free_port
-from tools.verify import Check
+from tools.verify import Check, vector_store_check
 
 REPLICAS = 3
 IMAGE_ENV = {
@@ -161,7 +161,9 @@ class LocalStack:
         self.job_keys = job_config_keys(job.containers[0].command)
         with self.pg.superuser() as conn:
             rows = conn.execute("SELECT key, value FROM config WHERE key = ANY(%s)", (list(STALE_CONFIG),)).fetchall()
+            store = vector_store_check(conn, self.webui)
         return [done,
+                replace(store, name=f"{store.name} made by the Job, before any replica (which would race to make it)"),
                 memory_peak_check(f"migration Job {job.containers[0].name}",
                                  self.job_peak_rss[job.containers[0].name], job.containers[0].resources),
                 connections_check(job_app, {"the Job": sampler.by_application.get(job_app, 0)},

@@ -27,7 +27,7 @@ from components.config import APP_NAME, stack_settings
 from tools.e2e import checklist
 from tools.e2e.judge import (connections_check, engines_check, fault_check, job_config_keys, release_checks,
                              memory_peak_check, report, sizing_check, summarize)
-from tools.e2e.local_stack import BREAKS, REPLICAS, LocalStack
+from tools.e2e.local_stack import BREAKS, REPLICAS, START_SECONDS, LocalStack
 from tools.e2e.release import version_of_image
 from tools.e2e.rendered import COMPONENT_LABEL, NAME_LABEL, workload
 from tools.e2e.sampler import ConnectionSampler
@@ -36,7 +36,6 @@ from tools.e2e.traffic import Load, print_load, sign_in_users
 from tools.verify import ALEMBIC_HEADS, Check
 
 HERE = Path(__file__).resolve().parent
-START_SECONDS = 900
 KILL_AFTER_SECONDS = 15
 FAULT_SECONDS = 75
 """The fault's load: the kill comes at 15 s, a replica starts in about 15-30 s here, and then must serve."""

@@ -51,6 +51,8 @@ BREAKS = {
 }
 JOB_DEADLINE_SECONDS = 1800
 """The Job's activeDeadlineSeconds."""
+START_SECONDS = 900
+"""How long the replicas, started together, may take to serve (each loads the embedding model; 2 cores here)."""
 READY_SECONDS = 60
 """Serving, a replica is Ready within the readiness probe's window or not at all (a probe would keep failing)."""
 STALE_CONFIG = {"ollama.base_urls": ["http://ollama.old-namespace:11434"], "ollama.enable": False,

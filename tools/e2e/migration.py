@@ -28,8 +28,8 @@ from typing import Any, Mapping, Sequence
 from components.config import DATA_MIGRATION_NAME
 from tools.e2e import api
 from tools.e2e.judge import memory_peak_check, report
-from tools.e2e.local_stack import REPLICAS, LocalStack
-from tools.e2e.old_install import Install, User, fill, start
+from tools.e2e.local_stack import REPLICAS, START_SECONDS, LocalStack
+from tools.e2e.old_install import Install, User, fill, signin, start
 from tools.e2e.release import ensure
 from tools.e2e.rendered import COMPONENT_LABEL, NAME_LABEL, workload
 from tools.mock_engine import run_program
@@ -37,7 +37,6 @@ from tools.plan import manifests
 from tools.verify import Check
 
 OLD_CLAIM = "open-webui-old"
-START_SECONDS = 900
 
 
 def render_with_migration(stack: str, namespace: str) -> list[dict[str, Any]]:
@@ -103,11 +102,11 @@ def differences(before: Mapping[str, Any], after: Mapping[str, Any], author: Map
 
 
 def user_check(user: User, url: str, before: Mapping[str, Any]) -> Check:
-    signin = api.request(url, "POST", "/api/v1/auths/signin", {"email": user.email, "password": user.password})
-    if signin.status != 200:
-        return Check(f"{user.email} signs in with the old password", False, f"{url}: HTTP {signin.status}",
+    answer = api.request(url, "POST", "/api/v1/auths/signin", {"email": user.email, "password": user.password})
+    if answer.status != 200:
+        return Check(f"{user.email} signs in with the old password", False, f"{url}: HTTP {answer.status}",
                      "the auth table did not come across (database.json names its rows)")
-    wrong = differences(before, seen(url, signin.json()["token"]), {"id": user.id, "name": user.name})
+    wrong = differences(before, seen(url, answer.json()["token"]), {"id": user.id, "name": user.name})
     return Check(f"{user.email} signs in with the old password, sees the same chats and folders", not wrong,
                  "; ".join(wrong) or f"{url}: {len(before['chats'])} chats with their messages, "
                  f"{len(before['folders'])} folder(s) with their chats", "database.json names the rows that differ")
@@ -126,8 +125,7 @@ def retrieval_problems(query: Mapping[str, Any], answer: Mapping[str, Any]) -> l
 def content_checks(install: Install, urls: Sequence[str]) -> list[Check]:
     admin = install.users[0]
     url = urls[-1]
-    token = api.ok(api.request(url, "POST", "/api/v1/auths/signin",
-                               {"email": admin.email, "password": admin.password}), "admin sign in")["token"]
+    token = signin(url, admin)
     wrong_files = []
     for file_id, content in install.files.items():
         served = api.request(url, "GET", f"/api/v1/files/{file_id}/content", token=token)

@@ -128,8 +128,8 @@ def fill(url: str) -> Install:
         if user is not admin:
             api.ok(api.request(url, "POST", "/api/v1/auths/add", {"name": user.name, "email": user.email,
                                                                   "password": user.password, "role": "user"},
-                               token=admin.token or _signin(url, admin)), f"add {user.email}")
-        _signin(url, user)
+                               token=admin.token or signin(url, admin)), f"add {user.email}")
+        signin(url, user)
     install = Install(users)
     for user in users:
         folder = api.ok(api.request(url, "POST", "/api/v1/folders/", {"name": f"{user.name.split()[0]}'s work"},
@@ -181,7 +181,8 @@ def fill(url: str) -> Install:
     return install
 
 
-def _signin(url: str, user: User) -> str:
+def signin(url: str, user: User) -> str:
+    """Signs `user` in on `url`: keeps and returns the token."""
     signed = api.ok(api.request(url, "POST", "/api/v1/auths/signin", {"email": user.email, "password": user.password}),
                     f"sign in {user.email}")
     user.token, user.id = signed["token"], signed["id"]

@@ -31,15 +31,16 @@ def test_a_missing_chat_an_extra_folder_and_a_changed_message_are_each_named() -
     after = seen_by({"c1": {"title": "Ada chat 0", "messages": changed}},
                     {**BEFORE["folders"], "f2": {"name": "new", "chats": []}})
     assert differences(BEFORE, after, ADA) == ["chat c1 message a2: content, usage changed", "chat c2 missing",
-                                          "folder f2 not on the old install"]
+                                               "folder f2 not on the old install"]
 
 
 def test_a_lost_message_and_a_renamed_chat_are_named() -> None:
     after = seen_by({"c1": {"title": "Ada chat 0", "messages": {"a1": MESSAGES["a1"]}},
                      "c2": {"title": "renamed", "messages": {}}, "c3": {"title": "new", "messages": {}}},
                     BEFORE["folders"])
-    assert differences(BEFORE, after, ADA) == ["chat c1 message a2 missing", "chat c2 title 'Ada chat 1' now 'renamed'",
-                                          "chat c3 not on the old install"]
+    assert differences(BEFORE, after, ADA) == ["chat c1 message a2 missing",
+                                               "chat c2 title 'Ada chat 1' now 'renamed'",
+                                               "chat c3 not on the old install"]
 
 
 def test_the_author_a_newer_release_adds_to_a_users_message_must_be_the_chats_owner() -> None:

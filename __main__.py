@@ -20,6 +20,7 @@ from components.open_webui import HTTP_PORT, SERVICE_PORT, OpenWebUI, OpenWebUIA
 from components.pod_security import NAMESPACE_LABELS
 from components.postgres import PostgresFlexibleServer, PostgresFlexibleServerArgs
 from components.redis import REDIS_PORT, Redis, RedisArgs
+from components.sign_in import SignIn, SignInArgs
 
 # Validated, connection budget included, before anything is declared: a bad stack fails `pulumi preview`.
 settings = config.load(pulumi.Config())
@@ -78,9 +79,14 @@ migration = DataMigration(config.DATA_MIGRATION_NAME, DataMigrationArgs(
     database_url=postgres.database_url, data_claim_name=data.claim_name,
     postgres_server=postgres.server_resource_name), opts=on_cluster) if settings.migration else None
 
+# The admin made at deploy, or Entra ID: nobody owns the site by arriving first.
+sign_in = SignIn("sign-in", SignInArgs(settings=settings.webui.sign_in,
+                                       display_name=f"Open WebUI ({pulumi.get_stack()})"))
+
 webui = OpenWebUI(config.APP_NAME, OpenWebUIArgs(
     settings=settings.webui, namespace=namespace.metadata.name, database_url=postgres.database_url,
-    redis_url=redis.url, data_claim_name=data.claim_name, postgres_server=postgres.server_resource_name,
+    redis_url=redis.url, sign_in_secrets=sign_in.secret_values, sign_in_fingerprint=sign_in.fingerprint,
+    data_claim_name=data.claim_name, postgres_server=postgres.server_resource_name,
     wait_for=[migration.job] if migration else []), opts=on_cluster)
 
 # HTTPS ends at the edge, on the network's static IP; Open WebUI's own Service is ClusterIP.
@@ -100,6 +106,11 @@ NetworkPolicies("network-policies", NetworkPoliciesArgs(namespace=namespace.meta
 ]), opts=on_cluster)
 
 pulumi.export("url", edge.url)
+pulumi.export("signIn", settings.webui.sign_in.describe())
+if sign_in.admin_password:
+    pulumi.export("adminPassword", sign_in.admin_password)  # secret: `pulumi stack output --show-secrets`
+if sign_in.client_id:
+    pulumi.export("entraClientId", sign_in.client_id)
 pulumi.export("edgeAddress", net.edge_ip_address)
 pulumi.export("acmeIssuer", settings.edge.acme_issuer)
 pulumi.export("postgresNetwork", settings.network.mode)

@@ -20,6 +20,7 @@ from components.backup import FILES_MAX_DAILY_RETENTION, FilesBackupSettings
 from components.capacity import CapacityCheck
 from components.connection_budget import AZURE_RESERVED_CONNECTIONS, POSTGRES_SKUS, ConnectionBudget
 from components.data_migration import RESOURCES as DATA_MIGRATION_RESOURCES, DataMigrationSettings
+from components.entra_app import EntraSettings, SecretRotation
 from components.edge import (CERT_MANAGER_PODS, CERT_MANAGER_RESOURCES, ISSUERS, TRAEFIK_REPLICAS, TRAEFIK_RESOURCES,
                              EdgeSettings)
 from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettings
@@ -32,6 +33,7 @@ from components.pg_extension import PgExtensionProvider
 from components.postgres import LIBRARY_ONLY, PRELOAD_LIBRARIES, FirewallRange, PostgresRestore, PostgresSettings
 from components.redis import RESOURCES as REDIS_RESOURCES
 from components.regions import region_error
+from components.sign_in import AUTH_MODES, SignInSettings
 from components.upgrade import unpinned
 
 APP_NAME = "open-webui"
@@ -157,20 +159,25 @@ def load(config: pulumi.Config) -> StackSettings:
         "embeddingModel", "redisImage", "ollamaBaseUrl", "namespace", "ollamaImage", "ollamaKeepAlive",
         "ollamaCpuRequest", "ollamaMemoryRequest", "ollamaCpuLimit", "ollamaMemoryLimit", "ollamaModelPullerImage",
         "migrateFrom", "postgresNetwork", "vnetCidr", "aksSubnetCidr", "postgresSubnetCidr", "dnsLabel", "hostname",
-        "acmeIssuer", "acmeEmail", "alertEmail", "postgresRestoreFrom", "postgresRestorePointInTime")}
+        "acmeIssuer", "acmeEmail", "alertEmail", "postgresRestoreFrom", "postgresRestorePointInTime", "auth",
+        "adminEmail", "entraTenantId", "entraClientId")}
     n = {key: read(key, config.require_int) for key in (
         "postgresStorageGb", "postgresBackupRetentionDays", "aksSystemNodeCount", "gpuNodeCount", "gpuMinCount",
         "gpuMaxCount", "filesSizeGi", "minReplicas", "maxReplicas", "cpuTargetPercent", "uvicornWorkers",
         "databasePoolSize", "databasePoolMaxOverflow", "databasePoolTimeout", "databasePoolRecycle",
         "pgvectorPoolSize", "pgvectorPoolMaxOverflow", "pgvectorMaxVectorLength", "ollamaReplicas", "ollamaDiskGi",
-        "ollamaNumParallel", "ollamaMaxLoadedModels", "monthlyBudgetUsd", "filesBackupRetentionDays")}
+        "ollamaNumParallel", "ollamaMaxLoadedModels", "monthlyBudgetUsd", "filesBackupRetentionDays",
+        "entraSecretRotationDays")}
     b = {key: read(key, config.require_bool) for key in (
         "protect", "postgresGeoRedundantBackup", "gpuAutoscaling", "pgvectorUseHalfvec", "ollamaEnabled",
         "gpuPoolWithoutOllama")}
     errors += [f"{key}: retired. {why} Remove it: `pulumi config rm {key}`." for key, why in RETIRED.items()
                if config.get(key) is not None]
     lists = {key: read(key, config.require_object) for key in (
-        "postgresExtensions", "postgresPreloadedLibraries", "postgresFirewallRules", "ollamaModels")}
+        "postgresExtensions", "postgresPreloadedLibraries", "postgresFirewallRules", "ollamaModels",
+        "entraAdminGroups", "entraUserGroups")}
+    # a secret has no default in Pulumi.yaml's schema: absent unless a deployer brings their own registration
+    entra_client_secret = config.get_secret("entraClientSecret")
     if errors:
         raise ConfigError(_report(errors))
 
@@ -186,6 +193,7 @@ def load(config: pulumi.Config) -> StackSettings:
     errors += _check_restore(s, pulumi.get_stack(), datetime.now(timezone.utc))
     errors += _check_network(s, lists)
     errors += _check_edge(s)
+    errors += _check_sign_in(s, n, lists, has_client_secret=entra_client_secret is not None)
     if n["monthlyBudgetUsd"] < 0:
         errors.append(f"monthlyBudgetUsd: {n['monthlyBudgetUsd']} is negative; 0 means no budget.")
     errors += _check_cluster(s, n, b)
@@ -235,7 +243,12 @@ def load(config: pulumi.Config) -> StackSettings:
             pgvector_pool_max_overflow=n["pgvectorPoolMaxOverflow"],
             pgvector_max_vector_length=n["pgvectorMaxVectorLength"], pgvector_use_halfvec=b["pgvectorUseHalfvec"],
             pgvector_index_method=s["pgvectorIndexMethod"], embedding_model=s["embeddingModel"],
-            ollama_base_urls=ollama_urls, public_url=edge.url, trusted_proxies=POD_CIDR),
+            ollama_base_urls=ollama_urls, public_url=edge.url, trusted_proxies=POD_CIDR,
+            sign_in=SignInSettings(mode=s["auth"], admin_email=s["adminEmail"], public_url=edge.url, entra=EntraSettings(
+                tenant_id=s["entraTenantId"], client_id=s["entraClientId"], client_secret=entra_client_secret,
+                admin_groups=tuple(lists["entraAdminGroups"]), user_groups=tuple(lists["entraUserGroups"]),
+                rotation=SecretRotation.of(datetime.now(timezone.utc).date(), n["entraSecretRotationDays"])) if s["auth"] == "entra"
+                else None)),
         edge=edge,
         ollama=OllamaSettings(
             image=s["ollamaImage"], replicas=n["ollamaReplicas"], models=tuple(lists["ollamaModels"]),
@@ -439,6 +452,48 @@ def _check_edge(s: dict[str, Any]) -> list[str]:
     for key in ("acmeEmail", "alertEmail"):
         if s[key] and not EMAIL.match(s[key]):
             errors.append(f"{key}: {s[key]!r} is not an email address; leave it empty for none.")
+    return errors
+
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+ROTATION_DAYS = (30, 365)
+"""At most a year, so a secret (valid two periods) lives within the two years Entra advises."""
+
+
+def _check_sign_in(s: dict[str, Any], n: dict[str, Any], lists: dict[str, Any], has_client_secret: bool) -> list[str]:
+    if s["auth"] not in AUTH_MODES:
+        return [f"auth: {s['auth']!r} must be one of {', '.join(AUTH_MODES)}."]
+    if s["auth"] == "password":
+        if not EMAIL.match(s["adminEmail"]):
+            return [f"adminEmail: {s['adminEmail'] or '(empty)'} is not an e-mail address. With auth password the "
+                    "stack makes this admin at deploy; without one, the first visitor to the public address would "
+                    "become admin. `pulumi config set adminEmail you@example.com` (or auth entra)."]
+        return []
+    errors = []
+    if not GUID.match(s["entraTenantId"]):
+        errors.append(f"entraTenantId: {s['entraTenantId'] or '(empty)'} is not a directory (tenant) ID; Entra "
+                      "sign-in needs it (Entra admin center, Overview, Tenant ID): `pulumi config set entraTenantId "
+                      "<guid>`.")
+    groups = [(key, g) for key in ("entraAdminGroups", "entraUserGroups") for g in lists[key]]
+    errors += [f"{key}: {g!r} is not a group's object ID (a GUID)." for key, g in groups if not GUID.match(g)]
+    if s["entraClientId"]:
+        if not GUID.match(s["entraClientId"]):
+            errors.append(f"entraClientId: {s['entraClientId']!r} is not an application (client) ID (a GUID).")
+        if not has_client_secret:
+            errors.append("entraClientSecret: missing. With your own registration (entraClientId) the replicas need "
+                          "its client secret: `pulumi config set --secret entraClientSecret <value>`.")
+        if groups:
+            errors.append("entraAdminGroups/entraUserGroups: the program assigns roles only in a registration it "
+                          "makes; with entraClientId, assign the admin and user app roles in your registration "
+                          "(Enterprise applications, Users and groups) and remove these keys.")
+    else:
+        if not lists["entraAdminGroups"]:
+            errors.append("entraAdminGroups: empty, so nobody would administer Open WebUI (no sign-in is admin by "
+                          "arriving first). `pulumi config set --path 'entraAdminGroups[0]' <group object id>`.")
+        low, high = ROTATION_DAYS
+        if not low <= n["entraSecretRotationDays"] <= high:
+            errors.append(f"entraSecretRotationDays: {n['entraSecretRotationDays']} is outside {low}..{high}; the "
+                          "secret lives two periods, and Entra advises under two years.")
     return errors
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -14,6 +14,7 @@ import pulumi_random as random
 from components.connection_budget import POSTGRES_SERVER_ANNOTATION, Workload, with_application_name
 from components.edge import HSTS
 from components.pod_security import hardened
+from components.sign_in import SignInSettings
 from components.upgrade import image_tag
 
 HTTP_PORT = 8080
@@ -32,12 +33,17 @@ RESUME_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cp
 """The resume step is one small script polling the Kubernetes API."""
 MIGRATION_DATABASE_URL = "MIGRATION_DATABASE_URL"
 """The Secret's key for the migration Job's DATABASE_URL (the same server, under the Job's application_name)."""
+SIGN_IN_ANNOTATION = "openwebui.io/sign-in-secrets"
+"""On the replicas' pod template: a digest of their sign-in secrets, so a rotated client secret rolls them."""
 
 MIGRATE = """\
-import asyncio, os
+import asyncio, os, secrets
 import open_webui.config  # with ENABLE_DB_MIGRATIONS=true this runs Alembic to head
 from open_webui.config import seed_registered_defaults
+from open_webui.models.auths import Auths
 from open_webui.models.config import Config
+from open_webui.models.users import Users
+from open_webui.utils.auth import create_admin_user, get_password_hash
 from sentence_transformers import SentenceTransformer
 
 # Every replica inserts the config table's missing defaults at start, with no lock: replicas starting together
@@ -48,7 +54,29 @@ asyncio.run(seed_registered_defaults())
 # them on a first start. Writing them here makes a changed ollamaBaseUrl, Ollama service or hostname reach the
 # running app.
 urls = [url for url in os.environ.get("OLLAMA_BASE_URLS", "").split(";") if url]
-asyncio.run(Config.upsert({"ollama.base_urls": urls, "ollama.enable": bool(urls), "webui.url": os.environ["WEBUI_URL"]}))
+asyncio.run(Config.upsert({"ollama.base_urls": urls, "ollama.enable": bool(urls), "webui.url": os.environ["WEBUI_URL"],
+                           # sign-in is the stack's too: an admin's toggle in the UI must not reopen sign-up for good
+                           "ui.enable_signup": os.environ["ENABLE_SIGNUP"] == "true",
+                           "ui.enable_login_form": os.environ["ENABLE_LOGIN_FORM"] == "true",
+                           "ui.default_user_role": os.environ["DEFAULT_USER_ROLE"]}))
+
+
+# The first account on an empty database is admin, whoever makes it (components/sign_in.py). Every replica would
+# make the env's admin at start (main.py), each checking for users first with no lock; here it is made once, before
+# any replica serves. A migrated or restored database keeps its own users, and no second admin is made.
+async def first_account():
+    if await Users.has_users():
+        return
+    email, name = os.environ["WEBUI_ADMIN_EMAIL"], os.environ["WEBUI_ADMIN_NAME"]
+    if os.environ["ENABLE_PASSWORD_AUTH"] == "true":
+        made = await create_admin_user(email, os.environ["WEBUI_ADMIN_PASSWORD"], name)
+    else:  # Entra ID: a placeholder with no access and a password nobody knows, so no Entra user is the first
+        made = await Auths.insert_new_auth(email=email, password=await get_password_hash(secrets.token_urlsafe(32)),
+                                           name=name, role="pending")
+    if not made:
+        raise SystemExit(f"could not make the first account {email}: see the log above")
+
+asyncio.run(first_account())
 
 # Every replica also creates the vector store's table and indexes at start (Open WebUI's vector client, on import),
 # checking first with no lock: replicas starting together race to create document_chunk and the loser crashes
@@ -65,12 +93,13 @@ def migration_job_name(app: str, image: str, step: str = "migrate") -> str:
     return f"{app}-{step}-{tag}"[:63].rstrip("-")
 
 
-def secret_values(name: str, database_url: str, redis_url: str, secret_key: str) -> dict[str, str]:
+def secret_values(name: str, database_url: str, redis_url: str, secret_key: str,
+                  sign_in: Mapping[str, str]) -> dict[str, str]:
     """The Secret's data. The app and its Job connect under their names in the connection budget
     (pg_stat_activity counts them). `make e2e` fills the same shape with local values."""
     return {"DATABASE_URL": with_application_name(database_url, name),
             MIGRATION_DATABASE_URL: with_application_name(database_url, f"{name}-migrate"),
-            "WEBUI_SECRET_KEY": secret_key, "REDIS_URL": redis_url, "WEBSOCKET_REDIS_URL": redis_url}
+            "WEBUI_SECRET_KEY": secret_key, "REDIS_URL": redis_url, "WEBSOCKET_REDIS_URL": redis_url, **sign_in}
 
 
 @dataclass(frozen=True)
@@ -102,6 +131,7 @@ class OpenWebUISettings:
     trusted_proxies: str
     """The addresses whose X-Forwarded-* headers are believed: the cluster's pod range, where the edge's pods live
     (NetworkPolicies let only the edge's pods reach the app's port)."""
+    sign_in: SignInSettings
 
     @property
     def image_tag(self) -> str:
@@ -133,6 +163,8 @@ class OpenWebUISettings:
             "FORWARDED_ALLOW_IPS": self.trusted_proxies,
             # Open WebUI sets Strict-Transport-Security itself (utils/security_headers.py); the edge passes it on.
             "HSTS": HSTS,
+            **self.sign_in.environment(),
+            **(self.sign_in.job_environment() if run_migrations else {}),
         }
         if not run_migrations:
             env["HF_HUB_OFFLINE"] = "1"
@@ -172,6 +204,10 @@ class OpenWebUIArgs:
     """Secret. Used for DATABASE_URL and, with pgvector, PGVECTOR_DB_URL."""
     redis_url: pulumi.Input[str]
     """Secret (it holds Redis's password): for REDIS_URL and WEBSOCKET_REDIS_URL."""
+    sign_in_secrets: pulumi.Input[Mapping[str, str]]
+    """Secret: the sign-in keys of the Secret (components/sign_in.py SignIn)."""
+    sign_in_fingerprint: pulumi.Input[str]
+    """Changes when a secret the replicas sign people in with changes."""
     data_claim_name: pulumi.Input[str]
     postgres_server: str
     """Logical name of the PostgreSQL server resource (for the policy pack's connection budget)."""
@@ -225,8 +261,10 @@ class OpenWebUI(pulumi.ComponentResource):
         secret_key = random.RandomPassword(f"{name}-secret-key", random.RandomPasswordArgs(length=48, special=False),
                                            opts=pulumi.ResourceOptions(parent=self))
         # Secret as a whole: an Output built on a secret is one (the URL holds the server's password).
-        secret_data = pulumi.Output.all(pulumi.Output.secret(args.database_url), args.redis_url, secret_key.result).apply(
-            lambda parts: secret_values(name, database_url=parts[0], redis_url=parts[1], secret_key=parts[2]))
+        secret_data = pulumi.Output.all(pulumi.Output.secret(args.database_url), args.redis_url, secret_key.result,
+                                        args.sign_in_secrets).apply(
+            lambda parts: secret_values(name, database_url=parts[0], redis_url=parts[1], secret_key=parts[2],
+                                        sign_in=parts[3]))
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
@@ -240,6 +278,7 @@ class OpenWebUI(pulumi.ComponentResource):
                     "WEBSOCKET_REDIS_URL": "WEBSOCKET_REDIS_URL"}
             if s.vector_db == "pgvector":
                 keys["PGVECTOR_DB_URL"] = database_key
+            keys.update({key: key for key in s.sign_in.secret_env(run_migrations)})
             secrets = [k8s.core.v1.EnvVarArgs(name=env_name, value_from=k8s.core.v1.EnvVarSourceArgs(
                 secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=key)))
                 for env_name, key in keys.items()]
@@ -322,7 +361,8 @@ class OpenWebUI(pulumi.ComponentResource):
                         max_surge=ROLLING_SURGE, max_unavailable=0)),
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations={
+                        **annotations, SIGN_IN_ANNOTATION: args.sign_in_fingerprint}),
                     spec=k8s.core.v1.PodSpecArgs(
                         termination_grace_period_seconds=PRE_STOP_SECONDS + 30,
                         topology_spread_constraints=[k8s.core.v1.TopologySpreadConstraintArgs(

@@ -23,6 +23,8 @@ def stack_config(stack: str) -> dict[str, Any]:
 def temporary_stack(config: dict[str, Any], policy_config: Optional[dict[str, Any]] = None) -> Iterator[str]:
     stack = f"t{uuid.uuid4().hex[:8]}"
     stack_file, policy_file = ROOT / f"Pulumi.{stack}.yaml", ROOT / "policy" / f"{stack}.json"
+    # a stack file needs its admin (or auth entra): the program refuses one whose first visitor would be admin
+    config = {"adminEmail": "platform-team@example.com", **config}
     stack_file.write_text(yaml.safe_dump({"config": {f"openwebui-aks:{k}": v for k, v in config.items()}}))
     if policy_config is not None:
         policy_file.write_text(json.dumps(policy_config))

@@ -13,18 +13,24 @@ from tools.e2e.usage import Usage
 ENV = {"OLLAMA_BASE_URLS": "http://ollama.open-webui.svc.cluster.local:11434",
        "WEBUI_URL": "https://openwebui-dev.westeurope.cloudapp.azure.com",
        "UVICORN_WORKERS": "1", "DATABASE_POOL_SIZE": "2", "DATABASE_POOL_MAX_OVERFLOW": "1", "VECTOR_DB": "pgvector",
-       "PGVECTOR_POOL_SIZE": "2", "PGVECTOR_POOL_MAX_OVERFLOW": "0"}
+       "PGVECTOR_POOL_SIZE": "2", "PGVECTOR_POOL_MAX_OVERFLOW": "0", "ENABLE_SIGNUP": "false",
+       "ENABLE_LOGIN_FORM": "true", "DEFAULT_USER_ROLE": "pending"}
 
 
 def test_the_keys_the_job_writes_come_from_its_own_program() -> None:
-    assert job_config_keys(["python", "-c", MIGRATE]) == ["ollama.base_urls", "ollama.enable", "webui.url"]
+    assert job_config_keys(["python", "-c", MIGRATE]) == ["ollama.base_urls", "ollama.enable", "webui.url",
+                                                          "ui.enable_signup", "ui.enable_login_form",
+                                                          "ui.default_user_role"]
     misspelt = MIGRATE.replace('"ollama.base_urls"', '"ollama.base_url"')
     assert "ollama.base_url" in job_config_keys(["python", "-c", misspelt])
 
 
 def test_config_check() -> None:
-    rows = {"ollama.base_urls": [ENV["OLLAMA_BASE_URLS"]], "ollama.enable": True, "webui.url": ENV["WEBUI_URL"]}
+    rows = {"ollama.base_urls": [ENV["OLLAMA_BASE_URLS"]], "ollama.enable": True, "webui.url": ENV["WEBUI_URL"],
+            "ui.enable_signup": False, "ui.enable_login_form": True, "ui.default_user_role": "pending"}
     assert config_check(rows, ENV).ok
+    reopened = config_check({**rows, "ui.enable_signup": True}, ENV)
+    assert not reopened.ok and "ui.enable_signup is True, want False" in reopened.detail
     wrong = config_check({**rows, "ollama.base_urls": []}, ENV)
     assert not wrong.ok and "ollama.base_urls is [], want ['http://ollama" in wrong.detail
     assert "(missing)" in config_check({k: v for k, v in rows.items() if k != "webui.url"}, ENV).detail

@@ -104,7 +104,7 @@ def test_rows_equal_read_independently(migrated: dict[str, Any]) -> None:
         for table in tables:
             columns = [r[1] for r in db.execute(f'PRAGMA table_info("{table}")')]
             parsed = [(table, c) in json_columns for c in columns]
-            where = " WHERE key NOT IN ('ollama.base_urls', 'ollama.enable', 'webui.url')" if table == "config" else ""
+            where = f" WHERE key NOT IN ({', '.join(map(repr, STACK_CONFIG))})" if table == "config" else ""
             select = f'SELECT {", ".join(chr(34) + c + chr(34) for c in columns)} FROM "{table}"{where}'
             old = sorted(repr(tuple(json.loads(v) if p and isinstance(v, str) else v for v, p in zip(row, parsed)))
                          for row in db.execute(select).fetchall())

@@ -4,6 +4,7 @@ import dataclasses
 from typing import Any
 
 from components.open_webui import OpenWebUI, OpenWebUIArgs, OpenWebUISettings
+from components.sign_in import SignInSettings
 from tools.mock_engine import is_secret, reveal, run_components
 
 SETTINGS = OpenWebUISettings(
@@ -14,13 +15,16 @@ SETTINGS = OpenWebUISettings(
     pgvector_use_halfvec=False, pgvector_index_method="hnsw",
     embedding_model="sentence-transformers/all-MiniLM-L6-v2",
     ollama_base_urls=("http://ollama.ns.svc.cluster.local:11434", "https://models.example.com"),
-    public_url="https://chat.example.com", trusted_proxies="10.244.0.0/16")
+    public_url="https://chat.example.com", trusted_proxies="10.244.0.0/16",
+    sign_in=SignInSettings(mode="password", admin_email="admin@example.com", public_url="https://chat.example.com",
+                           entra=None))
 
 
 def build(settings: OpenWebUISettings = SETTINGS):
     return run_components(lambda: OpenWebUI("webui", OpenWebUIArgs(
         settings=settings, namespace="ns", database_url="postgresql://u:p@h:5432/d?sslmode=require",
-        redis_url="redis://r:6379/0", data_claim_name="data", postgres_server="pg-server")))
+        redis_url="redis://r:6379/0", sign_in_secrets={"WEBUI_ADMIN_PASSWORD": "admin-pw"},
+        sign_in_fingerprint="f1ngerpr1nt", data_claim_name="data", postgres_server="pg-server")))
 
 
 def env_of(run, name: str) -> dict[str, Any]:
@@ -34,7 +38,7 @@ def test_secret_holds_urls_and_a_generated_key_shared_by_all_replicas():
     assert is_secret(secret["stringData"])
     data = reveal(secret["stringData"])
     assert set(data) == {"DATABASE_URL", "MIGRATION_DATABASE_URL", "WEBUI_SECRET_KEY", "REDIS_URL",
-                         "WEBSOCKET_REDIS_URL"}
+                         "WEBSOCKET_REDIS_URL", "WEBUI_ADMIN_PASSWORD"}
     assert reveal(run.named("webui-secret-key").inputs)["length"] == 48
     env = env_of(run, "webui-deployment")
     assert env["WEBUI_SECRET_KEY"] == {"secretKeyRef": {"name": "webui", "key": "WEBUI_SECRET_KEY"}}

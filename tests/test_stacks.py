@@ -56,7 +56,8 @@ def test_stack_declares_every_concern(run):
         "openwebui:postgres:PostgresFlexibleServer", "openwebui:aks:AksCluster",
         "openwebui:storage:PremiumFilesVolume", "openwebui:redis:Redis", "openwebui:app:OpenWebUI",
         "openwebui:ollama:Ollama", "openwebui:network:Network", "openwebui:network:NetworkPolicies",
-        "openwebui:edge:Edge", "openwebui:monitoring:AlertReceivers", "openwebui:backup:FilesBackup"}
+        "openwebui:edge:Edge", "openwebui:monitoring:AlertReceivers", "openwebui:backup:FilesBackup",
+        "openwebui:auth:SignIn"}
 
 
 def test_every_kubernetes_resource_uses_the_cluster_provider(run):
@@ -99,7 +100,7 @@ def test_admin_password_and_urls_stay_secret(run):
         assert is_secret(extension.inputs["__provider"])
     assert is_secret(run.named("open-webui-secret").inputs["stringData"])
     # verify's database URL is an output too, and as secret as the kubeconfig
-    assert run.secret_outputs == {"kubeconfig", "databaseUrl"}
+    assert run.secret_outputs == {"kubeconfig", "databaseUrl", "adminPassword"}
 
 
 def test_server_parameters_are_applied_one_after_another(run):
@@ -239,7 +240,7 @@ def test_outputs(run):
     assert set(run.outputs) == {"url", "edgeAddress", "acmeIssuer", "postgresFqdn", "databaseName", "kubeconfig",
                                 "connectionBudget", "gpuCapacity", "ollamaModels", "postgresNetwork", "egressAddress",
                                 "databaseUrl", "postgresExtensions", "namespace", "openWebUI", "capacity",
-                                "postgresServerId"}
+                                "postgresServerId", "signIn", "adminPassword"}
     assert run.outputs["databaseUrl"].endswith("?sslmode=require&application_name=openwebui-verify")
     assert run.outputs["postgresExtensions"] == {"vector": "0.8.0", "uuid-ossp": "0.8.0"}
     assert run.outputs["openWebUI"]["imageTag"] == "v0.12.4"

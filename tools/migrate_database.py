@@ -61,7 +61,8 @@ APPLICATION_NAME = "openwebui-migrate-database"
 EXIT_VERIFY = 1
 EXIT_REFUSED = 2
 VERSION_TABLE = "alembic_version"
-STACK_CONFIG = ("ollama.base_urls", "ollama.enable", "webui.url")
+STACK_CONFIG = ("ollama.base_urls", "ollama.enable", "webui.url", "ui.enable_signup", "ui.enable_login_form",
+                "ui.default_user_role")
 """Config keys the schema Job writes from the stack (components/open_webui.py MIGRATE): the old install's values
 are not carried."""
 OPEN_WEBUI_TABLES = {"auth", "user", "chat", "config"}

@@ -166,6 +166,13 @@ class ProgramMocks(pulumi.runtime.Mocks):
             state["secretOutputNames"] = ["databaseUrl"]
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = SECURE_PLACEHOLDER
+        if args.typ == "azuread:index/application:Application":
+            state.update(clientId=f"{args.name}-client-id", objectId=f"{args.name}-object-id")
+        if args.typ == "azuread:index/servicePrincipal:ServicePrincipal":
+            state["objectId"] = f"{args.name}-object-id"
+        if args.typ == "azuread:index/applicationPassword:ApplicationPassword":
+            # what Entra answers: the secret once, at creation, and the key's id
+            state.update(value=SECURE_PLACEHOLDER, keyId=f"{args.name}-key-id")
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], Optional[list[tuple[str, str]]]]:
@@ -174,6 +181,8 @@ class ProgramMocks(pulumi.runtime.Mocks):
                                      "value": base64.b64encode(MOCK_KUBECONFIG.encode()).decode()}]}, []
         if args.token == "azure-native:storage:listStorageAccountKeys":
             return {"keys": [{"keyName": "key1", "value": SECURE_PLACEHOLDER, "permissions": "FULL"}]}, []
+        if args.token == "azuread:index/getClientConfig:getClientConfig":
+            return {"clientId": "deployer", "objectId": "deployer-object-id", "tenantId": MOCK_SUBSCRIPTION}, []
         if args.token == "azure-native:authorization:getClientConfig":
             return {"subscriptionId": MOCK_SUBSCRIPTION, "tenantId": MOCK_SUBSCRIPTION, "clientId": "deployer",
                     "objectId": "deployer"}, []

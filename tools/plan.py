@@ -239,6 +239,7 @@ def plan(stack: str, pack: PolicyPackServer, running: Optional[str] = None) -> i
 
     print(f"\n-- edge\n  users open {run.outputs['url']} (HTTP redirects there; certificate from Let's Encrypt "
           f"{run.outputs['acmeIssuer']})")
+    print(f"\n-- sign-in\n  {run.outputs['signIn']}")
 
     bill = estimate((r.name, r.type, _ints(reveal(r.inputs, REDACTED))) for r in run.registrations)
     print(f"\n-- estimated monthly cost (an ESTIMATE from components/prices.json: list prices, {bill.region}, "
@@ -278,6 +279,7 @@ def plan(stack: str, pack: PolicyPackServer, running: Optional[str] = None) -> i
                        for v in violations],
         "manifestErrors": manifest_errors,
         "url": run.outputs["url"],
+        "signIn": run.outputs["signIn"],
         "openWebUI": run.outputs["openWebUI"],
         "monthlyCostUsd": {"min": bill.low, "max": bill.high},
         "bill": [{"item": line.item, "min": line.low, "max": line.high, "arithmetic": line.arithmetic}

@@ -10,7 +10,7 @@ rendered by the provider at deploy time, so `pulumi preview` and the offline pla
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -42,6 +42,22 @@ SOLVER_PORT = 8089
 SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
 """cert-manager's HTTP-01 solver pods (in the Ingress's namespace) carry this label and listen on 8089."""
 HSTS = "max-age=31536000;includeSubDomains"
+MIN_TLS = "VersionTLS12"
+SECURITY_HEADERS = {
+    # no site may frame Open WebUI (clickjacking its admin pages): the old header and CSP's, for every browser
+    "frameDeny": True, "contentSecurityPolicy": "frame-ancestors 'none'",
+    "contentTypeNosniff": True, "referrerPolicy": "strict-origin-when-cross-origin",
+}
+SIGN_IN_RATE = {"average": 10, "period": "1m", "burst": 10}
+"""Sign-in requests per client address (Traefik's default source: the connection's address, the client's own with
+externalTrafficPolicy Local), per Traefik replica: enough for people, too few to guess passwords. Open WebUI's own
+limiter counts per e-mail, so it never slows one address trying many accounts."""
+HEADERS, RATE_LIMIT = "security-headers", "sign-in-rate-limit"
+MIDDLEWARES = {HEADERS: {"headers": SECURITY_HEADERS}, RATE_LIMIT: {"rateLimit": SIGN_IN_RATE}}
+"""Traefik Middlewares (traefik.io/v1alpha1) in the app's namespace, by name: their spec."""
+SIGN_IN_PATHS = (("/api/v1/auths/signin", "Exact"), ("/api/v1/auths/signup", "Exact"),
+                 ("/api/v1/auths/ldap", "Exact"), ("/oauth/", "Prefix"))
+"""Where credentials or sign-in flows arrive: password, sign-up, LDAP, and the OAuth login and callback."""
 
 
 def issuer_name(issuer: str) -> str:
@@ -96,29 +112,49 @@ class Edge(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=issuer_name(issuer)),
             spec=issuer_spec(issuer, s.acme_email),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cert_manager])) for issuer in ISSUERS]
-        k8s.networking.v1.Ingress(
-            f"{name}-ingress",
+        middlewares = [k8s.apiextensions.CustomResource(
+            f"{name}-{middleware}", api_version="traefik.io/v1alpha1", kind="Middleware",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=middleware, namespace=args.app_namespace), spec=spec,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[traefik]))  # its CRDs come with the chart
+            for middleware, spec in MIDDLEWARES.items()]
+        ready: list[pulumi.Resource] = [traefik, *issuers, *middlewares]
+        # Everything gets the headers; the sign-in paths also the rate limit (Traefik prefers the longer path).
+        self._ingress(f"{name}-ingress", args, args.app_service_name, [("/", "Prefix")], [HEADERS], ready, {
+            # cert-manager's ingress-shim makes the Certificate for the tls block (once: the other Ingress reuses it)
+            "cert-manager.io/cluster-issuer": issuer_name(s.acme_issuer)})
+        self._ingress(f"{name}-sign-in-ingress", args, pulumi.Output.concat(args.app_service_name, "-sign-in"),
+                      SIGN_IN_PATHS, [HEADERS, RATE_LIMIT], ready)
+        self.url = pulumi.Output.from_input(s.url)
+        self.register_outputs({"url": self.url})
+
+    def _ingress(self, name: str, args: EdgeArgs, ingress_name: pulumi.Input[str], paths: Sequence[tuple[str, str]],
+                 middlewares: Sequence[str], depends_on: Sequence[pulumi.Resource],
+                 annotations: Optional[dict[str, str]] = None) -> k8s.networking.v1.Ingress:
+        host = args.settings.hostname
+        chain = pulumi.Output.from_input(args.app_namespace).apply(
+            lambda namespace: ",".join(f"{namespace}-{m}@kubernetescrd" for m in middlewares))
+        return k8s.networking.v1.Ingress(
+            name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.app_service_name, namespace=args.app_namespace,
+                name=ingress_name, namespace=args.app_namespace,
                 annotations={
-                    # cert-manager's ingress-shim makes the Certificate for the tls block below
-                    "cert-manager.io/cluster-issuer": issuer_name(s.acme_issuer),
+                    **(annotations or {}),
                     # HTTPS only: port 80 exists only to redirect (and for HTTP-01, which follows the redirect)
                     "traefik.ingress.kubernetes.io/router.entrypoints": "websecure",
                     "traefik.ingress.kubernetes.io/router.tls": "true",
+                    "traefik.ingress.kubernetes.io/router.middlewares": chain,
                 }),
             spec=k8s.networking.v1.IngressSpecArgs(
                 ingress_class_name=INGRESS_CLASS,
-                tls=[k8s.networking.v1.IngressTLSArgs(hosts=[s.hostname], secret_name=TLS_SECRET)],
-                rules=[k8s.networking.v1.IngressRuleArgs(host=s.hostname, http=k8s.networking.v1.HTTPIngressRuleValueArgs(
+                tls=[k8s.networking.v1.IngressTLSArgs(hosts=[host], secret_name=TLS_SECRET)],
+                rules=[k8s.networking.v1.IngressRuleArgs(host=host, http=k8s.networking.v1.HTTPIngressRuleValueArgs(
                     paths=[k8s.networking.v1.HTTPIngressPathArgs(
-                        path="/", path_type="Prefix", backend=k8s.networking.v1.IngressBackendArgs(
+                        path=path, path_type=path_type, backend=k8s.networking.v1.IngressBackendArgs(
                             service=k8s.networking.v1.IngressServiceBackendArgs(
                                 name=args.app_service_name,
-                                port=k8s.networking.v1.ServiceBackendPortArgs(number=args.app_service_port))))]))]),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[traefik, *issuers]))
-        self.url = pulumi.Output.from_input(s.url)
-        self.register_outputs({"url": self.url})
+                                port=k8s.networking.v1.ServiceBackendPortArgs(number=args.app_service_port))))
+                        for path, path_type in paths]))]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)))
 
     def _release(self, name: str, chart: tuple[str, str, str], namespace: k8s.core.v1.Namespace,
                  values: dict[str, Any]) -> k8s.helm.v3.Release:
@@ -145,6 +181,9 @@ def traefik_values(args: EdgeArgs) -> dict[str, Any]:
         "deployment": {"replicas": TRAEFIK_REPLICAS},
         "resources": TRAEFIK_RESOURCES,
         "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+        # The TLSOption named default applies to every router: TLS 1.2 at least (Traefik's own default too, now
+        # written down where a review finds it and a chart upgrade cannot move it).
+        "tlsOptions": {"default": {"minVersion": MIN_TLS}},
         "ingressClass": {"enabled": True, "isDefaultClass": False, "name": INGRESS_CLASS},
         "ports": {
             "web": {"http": {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}}},

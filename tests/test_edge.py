@@ -160,3 +160,40 @@ def test_a_dns_label_from_config_names_the_site():
     run = run_program("dev", {"dnsLabel": "contoso-chat"})
     assert run.outputs["url"] == "https://contoso-chat.westeurope.cloudapp.azure.com"
     assert inputs(run, "network-edge")["dnsSettings"] == {"domainNameLabel": "contoso-chat"}
+
+
+def test_sign_in_paths_are_rate_limited_per_address_and_every_response_carries_the_headers(run):
+    headers, limit = inputs(run, "edge-security-headers"), inputs(run, "edge-sign-in-rate-limit")
+    assert headers["kind"] == limit["kind"] == "Middleware" and headers["apiVersion"] == "traefik.io/v1alpha1"
+    assert headers["spec"]["headers"]["frameDeny"] is True
+    assert headers["spec"]["headers"]["contentSecurityPolicy"] == "frame-ancestors 'none'"
+    assert headers["spec"]["headers"]["contentTypeNosniff"] is True
+    assert headers["spec"]["headers"]["referrerPolicy"] == "strict-origin-when-cross-origin"
+    assert limit["spec"]["rateLimit"] == {"average": 10, "period": "1m", "burst": 10}
+    for middleware in (headers, limit):
+        assert middleware["metadata"]["namespace"] == "open-webui"
+        assert validate_custom_resource(middleware) == []
+        assert run.named("edge-traefik").urn in run.named(f"edge-{middleware['metadata']['name']}").dependencies
+    site, sign_in = inputs(run, "edge-ingress"), inputs(run, "edge-sign-in-ingress")
+    assert site["metadata"]["annotations"]["traefik.ingress.kubernetes.io/router.middlewares"] == \
+        "open-webui-security-headers@kubernetescrd"
+    assert sign_in["metadata"]["annotations"]["traefik.ingress.kubernetes.io/router.middlewares"] == \
+        "open-webui-security-headers@kubernetescrd,open-webui-sign-in-rate-limit@kubernetescrd"
+    assert {(p["path"], p["pathType"]) for p in sign_in["spec"]["rules"][0]["http"]["paths"]} == {
+        ("/api/v1/auths/signin", "Exact"), ("/api/v1/auths/signup", "Exact"), ("/api/v1/auths/ldap", "Exact"),
+        ("/oauth/", "Prefix")}
+    # one certificate for the host: only the site's Ingress asks cert-manager; the sign-in one reuses its secret
+    assert sign_in["spec"]["tls"] == site["spec"]["tls"]
+    assert "cert-manager.io/cluster-issuer" not in sign_in["metadata"]["annotations"]
+
+
+def test_tls_1_2_at_least_and_a_misspelt_middleware_or_tls_option_is_caught(run):
+    assert traefik(run)["tlsOptions"] == {"default": {"minVersion": "VersionTLS12"}}
+    release = copy.deepcopy(next(r for r in releases(run) if r["chart"] == "traefik"))
+    release["values"]["tlsOptions"]["default"]["minVersoin"] = "VersionTLS13"
+    [error] = validate_release(release)
+    assert "Helm release traefik values tlsOptions.default" in error and "minVersoin" in error
+    middleware = copy.deepcopy(inputs(run, "edge-sign-in-rate-limit"))
+    middleware["spec"]["rateLimit"]["averge"] = middleware["spec"]["rateLimit"].pop("average")
+    [error] = validate_custom_resource(middleware)
+    assert "Middleware/sign-in-rate-limit" in error and "averge" in error

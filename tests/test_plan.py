@@ -45,10 +45,14 @@ def test_plan_renders_and_checks_the_stack(stack):
     assert summary["violations"] == [] and summary["manifestErrors"] == []
     assert summary["budget"]["demand"] <= summary["budget"]["capacity"]
     manifests = list((ROOT / "build" / stack / "manifests").glob("*.yaml"))
-    assert len(manifests) == 33
+    assert len(manifests) == 36
     kinds = {yaml.safe_load(m.read_text())["kind"] for m in manifests}
     assert {"Deployment", "Job", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Secret", "Service",
-            "PersistentVolume", "PersistentVolumeClaim", "Namespace", "DaemonSet", "StatefulSet", "ConfigMap", "NetworkPolicy", "Ingress", "ClusterIssuer"} <= kinds
+            "PersistentVolume", "PersistentVolumeClaim", "Namespace", "DaemonSet", "StatefulSet", "ConfigMap", "NetworkPolicy", "Ingress", "ClusterIssuer",
+            "Middleware"} <= kinds
+    # how people sign in, and that nobody owns the site by arriving first
+    assert "-- sign-in\n  password: admin platform-team@example.com, made by the schema Job" in out
+    assert summary["signIn"].startswith("password: admin platform-team@example.com")
     # the URL users open, and the charts the edge installs (values checked against the charts' own schemas)
     assert f"users open https://openwebui-{stack}.westeurope.cloudapp.azure.com" in out
     assert summary["url"] == f"https://openwebui-{stack}.westeurope.cloudapp.azure.com"
@@ -83,6 +87,19 @@ def test_no_secret_or_placeholder_in_output_or_files():
         assert "postgresql://" not in text
     secret = yaml.safe_load((ROOT / "build/prod/manifests/secret-open-webui-open-webui.yaml").read_text())
     assert set(secret["stringData"].values()) == {"[secret]"}
+
+
+def test_an_entra_stack_says_who_signs_in_and_its_files_hold_no_secret(temp_stack):
+    stack = temp_stack({"auth": "entra", "entraTenantId": "11111111-2222-3333-4444-555555555555",
+                        "entraAdminGroups": ["aaaaaaaa-0000-0000-0000-000000000001"]})
+    result = plan(stack)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "-- sign-in\n  Microsoft Entra ID, tenant 11111111-2222-3333-4444-555555555555, an app registration made " \
+           "by the program, client secret rotated at the first `pulumi up` on or after" in result.stdout
+    assert "sign-in-entra-secret  (azuread:index/applicationPassword:ApplicationPassword)" in result.stdout
+    written = [p.read_text() for p in (ROOT / "build" / stack).rglob("*") if p.is_file()]
+    for text in [result.stdout, result.stderr, *written]:
+        assert SECURE_PLACEHOLDER not in text
 
 
 def test_bad_configuration_exits_2_naming_the_key(temp_stack):

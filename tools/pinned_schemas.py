@@ -11,9 +11,13 @@ from typing import Any
 import jsonschema
 
 SCHEMAS = Path(__file__).parent / "schemas"
-CUSTOM_RESOURCES = {("cert-manager.io/v1", "ClusterIssuer"): "cert-manager-v1.21.1.clusterissuer.schema.json"}
+CUSTOM_RESOURCES = {("cert-manager.io/v1", "ClusterIssuer"): "cert-manager-v1.21.1.clusterissuer.schema.json",
+                    ("traefik.io/v1alpha1", "Middleware"): "traefik-41.3.0.middleware.schema.json"}
 CHART_VALUES = {("traefik", "41.3.0"): "traefik-41.3.0.values.schema.json",
                 ("cert-manager", "v1.21.1"): "cert-manager-v1.21.1.values.schema.json"}
+CHART_CUSTOM_RESOURCES = {("traefik", "41.3.0"): {"tlsOptions": "traefik-41.3.0.tlsoption.schema.json"}}
+"""Values a chart turns into custom resources, one per entry, the entry (less its labels) as the spec (traefik's
+templates/tlsoption.yaml): checked against the CRD, since the chart's own schema says only 'object'."""
 
 
 def is_custom_resource(obj: dict[str, Any]) -> bool:
@@ -49,8 +53,7 @@ def _errors(validator: Any, instance: Any, what: str) -> list[str]:
 def validate_custom_resource(obj: dict[str, Any]) -> list[str]:
     file = CUSTOM_RESOURCES[(obj["apiVersion"], obj["kind"])]
     # metadata is the API server's to check (the CRD schema only says it is an object)
-    body = {k: v for k, v in obj.items() if k != "metadata"}
-    return _errors(_validator(file, strict=True), body, f"{obj['kind']}/{obj.get('metadata', {}).get('name')}")
+    return _errors(_validator(file, strict=True), obj, f"{obj['kind']}/{obj.get('metadata', {}).get('name')}")
 
 
 def validate_release(inputs: dict[str, Any]) -> list[str]:
@@ -59,4 +62,11 @@ def validate_release(inputs: dict[str, Any]) -> list[str]:
     if file is None:
         return [f"Helm release {inputs.get('name')}: no pinned values schema for chart {chart} {version}; "
                 "add the chart's values.schema.json to tools/schemas/ (see its README)."]
-    return _errors(_validator(file, strict=False), inputs.get("values", {}), f"Helm release {inputs.get('name')} values")
+    values = inputs.get("values", {})
+    errors = _errors(_validator(file, strict=False), values, f"Helm release {inputs.get('name')} values")
+    for key, crd in CHART_CUSTOM_RESOURCES.get((chart, version), {}).items():
+        for name, entry in (values.get(key) or {}).items():
+            spec = {k: v for k, v in entry.items() if k != "labels"}
+            errors += _errors(_validator(crd, strict=True), {"metadata": {"name": name}, "spec": spec},
+                              f"Helm release {inputs.get('name')} values {key}.{name}")
+    return errors

@@ -3,9 +3,10 @@ over TLS."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
-from pulumi_policy import ReportViolation, StackValidationArgs
+from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
 from resources import (DEPLOYMENT, INGRESS, MANAGED_CLUSTER, NETWORK_POLICY, SERVICE, STATEFUL_SET, WORKLOADS,
                        is_open_webui, known, metadata)
@@ -41,40 +42,68 @@ def namespace_default_deny(args: StackValidationArgs, report: ReportViolation) -
 
 # open-webui-tls-only ------------------------------------------------------------------------------
 
-def open_webui_tls_only(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Open WebUI's pods reachable from the internet only through TLS: no LoadBalancer or NodePort Service
-    selects them, and every Ingress host routed to them has a certificate."""
-    apps = [(str(known(lambda: metadata(r.props).get("namespace"), "")),
+@dataclass(frozen=True)
+class Entrance:
+    """A way into Open WebUI's pods from outside the cluster."""
+
+    resource: PolicyResource
+    namespace: str
+    kind: str
+    """LoadBalancer or NodePort (a Service), or Ingress."""
+    host: str
+    tls: bool
+
+
+def open_webui_entrances(resources: Sequence[PolicyResource]) -> list[tuple[PolicyResource, Entrance]]:
+    """Each Open WebUI workload with each way in from outside the cluster: a LoadBalancer or NodePort Service that
+    selects its pods, or an Ingress rule routed to a Service that does."""
+    apps = [(r, str(known(lambda: metadata(r.props).get("namespace"), "")),
              known(lambda: (metadata((r.props.get("spec") or {}).get("template") or {}).get("labels")), {}) or {})
-            for r in args.resources if r.resource_type in (DEPLOYMENT, STATEFUL_SET) and is_open_webui(r.props)]
+            for r in resources if r.resource_type in (DEPLOYMENT, STATEFUL_SET) and is_open_webui(r.props)]
 
-    def selects_app(namespace: str, selector: Mapping[str, Any]) -> bool:
-        return bool(selector) and any(ns == namespace and all(labels.get(k) == v for k, v in selector.items())
-                                      for ns, labels in apps)
+    def selected(namespace: str, selector: Mapping[str, Any]) -> list[PolicyResource]:
+        return [app for app, ns, labels in apps if selector and ns == namespace
+                and all(labels.get(k) == v for k, v in selector.items())]
 
-    app_services = set()
-    for r in args.resources:
+    found: list[tuple[PolicyResource, Entrance]] = []
+    services: dict[tuple[str, str], list[PolicyResource]] = {}
+    for r in resources:
         if r.resource_type != SERVICE:
             continue
         namespace = str(known(lambda: metadata(r.props).get("namespace"), ""))
         spec = known(lambda: r.props.get("spec"), {}) or {}
-        if not selects_app(namespace, spec.get("selector") or {}):
-            continue
-        app_services.add((namespace, str(known(lambda: metadata(r.props).get("name"), ""))))
+        backs = selected(namespace, spec.get("selector") or {})
+        services[(namespace, str(known(lambda: metadata(r.props).get("name"), "")))] = backs
         if spec.get("type") in ("LoadBalancer", "NodePort"):
-            report(f"Service '{metadata(r.props).get('name')}' ({spec['type']}) puts Open WebUI on the network in "
-                   "plain HTTP: passwords, API keys and session cookies cross it in clear text. Make it ClusterIP "
-                   "and publish it through an Ingress with TLS (the stack's edge does).", r.urn)
-    for r in args.resources:
+            found += [(app, Entrance(r, namespace, str(spec["type"]), "", False)) for app in backs]
+    for r in resources:
         if r.resource_type != INGRESS:
             continue
         namespace = str(known(lambda: metadata(r.props).get("namespace"), ""))
         spec = known(lambda: r.props.get("spec"), {}) or {}
         secured = {h for t in spec.get("tls") or [] for h in t.get("hosts") or []}
         for rule in spec.get("rules") or []:
-            backends = {(namespace, ((p.get("backend") or {}).get("service") or {}).get("name"))
+            backends = {((p.get("backend") or {}).get("service") or {}).get("name")
                         for p in ((rule.get("http") or {}).get("paths") or [])}
-            if backends & app_services and rule.get("host") not in secured:
-                report(f"Ingress '{metadata(r.props).get('name')}' routes {rule.get('host') or 'any host'} to Open "
-                       "WebUI without TLS for it; add the host to spec.tls with a certificate "
-                       "(cert-manager.io/cluster-issuer makes one).", r.urn)
+            routed = {app.urn: app for b in backends for app in services.get((namespace, str(b)), [])}
+            found += [(app, Entrance(r, namespace, "Ingress", str(rule.get("host") or ""),
+                                     rule.get("host") in secured)) for app in routed.values()]
+    return found
+
+
+def open_webui_tls_only(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Open WebUI's pods reachable from the internet only through TLS: no LoadBalancer or NodePort Service
+    selects them, and every Ingress host routed to them has a certificate."""
+    reported: set[tuple[str, str]] = set()
+    for _, way in open_webui_entrances(args.resources):
+        if (way.resource.urn, way.host) in reported or (way.kind == "Ingress" and way.tls):
+            continue
+        reported.add((way.resource.urn, way.host))
+        name = metadata(way.resource.props).get("name")
+        if way.kind != "Ingress":
+            report(f"Service '{name}' ({way.kind}) puts Open WebUI on the network in plain HTTP: passwords, API keys "
+                   "and session cookies cross it in clear text. Make it ClusterIP and publish it through an Ingress "
+                   "with TLS (the stack's edge does).", way.resource.urn)
+        else:
+            report(f"Ingress '{name}' routes {way.host or 'any host'} to Open WebUI without TLS for it; add the host "
+                   "to spec.tls with a certificate (cert-manager.io/cluster-issuer makes one).", way.resource.urn)

@@ -11,6 +11,7 @@ from cost import PREMIUM_FILES_SCHEMA, monthly_budget, premium_files_size
 from gpu import GPU_SCHEMA, gpu_capacity, gpu_pool_in_use, gpu_pods_tolerate_taint, gpu_pools_tainted
 from network import namespace_default_deny, open_webui_tls_only
 from nodes import node_capacity
+from sign_in import sign_in_closed
 from postgres import (BUDGET_SCHEMA, HARDENING_SCHEMA, connection_alert, connection_budget, extensions_allow_listed,
                       postgres_hardening, postgres_not_open_to_azure)
 from workloads import (images_pinned, multi_replica_shared_state, no_plaintext_secrets, no_privilege_escalation,
@@ -84,6 +85,10 @@ POLICIES = [
         name="open-webui-tls-only", enforcement_level=EnforcementLevel.MANDATORY, validate=open_webui_tls_only,
         description="Open WebUI is reachable from outside the cluster only over TLS (no LoadBalancer/NodePort "
                     "Service for it; every Ingress host for it has a certificate)."),
+    StackValidationPolicy(
+        name="sign-in-closed", enforcement_level=EnforcementLevel.MANDATORY, validate=sign_in_closed,
+        description="An Open WebUI reachable from the internet has its admin made at deploy or signs people in "
+                    "through an identity provider only: its first visitor never becomes admin."),
     StackValidationPolicy(
         name="premium-files-size", enforcement_level=EnforcementLevel.ADVISORY, validate=premium_files_size,
         description="Premium (v1) Azure Files claims ask for at least the 100Gi they are billed for.",

@@ -22,7 +22,8 @@ def test_analyzer_info_lists_every_policy_with_its_config_schema(pack):
                              "premium-files-size", "workload-hygiene", "gpu-capacity", "gpu-pods-tolerate-taint",
                              "gpu-pool-in-use", "postgres-not-open-to-azure", "redis-password",
                              "namespace-default-deny", "no-privilege-escalation", "open-webui-tls-only",
-                             "connection-alert", "monthly-budget", "node-capacity", "data-backed-up", "images-pinned"}
+                             "connection-alert", "monthly-budget", "node-capacity", "data-backed-up", "images-pinned",
+                             "sign-in-closed"}
     assert policies["gpu-capacity"].configSchema.properties["gpusPerVm"]["default"]["Standard_NC64as_T4_v3"] == 4
     budget_schema = policies["connection-budget"].configSchema.properties
     assert budget_schema["reservedConnections"]["default"] == 15
@@ -41,11 +42,14 @@ def test_seed_stack_fails_the_budget_and_its_plain_http_login_and_is_warned_abou
     by_policy = {v.policy: v for v in violations}
     assert set(by_policy) == {"connection-budget", "premium-files-size", "gpu-pool-in-use", "postgres-not-open-to-azure",
                               "redis-password", "namespace-default-deny", "no-privilege-escalation",
-                              "open-webui-tls-only", "connection-alert", "data-backed-up", "images-pinned"}
+                              "open-webui-tls-only", "connection-alert", "data-backed-up", "images-pinned",
+                              "sign-in-closed"}
     assert by_policy["gpu-pool-in-use"].enforcement == "advisory"
     assert by_policy["data-backed-up"].enforcement == "advisory"  # mandatory with prod's config, below
     assert not any(v.mandatory for v in violations
-                   if v.policy not in ("connection-budget", "open-webui-tls-only", "images-pinned"))
+                   if v.policy not in ("connection-budget", "open-webui-tls-only", "images-pinned", "sign-in-closed"))
+    # the hand-run system's login page, first come first admin
+    assert by_policy["sign-in-closed"].mandatory and by_policy["sign-in-closed"].urn.endswith("::open-webui")
     # the hand-run system's ghcr.io/open-webui/open-webui:main
     assert by_policy["images-pinned"].mandatory and "open-webui:main, a tag that moves" in by_policy[
         "images-pinned"].message
@@ -153,3 +157,19 @@ def test_prod_requires_every_data_store_backed_up_for_35_days(pack, dev_run):
                                       if v.policy == "data-backed-up")
     assert "its backup policy keeps 7 days of snapshots; this stack requires at least 35" in messages[0]
     assert "keeps 7 days of backups; this stack requires at least 35" in messages[1]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_stack_in_entra_mode_deploys_and_passes(pack, stack):
+    from test_sign_in import ENTRA
+    run = run_program(stack, overrides=ENTRA)
+    assert run.outputs["signIn"].startswith("Microsoft Entra ID") and "adminPassword" not in run.outputs
+    pack.configure(policy_config_for(stack))
+    assert pack.analyze(run.registrations) == []
+
+
+def test_a_stack_whose_admin_is_no_longer_made_is_refused(pack, dev_run):
+    from test_policy_validators import without_env
+    pack.configure(policy_config_for("dev"))
+    [violation] = pack.analyze(without_env(dev_run.registrations, "open-webui-migrate", "WEBUI_ADMIN_EMAIL"))
+    assert violation.policy == "sign-in-closed" and violation.mandatory

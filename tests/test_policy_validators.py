@@ -17,6 +17,7 @@ from cost import premium_files_size  # noqa: E402
 from nodes import node_capacity, pod_requests  # noqa: E402
 from gpu import gpu_capacity, gpu_pods_tolerate_taint, gpu_pool_in_use, gpu_pools_tainted  # noqa: E402
 from postgres import connection_budget, extensions_allow_listed, postgres_hardening  # noqa: E402
+from sign_in import sign_in_closed  # noqa: E402
 from workloads import images_pinned, multi_replica_shared_state, no_plaintext_secrets, workload_hygiene  # noqa: E402
 
 
@@ -379,3 +380,55 @@ def test_a_moving_tag_is_refused(image, moves):
     deployment = replace(seed_stack(), "open-webui", ["spec", "template", "spec", "containers", 0, "image"], image)
     found = resource_violations(images_pinned, next(r for r in deployment if r.name == "open-webui"))
     assert bool(found) == moves, found
+
+
+# sign-in-closed
+
+def env_index(run: Registration, name: str) -> int:
+    env = reveal(run.inputs)["spec"]["template"]["spec"]["containers"][0]["env"]
+    return next(i for i, e in enumerate(env) if e["name"] == name)
+
+
+def without_env(registrations: list[Registration], resource: str, name: str) -> list[Registration]:
+    [target] = [r for r in registrations if r.name == resource]
+    return replace(registrations, resource, ["spec", "template", "spec", "containers", 0, "env",
+                                             env_index(target, name)], None)
+
+
+def test_the_seed_lets_its_first_visitor_become_admin():
+    [message] = stack_violations(sign_in_closed, seed_stack())
+    assert "open-webui is reachable from the internet (LoadBalancer 'open-webui-service')" in message
+    assert "ENABLE_SIGNUP false does not stop the first sign-up" in message and "auth entra" in message
+
+
+def test_the_stack_makes_its_admin_at_deploy_and_passes(dev_run):
+    assert stack_violations(sign_in_closed, dev_run.registrations) == []
+
+
+def test_without_the_jobs_admin_the_public_app_is_refused(dev_run):
+    stack = without_env(dev_run.registrations, "open-webui-migrate", "WEBUI_ADMIN_EMAIL")
+    [message] = stack_violations(sign_in_closed, stack)
+    assert "open-webui-deployment is reachable from the internet (Ingress 'open-webui')" in message
+
+
+def test_an_identity_provider_alone_closes_it_and_so_does_no_way_in(dev_run):
+    seed = seed_stack()
+    deployment = next(r for r in seed if r.name == "open-webui")
+    env = deployment.inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+    sso = replace(seed, "open-webui", ["spec", "template", "spec", "containers", 0, "env"], env + [
+        {"name": "OAUTH_CLIENT_ID", "valueFrom": {"secretKeyRef": {"name": "webui", "key": "OAUTH_CLIENT_ID"}}},
+        {"name": "OPENID_PROVIDER_URL", "value": "https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration"},
+        {"name": "ENABLE_LOGIN_FORM", "value": "false"}])
+    assert stack_violations(sign_in_closed, sso) == []
+    # an OAuth provider beside the password form still lets the first password sign-up through
+    with_form = replace(sso, "open-webui", ["spec", "template", "spec", "containers", 0, "env", len(env) + 2, "value"],
+                        "true")
+    assert len(stack_violations(sign_in_closed, with_form)) == 1
+    # the admin from the app's own env (WEBUI_ADMIN_EMAIL on the Deployment: upstream's way) closes it too
+    made = replace(seed, "open-webui", ["spec", "template", "spec", "containers", 0, "env"], env + [
+        {"name": "WEBUI_ADMIN_EMAIL", "value": "admin@example.com"}])
+    assert stack_violations(sign_in_closed, made) == []
+    # nothing from outside reaches it: no Ingress routes to it
+    private = [r for r in without_env(dev_run.registrations, "open-webui-migrate", "WEBUI_ADMIN_EMAIL")
+               if r.type != "kubernetes:networking.k8s.io/v1:Ingress"]
+    assert stack_violations(sign_in_closed, private) == []

@@ -54,7 +54,7 @@ def exercise(stack: LocalStack, users: int, seconds: int) -> list[Check]:
         checks = stack.wait_ready(range(REPLICAS), time.monotonic() + START_SECONDS)
         if not all(p.alive() for p in stack.replicas):
             return checks  # a replica that is not even serving: its log is in the check
-        found, admin = checklist.accounts(stack.urls)
+        found, admin = checklist.accounts(stack.urls, *stack.admin, stack.pg)
         found += checklist.edge_checks(stack.urls[0], admin.signin, stack.container.env)
         documents, query = checklist.document_checks(stack.urls, admin.token, stack.pg, stack.webui)
         found += documents

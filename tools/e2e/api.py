@@ -30,8 +30,19 @@ class ApiError(RuntimeError):
     pass
 
 
+class _Unfollowed(urllib.request.HTTPRedirectHandler):
+    """A redirect comes back as the response (an OAuth flow reads its Location)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_UNFOLLOWED = urllib.request.build_opener(_Unfollowed)
+
+
 def request(base: str, method: str, path: str, body: Any = None, token: Optional[str] = None,
-            headers: Optional[dict[str, str]] = None, data: Optional[bytes] = None, timeout: float = 120) -> Response:
+            headers: Optional[dict[str, str]] = None, data: Optional[bytes] = None, timeout: float = 120,
+            follow: bool = True) -> Response:
     sent = dict(headers or {})
     if token:
         sent["Authorization"] = f"Bearer {token}"
@@ -40,7 +51,7 @@ def request(base: str, method: str, path: str, body: Any = None, token: Optional
         sent["Content-Type"] = "application/json"
     req = urllib.request.Request(base + path, data=data, method=method, headers=sent)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with (urllib.request.urlopen(req, timeout=timeout) if follow else _UNFOLLOWED.open(req, timeout=timeout)) as r:
             return Response(r.status, r.headers, r.read())
     except urllib.error.HTTPError as e:
         return Response(e.code, e.headers, e.read())

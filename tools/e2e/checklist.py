@@ -23,23 +23,35 @@ class Admin:
     signin: api.Response
 
 
-def accounts(urls: Sequence[str]) -> tuple[list[Check], Admin]:
-    """Sign up on replica 1 (the first user is admin), sign in on replica 2, the token accepted by replica 3."""
+def accounts(urls: Sequence[str], email: str, password: str, pg: Postgres) -> tuple[list[Check], Admin]:
+    """Nobody owns the site by arriving first: a stranger's sign-up is refused by every replica; the admin the schema
+    Job made signs in on replica 2 with the stack's generated password, its token accepted by replica 3; and three
+    replicas started together left exactly that one account."""
     r1, r2, r3 = urls
-    email, password = "admin@e2e.example", secrets.token_urlsafe(16)
-    signup = api.request(r1, "POST", "/api/v1/auths/signup", {"name": "Admin", "email": email, "password": password})
-    admin = signup.json() or {}
+    refused = [api.request(url, "POST", "/api/v1/auths/signup", {"name": "Stranger", "email": f"stranger{i}@e2e.example",
+                                                                 "password": secrets.token_urlsafe(16)}).status
+               for i, url in enumerate(urls)]
     signin = api.request(r2, "POST", "/api/v1/auths/signin", {"email": email, "password": password})
-    token = (signin.json() or {}).get("token", "")
+    admin = signin.json() or {}
+    token = admin.get("token", "")
     me = api.request(r3, "GET", "/api/v1/auths/", token=token)
+    with pg.superuser() as conn:
+        rows = [(str(e), str(r)) for e, r in conn.execute('SELECT email, role FROM "user" ORDER BY created_at')]
     return [
-        Check("sign up on replica 1: the first user is admin", signup.status == 200 and admin.get("role") == "admin",
-              f"HTTP {signup.status}, role {admin.get('role')}",
-              "the database is not empty (another run's data) or sign-up is disabled"),
-        Check("sign in on replica 2 with that password", signin.status == 200 and bool(token),
-              f"HTTP {signin.status}", "replicas must share DATABASE_URL"),
+        Check("a stranger's sign-up is refused by every replica", refused == [403] * len(urls),
+              f"HTTP {', '.join(map(str, refused))}",
+              "ENABLE_SIGNUP false and the admin made before any replica serves (the schema Job's first_account): "
+              "on an empty database Open WebUI gives the first sign-up admin whatever ENABLE_SIGNUP says"),
+        Check("the admin made by the schema Job signs in on replica 2 with the stack's password",
+              signin.status == 200 and admin.get("role") == "admin" and bool(token),
+              f"{email}: HTTP {signin.status}, role {admin.get('role')}",
+              "the Job's WEBUI_ADMIN_EMAIL/WEBUI_ADMIN_PASSWORD (the Secret's) must reach first_account"),
         Check("its token accepted by replica 3", me.status == 200 and (me.json() or {}).get("id") == admin.get("id"),
               f"HTTP {me.status}", "WEBUI_SECRET_KEY must be identical on every replica (the Secret gives it)"),
+        Check("exactly one account, the admin, after three replicas started together",
+              rows == [(email, "admin")], ", ".join(f"{e} ({r})" for e, r in rows) or "no account",
+              "only the schema Job makes the first account: no replica may hold WEBUI_ADMIN_* (main.py makes it "
+              "at start, in every replica)"),
     ], Admin(token, signin)
 
 

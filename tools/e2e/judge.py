@@ -28,9 +28,12 @@ def job_config_keys(command: Sequence[str]) -> list[str]:
 
 
 def config_check(rows: Mapping[str, Any], env: Mapping[str, str]) -> Check:
-    """The config table holds the stack's Ollama URLs and WEBUI_URL, as the Deployment's env declares them."""
+    """The config table holds the stack's Ollama URLs, WEBUI_URL and sign-in settings, as the Deployment's env
+    declares them."""
     urls = [u for u in env.get("OLLAMA_BASE_URLS", "").split(";") if u]
-    wanted = {"ollama.base_urls": urls, "ollama.enable": bool(urls), "webui.url": env["WEBUI_URL"]}
+    wanted = {"ollama.base_urls": urls, "ollama.enable": bool(urls), "webui.url": env["WEBUI_URL"],
+              "ui.enable_signup": env["ENABLE_SIGNUP"] == "true", "ui.enable_login_form": env["ENABLE_LOGIN_FORM"] == "true",
+              "ui.default_user_role": env["DEFAULT_USER_ROLE"]}
     wrong = [f"{key} is {rows.get(key, '(missing)')!r}, want {value!r}" for key, value in wanted.items()
              if rows.get(key) != value]
     return Check("config table holds the stack's settings", not wrong,

@@ -14,13 +14,14 @@ import time
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from psycopg.types.json import Jsonb
 
 from components.config import APP_NAME, stack_settings
 from components.open_webui import HTTP_PORT, secret_values
 from components.redis import redis_url
+from components.sign_in import ADMIN_PASSWORD
 from tools.e2e import api
 from tools.e2e.judge import config_check, connections_check, job_config_keys, memory_peak_check
 from tools.e2e.release import Release, ensure, version_of_image
@@ -34,6 +35,8 @@ from tools.postgres_server import free_port
 from tools.verify import Check, vector_store_check
 
 REPLICAS = 3
+LOCAL_CLIENT_ID = "open-webui-e2e"
+"""The client the local OpenID provider knows the replicas as (it takes any client that asks)."""
 IMAGE_ENV = {
     # What the official image sets (its Dockerfile's ENV and WORKDIR /app/backend) that a pip install lacks.
     "ENV": "prod", "PORT": str(HTTP_PORT), "DATA_DIR": "/app/backend/data", "FRONTEND_BUILD_DIR": "/app/build",
@@ -56,7 +59,7 @@ START_SECONDS = 900
 READY_SECONDS = 60
 """Serving, a replica is Ready within the readiness probe's window or not at all (a probe would keep failing)."""
 STALE_CONFIG = {"ollama.base_urls": ["http://ollama.old-namespace:11434"], "ollama.enable": False,
-                "webui.url": "http://old-address.example"}
+                "webui.url": "http://old-address.example", "ui.enable_signup": True, "ui.default_user_role": "user"}
 """What an earlier deploy (or an admin) may have left under the keys the stack owns."""
 
 
@@ -82,13 +85,17 @@ def local_env(container: Container, paths: Mapping[str, Path], port: int) -> dic
 
 
 class LocalStack:
-    def __init__(self, stack: str, version: str | None, sabotage: str | None, work: Path) -> None:
+    def __init__(self, stack: str, version: str | None, sabotage: str | None, work: Path,
+                 manifests: Path | None = None) -> None:
+        """manifests: the stack rendered otherwise (the sign-in scenario's entra mode); by default `make plan`'s."""
         self.name, self.sabotage, self.work = stack, sabotage, work
         build = ROOT / "build" / stack
         plan = json.loads((build / "plan.json").read_text())
         self.budget, self.webui = plan["budget"], plan["openWebUI"]
-        self.objects = load_manifests(build / "manifests")
+        self.objects = load_manifests(manifests or build / "manifests")
         self.config = stack_settings(stack)
+        self.admin = (self.config["adminEmail"], secrets.token_urlsafe(18))
+        """The made admin (password mode): the stack's e-mail, a password generated as the program's is."""
         self.version = version or version_of_image(self.config["image"])
         self.shared = work / "data"  # the ReadWriteMany volume every pod mounts
         self.shared.mkdir()
@@ -96,6 +103,8 @@ class LocalStack:
         """Volume name -> its local directory: the shared volume, and each ConfigMap mounted (written once)."""
         self.processes = Processes(work)
         self.job_keys: list[str] = []
+        self.replica_env: Callable[[int], Mapping[str, str]] = lambda i: {}
+        """What differs here for replica i from the rendered env (the sign-in scenario's provider, its breaks)."""
         self.job_peak_rss: dict[str, int] = {}
         """Container name -> the most resident memory it held, over every run of the Job."""
         self.release: Release
@@ -113,7 +122,7 @@ class LocalStack:
         password, port = secrets.token_hex(20), free_port()
         app_redis = redis_url("127.0.0.1", "wrong-" + password if self.sabotage == "redis-password" else password,
                               port=port)
-        values = secret_values(APP_NAME, self.pg.url, app_redis, secrets.token_urlsafe(32))
+        values = secret_values(APP_NAME, self.pg.url, app_redis, secrets.token_urlsafe(32), self.sign_in_secrets())
         self.secrets = {(APP_NAME, k): v for k, v in values.items()} | {(redis_secret, redis_key): password}
         redis = workload(self.objects, "Deployment", {NAME_LABEL: redis_secret}, self.secrets)
         self.redis_container = redis.containers[0]
@@ -123,6 +132,14 @@ class LocalStack:
         print(f"   PostgreSQL 18 max_connections {self.budget['maxConnections']} (Azure reserves 15), TLS on "
               f"{self.pg.front.port}; extensions {self.pg.extensions}"
               + (f" ({', '.join(missing)}: not in the embedded build, Open WebUI does not use it)" if missing else ""))
+
+    def sign_in_secrets(self) -> dict[str, str]:
+        """Local values for the sign-in keys the rendered Secret holds (components/sign_in.py): password or entra."""
+        rendered = {key for name, key in secret_keys(self.objects) if name == APP_NAME}
+        local = {ADMIN_PASSWORD: self.admin[1], "OAUTH_CLIENT_ID": LOCAL_CLIENT_ID,
+                 "OAUTH_CLIENT_SECRET": secrets.token_urlsafe(24),
+                 "OAUTH_SESSION_TOKEN_ENCRYPTION_KEY": secrets.token_urlsafe(32)}
+        return {key: value for key, value in local.items() if key in rendered}
 
     def deployment_container(self) -> Container:
         return workload(self.objects, "Deployment", {NAME_LABEL: APP_NAME}, self.secrets).containers[0]
@@ -136,11 +153,14 @@ class LocalStack:
 
     # -- the migration Job -----------------------------------------------------------------------------------
 
+    def job(self) -> Workload:
+        return workload(self.objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, self.secrets)
+
     def run_job(self) -> list[Check]:
         """The Job's containers in order, as the kubelet runs them; then the Job once more over a config table that
         holds other values (an earlier deploy's, or an admin's): the stack-owned keys must end as the stack says.
         job_keys stays empty when the Job failed."""
-        job = workload(self.objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, self.secrets)
+        job = self.job()
         if self.sabotage == "config-key":
             main = job.containers[0]
             command = tuple(c.replace('"ollama.base_urls"', '"ollama.base_url"') for c in main.command)
@@ -162,7 +182,7 @@ class LocalStack:
                 return [done, failed]
         self.job_keys = job_config_keys(job.containers[0].command)
         with self.pg.superuser() as conn:
-            rows = conn.execute("SELECT key, value FROM config WHERE key = ANY(%s)", (list(STALE_CONFIG),)).fetchall()
+            rows = conn.execute("SELECT key, value FROM config WHERE key = ANY(%s)", (self.job_keys,)).fetchall()
             store = vector_store_check(conn, self.webui)
         return [done,
                 replace(store, name=f"{store.name} made by the Job, before any replica (which would race to make it)"),
@@ -204,7 +224,7 @@ class LocalStack:
 
     def start_replica(self, i: int) -> Process:
         command, env, cwd = self.container_process(self.container, self.ports[i])
-        return self.processes.start(f"replica-{i + 1}", command, env, cwd)
+        return self.processes.start(f"replica-{i + 1}", command, {**env, **self.replica_env(i)}, cwd)
 
     def replica_pids(self) -> dict[str, int]:
         return {f"replica {i + 1}": p.pid for i, p in enumerate(self.replicas)}

@@ -201,6 +201,13 @@ def scenario(stack: LocalStack, version: str) -> list[Check]:
     checks += stack.run_job()
     if not stack.job_keys:
         return checks
+    with stack.pg.superuser() as conn:
+        admins = sorted(str(e) for (e,) in conn.execute('SELECT email FROM "user" WHERE role = %s', ("admin",)))
+    old_admins = [install.users[0].email]  # the old install's first sign-up (old_install.fill)
+    checks.append(Check("the carried users are kept: no second admin made", admins == old_admins,
+                        f"admins {', '.join(admins)} (the old install's: {', '.join(old_admins)}; the stack's "
+                        f"adminEmail {stack.admin[0]} not made)",
+                        "the schema Job makes the first account only on an empty database (first_account)"))
     stack.start_replicas()
     print(f"   {REPLICAS} replicas starting on {', '.join(stack.urls)} ...", flush=True)
     checks += stack.wait_ready(range(REPLICAS), time.monotonic() + START_SECONDS)

@@ -103,7 +103,7 @@ def rehearse(stack: LocalStack, source: str, target: str) -> list[Check]:
         cluster.scale(REPLICAS)
         while sum(p.ready for p in cluster.pods) < REPLICAS:
             time.sleep(1)
-        signup, admin = accounts([cluster.service_url] * 3)
+        signup, admin = accounts([cluster.service_url] * 3, *stack.admin, stack.pg)
         found = [c for c in signup if not c.ok]  # the replicas' own checks are make e2e's: here only a failure
         data = fill(cluster.service_url, admin.token)
         tokens = [u["token"] for u in data["users"]] + [admin.token]

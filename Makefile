@@ -62,7 +62,7 @@ bench-budget: $(VENV)/.installed
 	$(PY) -m tools.budget_load $(STACK)
 
 # The stack's Open WebUI on the real release (README, "Proven against the real Open WebUI"): not part of `make test`.
-# OPEN_WEBUI=<version> tries another release; BREAK=redis-password|pool-budget|config-key sabotages one thing in
+# OPEN_WEBUI=<version> tries another release; BREAK=redis-password|pool-budget|config-key|role-grant sabotages one thing in
 # the stack as rendered, BREAK=secret-key|session-key in the Entra ID scenario (tools/e2e/sign_in.py).
 # The release's venv is cached in E2E_HOME (~/.cache/openwebui-e2e): about 7.4 GB and 5 minutes the first time.
 # Then the migration scenario (tools/e2e/migration.py): a default SQLite + Chroma install carried across whole.

@@ -44,6 +44,7 @@ postgres = PostgresFlexibleServer(config.POSTGRES_NAME, PostgresFlexibleServerAr
     settings=settings.postgres, resource_group_name=group.name, location=group.location, tags=tags,
     protect=settings.protect, egress_ip_address=net.egress_ip_address, delegated_subnet_id=net.postgres_subnet_id,
     private_dns_zone_id=net.private_dns_zone_id, dns_zone_link=net.dns_zone_link, alerts=alerts,
+    app_connection_limit=settings.role_limits()[settings.postgres.app_role],
     connection_alert_threshold=budget.alert_threshold))
 
 cluster = AksCluster("aks", AksClusterArgs(
@@ -59,12 +60,14 @@ namespace = k8s.core.v1.Namespace(
 
 data = PremiumFilesVolume(config.DATA_CLAIM_NAME, PremiumFilesVolumeArgs(
     settings=settings.files, namespace=namespace.metadata.name, protect=settings.protect,
-    resource_group_name=group.name, location=group.location, tags=tags), opts=on_cluster)
+    resource_group_name=group.name, location=group.location, tags=tags, egress_ip_address=net.egress_ip_address,
+    private_endpoint_subnet_id=net.aks_subnet_id, files_dns_zone_id=net.files_dns_zone_id), opts=on_cluster)
 
 # Daily snapshots of the shared volume, kept by the stack's Recovery Services vault (PostgreSQL backs itself up).
 FilesBackup("backup", FilesBackupArgs(
     settings=settings.files_backup, resource_group_name=group.name, location=group.location, tags=tags,
-    account_id=data.account_id, account_name=data.account_name, share_name=data.share_name, protect=settings.protect))
+    account_id=data.account_id, account_name=data.account_name, share_name=data.share_name, protect=settings.protect,
+    private=settings.network.private))
 
 redis = Redis("open-webui-redis", RedisArgs(image=settings.redis_image, namespace=namespace.metadata.name),
               opts=on_cluster)
@@ -85,7 +88,8 @@ sign_in = SignIn("sign-in", SignInArgs(settings=settings.webui.sign_in,
 
 webui = OpenWebUI(config.APP_NAME, OpenWebUIArgs(
     settings=settings.webui, namespace=namespace.metadata.name, database_url=postgres.database_url,
-    redis_url=redis.url, sign_in_secrets=sign_in.secret_values, sign_in_fingerprint=sign_in.fingerprint,
+    app_database_url=postgres.app_database_url, app_role=settings.postgres.app_role,
+    redis_url=redis.url, sign_in_secrets=sign_in.secret_values,
     data_claim_name=data.claim_name, postgres_server=postgres.server_resource_name,
     wait_for=[migration.job] if migration else []), opts=on_cluster)
 
@@ -132,7 +136,7 @@ pulumi.export("databaseName", postgres.database_name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("connectionBudget", {
     "maxConnections": budget.max_connections, "reserved": budget.reserved, "capacity": budget.capacity,
-    "demand": budget.demand, "headroom": budget.headroom,
+    "demand": budget.demand, "headroom": budget.headroom, "roleLimits": settings.role_limits(),
     "workloads": {w.name: {"peakReplicas": w.peak_replicas, "perPod": w.per_pod, "demand": w.demand}
                   for w in budget.workloads},
 })

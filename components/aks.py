@@ -172,6 +172,8 @@ class AksCluster(pulumi.ComponentResource):
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                     spec=k8s.core.v1.PodSpecArgs(
+                        # the plugin talks to the kubelet's socket, never to the API server
+                        automount_service_account_token=False,
                         priority_class_name="system-node-critical",
                         node_selector=dict([GPU_NODE_LABEL]),
                         tolerations=gpu_tolerations(),

@@ -15,6 +15,8 @@ from typing import Mapping, Optional
 import pulumi
 from pulumi_azure_native import recoveryservices as rs
 
+from components.locks import CAN_NOT_DELETE, delete_lock
+
 BACKUP_TIME = "2026-01-01T02:00:00Z"
 """Azure Backup reads only the time of day (02:00 UTC): the share's daily snapshot, outside working hours."""
 FABRIC = "Azure"
@@ -37,7 +39,10 @@ class FilesBackupArgs:
     account_name: pulumi.Input[str]
     share_name: pulumi.Input[str]
     protect: bool
-    """Protect the vault (it holds the recovery points) from deletion (prod)."""
+    """Protect the vault (it holds the recovery points) from deletion (prod): Pulumi's protect, an Azure delete lock,
+    and immutability locked (no one can shorten what it keeps)."""
+    private: bool = False
+    """The stack is private (postgresNetwork private): the vault takes no public traffic either."""
 
 
 class FilesBackup(pulumi.ComponentResource):
@@ -49,8 +54,18 @@ class FilesBackup(pulumi.ComponentResource):
         vault = rs.Vault(
             f"{name}-vault", resource_group_name=args.resource_group_name, location=args.location,
             sku=rs.SkuArgs(name="RS0", tier="Standard"),
-            properties=rs.VaultPropertiesArgs(public_network_access="Enabled"), tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+            properties=rs.VaultPropertiesArgs(
+                public_network_access="Disabled" if args.private else "Enabled",
+                # backups that outlive an intruder: nothing expires or is deleted early (immutable; once Locked,
+                # Azure never lets it be unlocked), and a deleted backup stays 14 days recoverable, always
+                security_settings=rs.SecuritySettingsArgs(
+                    immutability_settings=rs.ImmutabilitySettingsArgs(
+                        state=rs.ImmutabilityState.LOCKED if args.protect else rs.ImmutabilityState.UNLOCKED),
+                    soft_delete_settings=rs.SoftDeleteSettingsArgs(
+                        soft_delete_state=rs.SoftDeleteState.ALWAYS_ON, soft_delete_retention_period_in_days=14))),
+            tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+        delete_lock(f"{name}-vault", vault.id, CAN_NOT_DELETE if args.protect else None, self,
+                    "the Recovery Services vault of the shared volume's backups")
         days = args.settings.retention_days
         policy = rs.ProtectionPolicy(
             f"{name}-files-policy", resource_group_name=args.resource_group_name, vault_name=vault.name,

@@ -30,6 +30,7 @@ from components.node_capacity import CPU, MEMORY, VM_SIZES, NodeCapacity, NodePo
 from components.ollama import GPUS_PER_POD, PULLER_RESOURCES, OllamaSettings, service_url
 from components.open_webui import RESUME_RESOURCES, ROLLING_SURGE, OpenWebUISettings
 from components.pg_extension import PgExtensionProvider
+from components.pg_role import PgRoleProvider
 from components.postgres import LIBRARY_ONLY, PRELOAD_LIBRARIES, FirewallRange, PostgresRestore, PostgresSettings
 from components.redis import RESOURCES as REDIS_RESOURCES
 from components.regions import region_error
@@ -88,6 +89,15 @@ class StackSettings:
         return ConnectionBudget(server=POSTGRES_NAME, max_connections=self.postgres.sku.default_max_connections,
                                 reserved=AZURE_RESERVED_CONNECTIONS,
                                 workloads=self.webui.workloads(APP_NAME) + migration)
+
+    @property
+    def app_workloads(self) -> tuple[str, str]:
+        """The workloads that connect as the app role: the replicas at the peak, and the surge pod."""
+        return APP_NAME, f"{APP_NAME}-surge"
+
+    def role_limits(self) -> dict[str, int]:
+        """Each role the stack makes, with its CONNECTION LIMIT: its share of the connection budget."""
+        return {self.postgres.app_role: self.connection_budget().share(self.app_workloads)}
 
     def gpu_capacity(self) -> Optional[GpuCapacity]:
         """Ollama's GPUs against the GPU pool at its largest; None without Ollama."""
@@ -153,7 +163,7 @@ def load(config: pulumi.Config) -> StackSettings:
         return None
 
     s = {key: read(key, config.require) for key in (
-        "location", "postgresSku", "postgresHighAvailability", "postgresAdminLogin", "postgresDatabase",
+        "location", "postgresSku", "postgresHighAvailability", "postgresAdminLogin", "postgresAppRole", "postgresDatabase",
         "aksKubernetesVersion", "aksSystemVmSize", "gpuVmSize", "nvidiaDevicePluginImage", "filesSku", "image",
         "cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit", "vectorDb", "pgvectorIndexMethod",
         "embeddingModel", "redisImage", "ollamaBaseUrl", "namespace", "ollamaImage", "ollamaKeepAlive",
@@ -220,6 +230,7 @@ def load(config: pulumi.Config) -> StackSettings:
             sku=POSTGRES_SKUS[s["postgresSku"]], storage_gb=n["postgresStorageGb"],
             backup_retention_days=n["postgresBackupRetentionDays"], geo_redundant_backup=b["postgresGeoRedundantBackup"],
             high_availability=s["postgresHighAvailability"], admin_login=s["postgresAdminLogin"],
+            app_role=s["postgresAppRole"],
             database=s["postgresDatabase"], extensions=tuple(lists["postgresExtensions"]),
             firewall_rules=tuple(_firewall_range(r) for r in lists["postgresFirewallRules"]),
             private=s["postgresNetwork"] == "private",
@@ -294,6 +305,11 @@ def _check_postgres(s: dict[str, Any], n: dict[str, Any], lists: dict[str, Any])
             "admin", "administrator", "root", "postgres", "azure_superuser", "azure_pg_admin", "guest", "public"):
         errors.append(f"postgresAdminLogin: {s['postgresAdminLogin']!r} is not allowed by Azure; use a lower-case "
                       "name that is not reserved (admin, root, postgres, ...), e.g. 'openwebuiadmin'.")
+    if not re.match(PgRoleProvider.ROLE_PATTERN, s["postgresAppRole"]) or s["postgresAppRole"] in (
+            s["postgresAdminLogin"], "postgres", "public") or s["postgresAppRole"].startswith(("pg_", "azure")):
+        errors.append(f"postgresAppRole: {s['postgresAppRole']!r} must be a lower-case identifier of its own, neither "
+                      "the admin login nor a reserved name (pg_*, azure*, postgres, public), e.g. 'openwebui_app'; "
+                      "the replicas would otherwise connect with the admin's rights.")
     for ext in lists["postgresExtensions"]:
         if not re.match(PgExtensionProvider.NAME_PATTERN, ext):
             errors.append(f"postgresExtensions: {ext!r} is not an extension name (lower case, e.g. 'vector').")

@@ -16,10 +16,13 @@ Open WebUI 0.12 semantics (open_webui/env.py, internal/db.py, retrieval/vector/d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Iterable, Mapping, Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 POSTGRES_SERVER_ANNOTATION = "openwebui.io/postgres-server"
+POSTGRES_ROLE_ANNOTATION = "openwebui.io/postgres-role"
+"""The login role a workload connects as (its URL is a secret the policy pack cannot read): the pack refuses an app
+that connects as its server's admin."""
 """On a workload: the logical name of the PostgreSQL server resource whose budget its connections count against."""
 
 POSTGRES_CONNECTIONS_ANNOTATION = "openwebui.io/postgres-connections"
@@ -210,6 +213,11 @@ class ConnectionBudget:
     def alert_threshold(self) -> int:
         """Connections worth an alert: 80% of the capacity, so there is time to act before refusals start."""
         return self.capacity * ALERT_PERCENT // 100
+
+    def share(self, names: Iterable[str]) -> int:
+        """The peak demand of the workloads named: what a role they all connect as may hold (its CONNECTION LIMIT)."""
+        wanted = set(names)
+        return sum(w.demand for w in self.workloads if w.name in wanted and not w.unbounded)
 
     def first_forbidden_replicas(self, name: str) -> int:
         """The fewest replicas of workload `name` the server cannot hold, every other workload at its peak."""

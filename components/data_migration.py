@@ -107,6 +107,8 @@ class DataMigration(pulumi.ComponentResource):
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
                     spec=k8s.core.v1.PodSpecArgs(
+                        # it never calls the Kubernetes API: no token to steal from it
+                        automount_service_account_token=False,
                         restart_policy="Never",
                         containers=[k8s.core.v1.ContainerArgs(
                             name="migrate", image=webui.image, command=["sh", "-c", program],

@@ -11,7 +11,9 @@ from typing import Mapping, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import storage
+from pulumi_azure_native import network, storage
+
+from components.locks import CAN_NOT_DELETE, delete_lock
 
 PREMIUM_MINIMUM_GI = 100
 """Premium (provisioned v1) shares bill at least 100 GiB whatever is requested."""
@@ -43,6 +45,12 @@ class PremiumFilesVolumeArgs:
     resource_group_name: pulumi.Input[str]
     location: pulumi.Input[str]
     tags: Mapping[str, str]
+    egress_ip_address: pulumi.Input[str]
+    """Public mode: the cluster's outbound address, the one address the account's firewall admits."""
+    private_endpoint_subnet_id: Optional[pulumi.Input[str]] = None
+    files_dns_zone_id: Optional[pulumi.Input[str]] = None
+    """Private mode: the account takes no public traffic at all; the nodes reach it through a private endpoint in
+    their subnet, named in this zone (privatelink.file.core.windows.net, linked to the VNet)."""
 
 
 class PremiumFilesVolume(pulumi.ComponentResource):
@@ -59,13 +67,27 @@ class PremiumFilesVolume(pulumi.ComponentResource):
         super().__init__("openwebui:storage:PremiumFilesVolume", name, None, opts)
         s = args.settings
         protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        private = args.private_endpoint_subnet_id is not None
         account = storage.StorageAccount(
             # Storage account names are 3-24 lower-case letters and digits: autonamed from a name without dashes.
             name.replace("-", ""),
             resource_group_name=args.resource_group_name, location=args.location,
             kind=storage.Kind.FILE_STORAGE, sku=storage.SkuArgs(name=s.sku),
             minimum_tls_version=storage.MinimumTlsVersion.TLS1_2, allow_blob_public_access=False,
-            enable_https_traffic_only=True, tags=dict(args.tags), opts=protected)
+            enable_https_traffic_only=True,
+            # Closed to the internet: whoever holds the key reads or wipes every upload, but only from where the
+            # cluster is. Azure's trusted services pass (Azure Backup snapshots the share through them).
+            network_rule_set=storage.NetworkRuleSetArgs(
+                default_action=storage.DefaultAction.DENY, bypass=storage.Bypass.AZURE_SERVICES,
+                ip_rules=[] if private else [storage.IPRuleArgs(i_p_address_or_range=args.egress_ip_address,
+                                                                action=storage.Action.ALLOW)]),
+            public_network_access=storage.PublicNetworkAccess.DISABLED if private else
+            storage.PublicNetworkAccess.ENABLED,
+            tags=dict(args.tags), opts=protected)
+        if args.private_endpoint_subnet_id is not None:
+            self._private_endpoint(name, args, account)
+        delete_lock(f"{name}-account", account.id, CAN_NOT_DELETE if args.protect else None, self,
+                    "the storage account of Open WebUI's uploads and their snapshots")
         share = storage.FileShare(
             f"{name}-share", account_name=account.name, resource_group_name=args.resource_group_name,
             share_name=name, share_quota=s.size_gi, enabled_protocols=storage.EnabledProtocols.SMB, opts=protected)
@@ -104,3 +126,19 @@ class PremiumFilesVolume(pulumi.ComponentResource):
         self.account_id, self.account_name, self.share_name = account.id, account.name, share.name
         self.register_outputs({"claim_name": self.claim_name, "account_id": self.account_id,
                                "share_name": self.share_name})
+
+    def _private_endpoint(self, name: str, args: PremiumFilesVolumeArgs, account: storage.StorageAccount) -> None:
+        """A private endpoint rather than a service endpoint: the account then has no public endpoint at all (a
+        service endpoint only filters it by subnet), and its private address resolves through the zone."""
+        child = pulumi.ResourceOptions(parent=self)
+        endpoint = network.PrivateEndpoint(
+            f"{name}-endpoint", resource_group_name=args.resource_group_name, location=args.location,
+            subnet=network.SubnetArgs(id=args.private_endpoint_subnet_id),
+            private_link_service_connections=[network.PrivateLinkServiceConnectionArgs(
+                name=f"{name}-file", private_link_service_id=account.id, group_ids=["file"])],
+            tags=dict(args.tags), opts=child)
+        network.PrivateDnsZoneGroup(
+            f"{name}-endpoint-dns", resource_group_name=args.resource_group_name,
+            private_endpoint_name=endpoint.name, private_dns_zone_group_name="default",
+            private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(
+                name="file", private_dns_zone_id=args.files_dns_zone_id)], opts=child)

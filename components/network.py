@@ -23,6 +23,9 @@ NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 """Azure's built-in role id: what AKS needs on the subnet its nodes join and on its outbound IP."""
 POSTGRES_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
 PRIVATE_DNS_SUFFIX = "private.postgres.database.azure.com"
+FILES_DNS_ZONE = "privatelink.file.core.windows.net"
+"""Where a storage account's private endpoint for Azure Files is named, so <account>.file.core.windows.net
+resolves to its private address inside the VNet."""
 NETWORK_MODES = ("public", "private")
 
 
@@ -66,6 +69,8 @@ class Network(pulumi.ComponentResource):
     private_dns_zone_id: Optional[pulumi.Output[str]]
     dns_zone_link: Optional[privatedns.VirtualNetworkLink]
     """The server is created once its DNS zone resolves in the VNet."""
+    files_dns_zone_id: Optional[pulumi.Output[str]]
+    """Private mode: the zone the shared volume's private endpoint registers in (linked to the VNet)."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("openwebui:network:Network", name, None, opts)
@@ -96,7 +101,7 @@ class Network(pulumi.ComponentResource):
 
         # AKS puts the egress IP on its load balancer and the edge IP under Traefik's Service.
         self.cluster_permissions = [network_contributor("egress", egress.id), network_contributor("edge", edge.id)]
-        self.aks_subnet_id = self.postgres_subnet_id = self.private_dns_zone_id = None
+        self.aks_subnet_id = self.postgres_subnet_id = self.private_dns_zone_id = self.files_dns_zone_id = None
         self.dns_zone_link = None
         if s.private:
             vnet = network.VirtualNetwork(
@@ -119,6 +124,14 @@ class Network(pulumi.ComponentResource):
                 f"{name}-postgres-dns-link", private_zone_name=zone.name, resource_group_name=args.resource_group_name,
                 location="Global", registration_enabled=False, virtual_network=privatedns.SubResourceArgs(id=vnet.id),
                 tags=dict(args.tags), opts=child)
+            files_zone = privatedns.PrivateZone(
+                f"{name}-files-dns", private_zone_name=FILES_DNS_ZONE, resource_group_name=args.resource_group_name,
+                location="Global", tags=dict(args.tags), opts=child)
+            privatedns.VirtualNetworkLink(
+                f"{name}-files-dns-link", private_zone_name=files_zone.name, resource_group_name=args.resource_group_name,
+                location="Global", registration_enabled=False, virtual_network=privatedns.SubResourceArgs(id=vnet.id),
+                tags=dict(args.tags), opts=child)
+            self.files_dns_zone_id = files_zone.id
             self.cluster_permissions.append(network_contributor("subnet", aks_subnet.id))
             self.aks_subnet_id, self.postgres_subnet_id = aks_subnet.id, postgres_subnet.id
             self.private_dns_zone_id = zone.id

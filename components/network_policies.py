@@ -1,8 +1,10 @@
 """NetworkPolicies: only who must may reach each pod of the namespace (the cluster's Cilium enforces them).
 
 Ingress is denied to every pod by default; then Open WebUI (and cert-manager's HTTP-01 solvers) accept the edge's
-pods only, Redis accepts Open WebUI only, and Ollama (if present) accepts Open WebUI only. Egress is left open:
-Open WebUI reaches PostgreSQL outside the cluster and Ollama pulls models from its registry.
+pods only, Redis accepts Open WebUI only, and Ollama (if present) accepts Open WebUI only. Egress stays open but
+for one address: Open WebUI reaches PostgreSQL outside the cluster and Ollama pulls models from its registry, and
+no pod of the namespace reaches the node's instance metadata endpoint, where Azure hands out the node identity's
+tokens (the kubelet's own identity, which can pull images and more).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class NetworkPoliciesArgs:
     exposures: Sequence[Exposure]
 
 
+INSTANCE_METADATA = "169.254.169.254/32"
+
+
 class NetworkPolicies(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkPoliciesArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("openwebui:network:NetworkPolicies", name, None, opts)
@@ -47,6 +52,18 @@ class NetworkPolicies(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=args.namespace),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress"]),
+            opts=child)
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-no-instance-metadata",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="deny-instance-metadata-egress", namespace=args.namespace),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Egress"],
+                egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[
+                    # everything outside the cluster but the metadata endpoint...
+                    k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(
+                        cidr="0.0.0.0/0", except_=[INSTANCE_METADATA])),
+                    # ...and every pod (Cilium matches pods by identity, never by ipBlock): DNS, Redis, Ollama
+                    k8s.networking.v1.NetworkPolicyPeerArgs(namespace_selector=k8s.meta.v1.LabelSelectorArgs())])]),
             opts=child)
         for exposure in args.exposures:
             peers = [k8s.networking.v1.NetworkPolicyPeerArgs(

@@ -113,6 +113,8 @@ class Ollama(pulumi.ComponentResource):
                         # A new pull script rolls the pods, as a new model list does through the args.
                         "openwebui.io/pull-script-sha256": hashlib.sha256(script.encode()).hexdigest()}),
                     spec=k8s.core.v1.PodSpecArgs(
+                        # it never calls the Kubernetes API: no token to steal from it
+                        automount_service_account_token=False,
                         node_selector=dict([GPU_NODE_LABEL]),
                         tolerations=gpu_tolerations(),
                         containers=[self._server(s), self._model_puller(s)],

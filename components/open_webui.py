@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +13,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.connection_budget import POSTGRES_SERVER_ANNOTATION, Workload, with_application_name
+from components.connection_budget import (POSTGRES_ROLE_ANNOTATION, POSTGRES_SERVER_ANNOTATION, Workload,
+                                          with_application_name)
 from components.edge import HSTS
-from components.pod_security import hardened
+from components.pod_security import API_TOKEN_MOUNT, API_TOKEN_VOLUME, hardened
 from components.sign_in import SignInSettings
 from components.upgrade import image_tag
 
@@ -31,10 +34,13 @@ PRE_STOP_SECONDS = 10
 """A stopping pod keeps serving this long: the Service and the edge stop sending to it first."""
 RESUME_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
 """The resume step is one small script polling the Kubernetes API."""
+APP_ROLE_ENV = "APP_DATABASE_ROLE"
+"""The schema Job's env: the role it hands document_chunk to (components/pg_role.py)."""
 MIGRATION_DATABASE_URL = "MIGRATION_DATABASE_URL"
 """The Secret's key for the migration Job's DATABASE_URL (the same server, under the Job's application_name)."""
-SIGN_IN_ANNOTATION = "openwebui.io/sign-in-secrets"
-"""On the replicas' pod template: a digest of their sign-in secrets, so a rotated client secret rolls them."""
+SECRETS_ANNOTATION = "openwebui.io/secrets-digest"
+"""On the replicas' pod template: a digest of the Secret's values they read (not a credential), so a rotated
+password or client secret rolls them onto it; env from a Secret is read only when a container starts."""
 
 MIGRATE = """\
 import asyncio, os, secrets
@@ -83,6 +89,16 @@ asyncio.run(first_account())
 # (seen in `make e2e`). Created here first, with the app's own client and settings, they find it there.
 import open_webui.retrieval.vector.factory
 SentenceTransformer(os.environ["RAG_EMBEDDING_MODEL"], cache_folder=os.environ["SENTENCE_TRANSFORMERS_HOME"])
+
+# The replicas connect as the app role, not the admin; their vector client runs CREATE INDEX IF NOT EXISTS on
+# import, which PostgreSQL allows only to the table's owner even when the index exists: the role owns the table
+# (components/pg_role.py GRANTS).
+if os.environ.get("VECTOR_DB") == "pgvector":
+    import psycopg
+    from psycopg import sql
+    with psycopg.connect(os.environ["PGVECTOR_DB_URL"], autocommit=True) as conn:
+        role = sql.Identifier(os.environ["APP_DATABASE_ROLE"])
+        conn.execute(sql.SQL("ALTER TABLE document_chunk OWNER TO {}").format(role))
 """
 """The migration Job's program: schema, the stack-owned settings, the vector store, the shared embedding model."""
 
@@ -93,11 +109,11 @@ def migration_job_name(app: str, image: str, step: str = "migrate") -> str:
     return f"{app}-{step}-{tag}"[:63].rstrip("-")
 
 
-def secret_values(name: str, database_url: str, redis_url: str, secret_key: str,
+def secret_values(name: str, database_url: str, app_database_url: str, redis_url: str, secret_key: str,
                   sign_in: Mapping[str, str]) -> dict[str, str]:
-    """The Secret's data. The app and its Job connect under their names in the connection budget
-    (pg_stat_activity counts them). `make e2e` fills the same shape with local values."""
-    return {"DATABASE_URL": with_application_name(database_url, name),
+    """The Secret's data: the replicas connect as the app role, the schema Job as the admin, each under its name
+    in the connection budget (pg_stat_activity counts them). `make e2e` fills the same shape with local values."""
+    return {"DATABASE_URL": with_application_name(app_database_url, name),
             MIGRATION_DATABASE_URL: with_application_name(database_url, f"{name}-migrate"),
             "WEBUI_SECRET_KEY": secret_key, "REDIS_URL": redis_url, "WEBSOCKET_REDIS_URL": redis_url, **sign_in}
 
@@ -201,13 +217,14 @@ class OpenWebUIArgs:
     settings: OpenWebUISettings
     namespace: pulumi.Input[str]
     database_url: pulumi.Input[str]
-    """Secret. Used for DATABASE_URL and, with pgvector, PGVECTOR_DB_URL."""
+    """Secret: the admin's, for the schema Job (Alembic, the vector store, handing document_chunk to the app role)."""
+    app_database_url: pulumi.Input[str]
+    """Secret: the app role's, for the replicas' DATABASE_URL and, with pgvector, PGVECTOR_DB_URL."""
+    app_role: str
     redis_url: pulumi.Input[str]
     """Secret (it holds Redis's password): for REDIS_URL and WEBSOCKET_REDIS_URL."""
     sign_in_secrets: pulumi.Input[Mapping[str, str]]
     """Secret: the sign-in keys of the Secret (components/sign_in.py SignIn)."""
-    sign_in_fingerprint: pulumi.Input[str]
-    """Changes when a secret the replicas sign people in with changes."""
     data_claim_name: pulumi.Input[str]
     postgres_server: str
     """Logical name of the PostgreSQL server resource (for the policy pack's connection budget)."""
@@ -226,8 +243,9 @@ class OpenWebUI(pulumi.ComponentResource):
         super().__init__("openwebui:app:OpenWebUI", name, None, opts)
         s = args.settings
         labels = self.pod_labels = {"app.kubernetes.io/name": name}
-        annotations = {POSTGRES_SERVER_ANNOTATION: args.postgres_server}
-        env = self._environment(name, args, labels)
+        annotations = {POSTGRES_SERVER_ANNOTATION: args.postgres_server}  # the Job's and the replicas'
+        replica_annotations = {**annotations, POSTGRES_ROLE_ANNOTATION: args.app_role}
+        env, digest = self._environment(name, args, labels)
         data_volume = k8s.core.v1.VolumeArgs(
             name="data",
             persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=args.data_claim_name))
@@ -237,7 +255,8 @@ class OpenWebUI(pulumi.ComponentResource):
 
         gate = self._schema_gate(name, args, labels)
         migration = self._migration_job(name, args, env(True), data_volume, resources, labels, annotations, gate)
-        deployment = self._deployment(name, args, env(False), data_volume, resources, labels, annotations,
+        deployment = self._deployment(name, args, env(False), data_volume, resources, labels, replica_annotations,
+                                      digest,
                                       wait_for=[migration])
         self._resume_job(name, args, labels, gate, deployment)
         service = k8s.core.v1.Service(
@@ -254,37 +273,43 @@ class OpenWebUI(pulumi.ComponentResource):
         self.register_outputs({"service_name": self.service_name})
 
     def _environment(self, name: str, args: OpenWebUIArgs,
-                     labels: dict[str, str]) -> Callable[[bool], list[k8s.core.v1.EnvVarArgs]]:
-        """The Secret (database and Redis URLs, a generated WEBUI_SECRET_KEY shared by every replica) and the env
-        built on it."""
+                     labels: dict[str, str]) -> tuple[Callable[[bool], list[k8s.core.v1.EnvVarArgs]], pulumi.Output[str]]:
+        """The Secret (database and Redis URLs, a generated WEBUI_SECRET_KEY shared by every replica, the sign-in
+        secrets), the env built on it, and the digest of what the replicas read of it."""
         s = args.settings
         secret_key = random.RandomPassword(f"{name}-secret-key", random.RandomPasswordArgs(length=48, special=False),
                                            opts=pulumi.ResourceOptions(parent=self))
         # Secret as a whole: an Output built on a secret is one (the URL holds the server's password).
-        secret_data = pulumi.Output.all(pulumi.Output.secret(args.database_url), args.redis_url, secret_key.result,
-                                        args.sign_in_secrets).apply(
-            lambda parts: secret_values(name, database_url=parts[0], redis_url=parts[1], secret_key=parts[2],
-                                        sign_in=parts[3]))
+        secret_data = pulumi.Output.all(pulumi.Output.secret(args.database_url), args.app_database_url,
+                                        args.redis_url, secret_key.result, args.sign_in_secrets).apply(
+            lambda parts: secret_values(name, database_url=parts[0], app_database_url=parts[1], redis_url=parts[2],
+                                        secret_key=parts[3], sign_in=parts[4]))
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
             string_data=secret_data,
             opts=pulumi.ResourceOptions(parent=self))
 
-        def env(run_migrations: bool) -> list[k8s.core.v1.EnvVarArgs]:
-            plain = [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in s.environment(run_migrations).items()]
+        def keys(run_migrations: bool) -> dict[str, str]:
+            """Env name -> the Secret's key, for the schema Job or the replicas."""
             database_key = MIGRATION_DATABASE_URL if run_migrations else "DATABASE_URL"
-            keys = {"DATABASE_URL": database_key, "WEBUI_SECRET_KEY": "WEBUI_SECRET_KEY", "REDIS_URL": "REDIS_URL",
-                    "WEBSOCKET_REDIS_URL": "WEBSOCKET_REDIS_URL"}
+            found = {"DATABASE_URL": database_key, "WEBUI_SECRET_KEY": "WEBUI_SECRET_KEY", "REDIS_URL": "REDIS_URL",
+                     "WEBSOCKET_REDIS_URL": "WEBSOCKET_REDIS_URL"}
             if s.vector_db == "pgvector":
-                keys["PGVECTOR_DB_URL"] = database_key
-            keys.update({key: key for key in s.sign_in.secret_env(run_migrations)})
-            secrets = [k8s.core.v1.EnvVarArgs(name=env_name, value_from=k8s.core.v1.EnvVarSourceArgs(
-                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=key)))
-                for env_name, key in keys.items()]
-            return plain + secrets
+                found["PGVECTOR_DB_URL"] = database_key
+            return found | {key: key for key in s.sign_in.secret_env(run_migrations)}
 
-        return env
+        def env(run_migrations: bool) -> list[k8s.core.v1.EnvVarArgs]:
+            plain = {**s.environment(run_migrations), **({APP_ROLE_ENV: args.app_role} if run_migrations else {})}
+            return [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in plain.items()] + [
+                k8s.core.v1.EnvVarArgs(name=env_name, value_from=k8s.core.v1.EnvVarSourceArgs(
+                    secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=key)))
+                for env_name, key in keys(run_migrations).items()]
+
+        replicas_read = sorted(set(keys(False).values()))
+        digest = pulumi.Output.unsecret(secret_data.apply(lambda data: hashlib.sha256(json.dumps(
+            {key: data[key] for key in replicas_read}, sort_keys=True).encode()).hexdigest()[:16]))
+        return env, digest
 
     def _schema_gate(self, name: str, args: OpenWebUIArgs, labels: dict[str, str]) -> "SchemaGate":
         """The gate's script (schema_gate.py) and the service account that may stop and start the Deployment."""
@@ -302,9 +327,11 @@ class OpenWebUI(pulumi.ComponentResource):
             f"{name}-schema-gate-role",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=account_name, namespace=args.namespace, labels=labels),
             rules=[
-                # its own Deployment only: read it, annotate it, scale it
-                k8s.rbac.v1.PolicyRuleArgs(api_groups=["apps"], resources=["deployments", "deployments/scale"],
+                # its own Deployment's scale only: never the Deployment itself, whose pod template (image, env,
+                # Secrets mounted) a stolen token could otherwise rewrite
+                k8s.rbac.v1.PolicyRuleArgs(api_groups=["apps"], resources=["deployments/scale"],
                                            resource_names=[name], verbs=["get", "patch"]),
+                # to see the old pods gone and a new one Ready
                 k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["pods"], verbs=["list"])],
             opts=child)
         k8s.rbac.v1.RoleBinding(
@@ -338,14 +365,15 @@ class OpenWebUI(pulumi.ComponentResource):
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=job_labels),
                     spec=k8s.core.v1.PodSpecArgs(
                         restart_policy="Never", service_account_name=gate.account,
+                        automount_service_account_token=False,  # the gate's container mounts its token itself
                         containers=[gate.container("resume", args.settings.image, [], k8s.core.v1.ResourceRequirementsArgs(
                             requests=RESUME_RESOURCES["requests"], limits=RESUME_RESOURCES["limits"]))],
-                        volumes=[gate.volume]))),
+                        volumes=gate.volumes))),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]))
 
     def _deployment(self, name: str, args: OpenWebUIArgs, env: list[k8s.core.v1.EnvVarArgs],
                     data_volume: k8s.core.v1.VolumeArgs, resources: k8s.core.v1.ResourceRequirementsArgs,
-                    labels: dict[str, str], annotations: dict[str, str],
+                    labels: dict[str, str], annotations: dict[str, str], digest: pulumi.Output[str],
                     wait_for: list[pulumi.Resource]) -> k8s.apps.v1.Deployment:
         return k8s.apps.v1.Deployment(
             f"{name}-deployment",
@@ -362,8 +390,10 @@ class OpenWebUI(pulumi.ComponentResource):
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations={
-                        **annotations, SIGN_IN_ANNOTATION: args.sign_in_fingerprint}),
+                        **annotations, SECRETS_ANNOTATION: digest}),
                     spec=k8s.core.v1.PodSpecArgs(
+                        # Open WebUI never calls the Kubernetes API: code run in a replica finds no token
+                        automount_service_account_token=False,
                         termination_grace_period_seconds=PRE_STOP_SECONDS + 30,
                         topology_spread_constraints=[k8s.core.v1.TopologySpreadConstraintArgs(
                             max_skew=1, topology_key="kubernetes.io/hostname", when_unsatisfiable="ScheduleAnyway",
@@ -442,6 +472,8 @@ class OpenWebUI(pulumi.ComponentResource):
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=job_labels, annotations=annotations),
                     spec=k8s.core.v1.PodSpecArgs(
                         restart_policy="Never", service_account_name=gate.account,
+                        # only the gate's container holds the token: migrate runs the release's code
+                        automount_service_account_token=False,
                         init_containers=[k8s.core.v1.ContainerArgs(
                             name="seed-model-cache", image=args.settings.image, command=["sh", "-c", seed_cache],
                             resources=resources, security_context=hardened(),
@@ -452,7 +484,7 @@ class OpenWebUI(pulumi.ComponentResource):
                             name="migrate", image=args.settings.image, command=["python", "-c", MIGRATE], env=env,
                             resources=resources, security_context=hardened(),
                             volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR)])],
-                        volumes=[data_volume, gate.volume],
+                        volumes=[data_volume, *gate.volumes],
                     ),
                 ),
             ),
@@ -474,13 +506,15 @@ class SchemaGate:
     env: list[k8s.core.v1.EnvVarArgs]
 
     @property
-    def volume(self) -> k8s.core.v1.VolumeArgs:
-        return k8s.core.v1.VolumeArgs(name="schema-gate", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
-            name=self.config_map))
+    def volumes(self) -> list[k8s.core.v1.VolumeArgs]:
+        """The script, and the service account's token for the gate's container alone."""
+        return [k8s.core.v1.VolumeArgs(name="schema-gate", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+            name=self.config_map)), API_TOKEN_VOLUME]
 
     def container(self, step: str, image: str, env: list[k8s.core.v1.EnvVarArgs],
                   resources: k8s.core.v1.ResourceRequirementsArgs) -> k8s.core.v1.ContainerArgs:
         return k8s.core.v1.ContainerArgs(
             name=f"schema-{step}", image=image, command=["python", f"/schema-gate/{GATE_SCRIPT.name}", step],
             env=self.env + env, resources=resources, security_context=hardened(),
-            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="schema-gate", mount_path="/schema-gate", read_only=True)])
+            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="schema-gate", mount_path="/schema-gate", read_only=True),
+                           API_TOKEN_MOUNT])

@@ -1,56 +1,29 @@
 """PgExtension: a PostgreSQL extension (CREATE EXTENSION) managed as a Pulumi dynamic resource.
 
-The provider is pickled with dill into the stack's state and runs inside every `pulumi up`, `refresh` and
-`destroy`. The SDK pickles its class by value, so everything it needs lives on the class: imports happen
-inside methods, constants are class attributes, and no config or module state is captured. Credentials
-arrive as inputs on every call (a rotated password is used the next time).
+The provider is pickled with dill into the stack's state (components/pg_provider.py says how, and holds the
+connection it shares with the role provider).
 """
 
 from __future__ import annotations
 
-import inspect
-from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
-from pulumi.dynamic import (
-    CheckFailure,
-    CheckResult,
-    CreateResult,
-    DiffResult,
-    ReadResult,
-    Resource,
-    ResourceProvider,
-    UpdateResult,
-)
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
-
-def pickled_by_value(cls: type) -> type:
-    """Makes dill store the class and its methods whole in the state, not as an import of this module.
-
-    dill pickles a class or function by reference unless it belongs to __main__. By value, the provider in
-    the state does not depend on this repo's module layout and the provider host need not import
-    `components` (pulumi/pulumi#7453; the SDK's own __module__ rewrite from #7755 is gone in 3.2xx).
-    """
-    cls.__module__ = "__main__"
-    for attr in vars(cls).values():
-        if inspect.isfunction(attr):
-            attr.__module__ = "__main__"
-    return cls
+from components.pg_provider import PgConnectionArgs, PgServerProvider, pickled_by_value
 
 
 @pickled_by_value
-class PgExtensionProvider(ResourceProvider):
+class PgExtensionProvider(PgServerProvider):
     NAME_PATTERN = r"^[a-z0-9_][a-z0-9_-]{0,62}$"
     VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,62}$"
     SCHEMA_PATTERN = r"^[a-z_][a-z0-9_]{0,62}$"
-    SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
     REPLACE_ON = ("host", "port", "database", "name")
-    CONNECTION_KEYS = ("host", "port", "database", "user", "password", "sslmode")
-    FIREWALL_CONFIG_KEY = "postgresFirewallRules"
+    APPLICATION_NAME = "pulumi-pgextension"
     ALLOW_LIST_PARAMETER = "azure.extensions"
-    DEFAULTS: dict[str, Any] = {"port": 5432, "sslmode": "require", "version": None, "schema": None,
-                                "drop_on_delete": False, "connect_retry_seconds": 300}
+    DEFAULTS: dict[str, Any] = {**PgServerProvider.CONNECTION_DEFAULTS, "version": None, "schema": None,
+                                "drop_on_delete": False}
 
     # check / diff ---------------------------------------------------------------------------------
 
@@ -58,14 +31,11 @@ class PgExtensionProvider(ResourceProvider):
         import re
 
         inputs = {**self.DEFAULTS, **{k: v for k, v in news.items() if v is not None}}
-        failures = []
+        failures = self._check_connection(inputs, ("name",))
 
         def fail(prop: str, reason: str) -> None:
             failures.append(CheckFailure(prop, reason))
 
-        for key in ("host", "database", "user", "password", "name"):
-            if not isinstance(inputs.get(key), str) or not inputs[key]:
-                fail(key, f"'{key}' is required and must be a non-empty string")
         name = inputs.get("name")
         if isinstance(name, str) and name and not re.match(self.NAME_PATTERN, name):
             fail("name", f"extension name {name!r} is not valid: use lower-case letters, digits, '_' or '-' "
@@ -77,18 +47,8 @@ class PgExtensionProvider(ResourceProvider):
         schema = inputs.get("schema")
         if schema is not None and (not isinstance(schema, str) or not re.match(self.SCHEMA_PATTERN, schema)):
             fail("schema", f"schema {schema!r} is not a plain lower-case identifier such as 'public'")
-        port = inputs.get("port")
-        if isinstance(port, float) and port.is_integer():
-            inputs["port"] = port = int(port)
-        if not isinstance(port, int) or not 1 <= port <= 65535:
-            fail("port", f"port {port!r} must be a whole number from 1 to 65535")
-        if inputs.get("sslmode") not in self.SSLMODES:
-            fail("sslmode", f"sslmode {inputs.get('sslmode')!r} must be one of {', '.join(self.SSLMODES)}")
         if not isinstance(inputs.get("drop_on_delete"), bool):
             fail("drop_on_delete", "drop_on_delete must be true or false")
-        retry = inputs.get("connect_retry_seconds")
-        if not isinstance(retry, (int, float)) or retry < 0:
-            fail("connect_retry_seconds", "connect_retry_seconds must be a number of seconds, 0 or more")
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -178,39 +138,6 @@ class PgExtensionProvider(ResourceProvider):
         outs["installed_version"], outs["installed_schema"] = installed
         return outs
 
-    def _connect(self, props: dict[str, Any]) -> Any:
-        import time
-
-        import psycopg
-
-        deadline = time.monotonic() + float(props.get("connect_retry_seconds", 300))
-        delay = 1.0
-        while True:
-            try:
-                return psycopg.connect(host=props["host"], port=int(props["port"]), dbname=props["database"],
-                                       user=props["user"], password=props["password"], sslmode=props["sslmode"],
-                                       connect_timeout=10, autocommit=True, application_name="pulumi-pgextension")
-            except psycopg.OperationalError as e:
-                message = self._scrub(str(e), props)
-                if "authentication failed" in message or "does not exist" in message:
-                    raise Exception(f"cannot log in to PostgreSQL at {props['host']}:{props['port']} as "
-                                    f"{props['user']!r}: {message.strip()}") from None
-                if time.monotonic() + delay > deadline:
-                    raise Exception(
-                        f"cannot reach PostgreSQL at {props['host']}:{props['port']} (database "
-                        f"{props['database']!r}) after retrying for {props.get('connect_retry_seconds')}s: "
-                        f"{message.strip()}. A new server and its firewall rules take minutes to be ready; if it "
-                        f"persists, allow the address running Pulumi in the config key {self.FIREWALL_CONFIG_KEY} "
-                        "(pulumi config set --path ...). With postgresNetwork private the server has no public "
-                        "endpoint at all: run Pulumi from inside its VNet (a self-hosted runner; README, "
-                        "'Network').") from None
-                time.sleep(delay)
-                delay = min(delay * 2, 30.0)
-
-    def _scrub(self, text: str, props: dict[str, Any]) -> str:
-        password = props.get("password")
-        return text.replace(password, "***") if isinstance(password, str) and password else text
-
     def _serialize_on(self, conn: Any, name: str) -> None:
         # Concurrent CREATE EXTENSION IF NOT EXISTS on one database can still collide on pg_extension's
         # unique index; a transaction-scoped advisory lock per extension makes them queue instead.
@@ -266,16 +193,6 @@ class PgExtensionProvider(ResourceProvider):
             raise Exception(f"extension {name!r} cannot be brought to version {props.get('version')!r}: "
                             f"{e.diag.message_primary}. Installable versions: "
                             f"{(versions and versions[0]) or '(none)'}; downgrades are not possible.") from None
-
-
-@dataclass
-class PgConnectionArgs:
-    host: pulumi.Input[str]
-    database: pulumi.Input[str]
-    user: pulumi.Input[str]
-    password: pulumi.Input[str]
-    port: int = 5432
-    sslmode: str = "require"
 
 
 class PgExtension(Resource, module="postgres", name="Extension"):

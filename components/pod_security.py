@@ -29,3 +29,19 @@ def hardened(run_as_user: Optional[int] = None) -> k8s.core.v1.SecurityContextAr
         run_as_user=run_as_user,
         run_as_group=run_as_user,
     )
+
+
+API_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+"""Where a client library (and components/schema_gate.py) finds the service account's token, CA and namespace."""
+API_TOKEN_VOLUME = k8s.core.v1.VolumeArgs(
+    name="kube-api-access", projected=k8s.core.v1.ProjectedVolumeSourceArgs(sources=[
+        k8s.core.v1.VolumeProjectionArgs(service_account_token=k8s.core.v1.ServiceAccountTokenProjectionArgs(
+            path="token", expiration_seconds=3607)),
+        k8s.core.v1.VolumeProjectionArgs(config_map=k8s.core.v1.ConfigMapProjectionArgs(
+            name="kube-root-ca.crt", items=[k8s.core.v1.KeyToPathArgs(key="ca.crt", path="ca.crt")])),
+        k8s.core.v1.VolumeProjectionArgs(downward_api=k8s.core.v1.DownwardAPIProjectionArgs(items=[
+            k8s.core.v1.DownwardAPIVolumeFileArgs(path="namespace", field_ref=k8s.core.v1.ObjectFieldSelectorArgs(
+                field_path="metadata.namespace"))]))]))
+"""What Kubernetes mounts into every container when automountServiceAccountToken is on, as a volume a pod mounts
+into the one container that calls the API (the pod itself sets automountServiceAccountToken: false)."""
+API_TOKEN_MOUNT = k8s.core.v1.VolumeMountArgs(name="kube-api-access", mount_path=API_TOKEN_PATH, read_only=True)

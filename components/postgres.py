@@ -12,7 +12,10 @@ from pulumi_azure_native import dbforpostgresql
 
 from components.alerts import AlertTarget, MetricRule, metric_alerts
 from components.connection_budget import PostgresSku
-from components.pg_extension import PgConnectionArgs, PgExtension
+from components.locks import CAN_NOT_DELETE, delete_lock
+from components.pg_extension import PgExtension
+from components.pg_provider import PgConnectionArgs
+from components.pg_role import PgRole
 
 POSTGRES_PORT = 5432
 PRELOAD_LIBRARIES = {"pg_cron": "pg_cron", "pgaudit": "pgaudit", "pg_hint_plan": "pg_hint_plan",
@@ -57,6 +60,8 @@ class PostgresSettings:
     geo_redundant_backup: bool
     high_availability: str
     admin_login: str
+    app_role: str
+    """The login role Open WebUI's replicas connect as (components/pg_role.py), not the admin."""
     database: str
     extensions: tuple[str, ...]
     firewall_rules: tuple[FirewallRange, ...]
@@ -80,6 +85,8 @@ class PostgresFlexibleServerArgs:
     private_dns_zone_id: Optional[pulumi.Input[str]] = None
     dns_zone_link: Optional[pulumi.Resource] = None
     """Private mode: the server is created once its DNS zone is linked to the VNet."""
+    app_connection_limit: int = 1
+    """The app role's CONNECTION LIMIT: its share of the connection budget (the replicas at the peak and the surge)."""
     alerts: Optional[AlertTarget] = None
     connection_alert_threshold: int = 0
     """active_connections above this alerts (ConnectionBudget.alert_threshold: 80% of what apps may use)."""
@@ -96,7 +103,9 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
     """What another stack restores from (postgresRestoreFrom names this stack; it reads the stack's output)."""
     database_name: pulumi.Output[str]
     database_url: pulumi.Output[str]
-    """postgresql:// URL for Open WebUI's DATABASE_URL and PGVECTOR_DB_URL (secret: it holds the password)."""
+    """postgresql:// URL of the admin (secret): the schema Job (Alembic), the data migration, `make verify`."""
+    app_database_url: pulumi.Output[str]
+    """postgresql:// URL of the app role (secret): Open WebUI's replicas, DATABASE_URL and PGVECTOR_DB_URL."""
     extensions: list[PgExtension]
     server_resource_name: str
     """The logical name of the Server resource: workloads name it in their openwebui.io/postgres-server annotation."""
@@ -186,6 +195,8 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
             + [(rule.resource_suffix, rule.start, rule.end) for rule in s.firewall_rules]
         ]
 
+        delete_lock(f"{name}-server", server.id, CAN_NOT_DELETE if args.protect else None, self,
+                    "Open WebUI's PostgreSQL server (users, chats, vectors)")
         database = dbforpostgresql.Database(
             f"{name}-database", database_name=s.database, charset="UTF8", collation="en_US.utf8",
             server_name=server.name, resource_group_name=args.resource_group_name, opts=protected)
@@ -220,5 +231,12 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
         self.database_url = pulumi.Output.secret(pulumi.Output.all(
             server.fully_qualified_domain_name, database.name, admin_password, *installed).apply(
             lambda parts: database_url(s.admin_login, parts[2], parts[0], parts[1])))
+        app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False, opts=child)
+        app = PgRole(f"{name}-app-role", connection, role=s.app_role, role_password=app_password.result,
+                     connection_limit=args.app_connection_limit,
+                     opts=pulumi.ResourceOptions(parent=self, depends_on=[database, *self.extensions, *firewall_rules]))
+        self.app_database_url = pulumi.Output.secret(pulumi.Output.all(
+            server.fully_qualified_domain_name, database.name, app_password.result, app.role, *installed).apply(
+            lambda parts: database_url(parts[3], parts[2], parts[0], parts[1])))
         self.register_outputs({"fqdn": self.fqdn, "database_name": self.database_name,
-                               "database_url": self.database_url})
+                               "database_url": self.database_url, "app_database_url": self.app_database_url})

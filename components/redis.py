@@ -64,7 +64,9 @@ class Redis(pulumi.ComponentResource):
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=k8s.core.v1.PodSpecArgs(containers=[k8s.core.v1.ContainerArgs(
+                    spec=k8s.core.v1.PodSpecArgs(
+                        automount_service_account_token=False,  # it never calls the Kubernetes API
+                        containers=[k8s.core.v1.ContainerArgs(
                         name="redis",
                         image=args.image,
                         # Transient state only: no snapshots to write, no disk needed. Kubernetes expands

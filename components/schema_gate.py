@@ -5,10 +5,13 @@ Runs in the release's own image (it has Alembic and SQLAlchemy), shipped by the 
 
 - `gate`, the schema Job's init container, before Alembic: reads the database's revision (alembic_version) and the
   image's Alembic head. Equal, or a new database: nothing to do, the Deployment then rolls (maxUnavailable 0). They
-  differ: a schema change. It records the Deployment's replica count in an annotation, scales it to 0 (an HPA
-  leaves a Deployment at 0 alone) and waits until no pod of it is left; only then does Alembic run.
-- `resume`, the Job after the Deployment's update: a Deployment at 0 goes back to the recorded count (at least
-  minReplicas), and the Job ends when a pod of the new release is Ready; the HPA is in charge again.
+  differ: a schema change. It scales the Deployment to 0 (an HPA leaves a Deployment at 0 alone) and waits until no
+  pod of it is left; only then does Alembic run.
+- `resume`, the Job after the Deployment's update: a Deployment at 0 goes back to minReplicas, and the Job ends when
+  a pod of the new release is Ready; the HPA is in charge again and scales up to what the load wants.
+
+It touches nothing but the Deployment's scale subresource and reads the pods' list: its service account may do only
+that (components/open_webui.py), so its token could not rewrite the pod template, the image or its Secrets.
 
 It reads the database's revision rather than the stack's last outputs: the database is what the schema is, whatever
 was restored, rolled back or edited since. Standard library, SQLAlchemy and Alembic only; the Kubernetes API with the
@@ -31,7 +34,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
-REPLICAS_ANNOTATION = "openwebui.io/replicas-before-schema-change"
 POLL_SECONDS = 2
 
 
@@ -114,8 +116,16 @@ class Kubernetes:
             return json.loads(response.read() or b"{}")
 
 
-def deployment_path(namespace: str, name: str) -> str:
-    return f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}"
+def scale_path(namespace: str, name: str) -> str:
+    return f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"
+
+
+def ready_pods(api: Kubernetes, namespace: str, selector: str) -> tuple[int, int]:
+    """(pods, Ready pods) of the selector."""
+    pods = api.call("GET", f"/api/v1/namespaces/{namespace}/pods?labelSelector={selector}")["items"]
+    ready = sum(1 for p in pods if any(c.get("type") == "Ready" and c.get("status") == "True"
+                                      for c in (p.get("status") or {}).get("conditions") or []))
+    return len(pods), ready
 
 
 def gate(api: Callable[[], Kubernetes], namespace: str, deployment: str, selector: str, url: str,
@@ -126,38 +136,33 @@ def gate(api: Callable[[], Kubernetes], namespace: str, deployment: str, selecto
         return "rolling"
     kubernetes = api()
     try:
-        replicas = int(kubernetes.call("GET", deployment_path(namespace, deployment))["spec"].get("replicas", 1))
+        replicas = int(kubernetes.call("GET", scale_path(namespace, deployment))["spec"].get("replicas", 0))
     except urllib.error.HTTPError as e:
         if e.code != 404:
             raise
         replicas = 0
     log(f"schema change {current} -> {head}: stopping {deployment} ({replicas} replicas) before Alembic runs")
     if replicas:
-        kubernetes.call("PATCH", deployment_path(namespace, deployment),
-                 {"metadata": {"annotations": {REPLICAS_ANNOTATION: str(replicas)}}})
-        kubernetes.call("PATCH", deployment_path(namespace, deployment) + "/scale", {"spec": {"replicas": 0}})
+        kubernetes.call("PATCH", scale_path(namespace, deployment), {"spec": {"replicas": 0}})
     while time.monotonic() < deadline:
-        pods = kubernetes.call("GET", f"/api/v1/namespaces/{namespace}/pods?labelSelector={selector}")["items"]
-        if not pods:
+        if ready_pods(kubernetes, namespace, selector)[0] == 0:
             log("no pod of the old release is left: Alembic may run")
             return "recreate"
         time.sleep(POLL_SECONDS)
     raise TimeoutError(f"pods of {deployment} still running at the deadline")
 
 
-def resume(api: Kubernetes, namespace: str, deployment: str, min_replicas: int, deadline: float) -> None:
-    found = api.call("GET", deployment_path(namespace, deployment))
-    if int(found["spec"].get("replicas", 1)) > 0:
+def resume(api: Kubernetes, namespace: str, deployment: str, selector: str, min_replicas: int,
+           deadline: float) -> None:
+    if int(api.call("GET", scale_path(namespace, deployment))["spec"].get("replicas", 0)) > 0:
         log(f"{deployment} was not stopped: nothing to resume")
         return
-    recorded = int((found["metadata"].get("annotations") or {}).get(REPLICAS_ANNOTATION, 0))
-    replicas = max(recorded, min_replicas)
-    log(f"starting {deployment} again at {replicas} replicas")
-    api.call("PATCH", deployment_path(namespace, deployment) + "/scale", {"spec": {"replicas": replicas}})
+    log(f"starting {deployment} again at {min_replicas} replicas (minReplicas; the HPA takes it from there)")
+    api.call("PATCH", scale_path(namespace, deployment), {"spec": {"replicas": min_replicas}})
     while time.monotonic() < deadline:
-        status = api.call("GET", deployment_path(namespace, deployment)).get("status") or {}
-        if int(status.get("readyReplicas") or 0) >= 1:
-            log(f"{deployment} serves again ({status.get('readyReplicas')} Ready)")
+        ready = ready_pods(api, namespace, selector)[1]
+        if ready >= 1:
+            log(f"{deployment} serves again ({ready} Ready)")
             return
         time.sleep(POLL_SECONDS)
     raise TimeoutError(f"{deployment} has no Ready pod at the deadline")
@@ -173,7 +178,8 @@ def main(argv: list[str]) -> int:
     if args.step == "gate":
         gate(Kubernetes, env["NAMESPACE"], env["DEPLOYMENT"], env["POD_SELECTOR"], env["DATABASE_URL"], deadline)
     else:
-        resume(Kubernetes(), env["NAMESPACE"], env["DEPLOYMENT"], int(env["MIN_REPLICAS"]), deadline)
+        resume(Kubernetes(), env["NAMESPACE"], env["DEPLOYMENT"], env["POD_SELECTOR"], int(env["MIN_REPLICAS"]),
+               deadline)
     return 0
 
 

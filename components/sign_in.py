@@ -10,8 +10,6 @@ never sign in (the password API is off), so that every Entra user's role comes f
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Optional
 
@@ -117,8 +115,6 @@ class SignIn(pulumi.ComponentResource):
     """Secret; password mode only."""
     client_id: Optional[pulumi.Output[str]]
     """Entra mode only."""
-    fingerprint: pulumi.Output[str]
-    """A digest of what the replicas read (not a credential): the pods roll when a secret rotates."""
 
     def __init__(self, name: str, args: SignInArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("openwebui:auth:SignIn", name, None, opts)
@@ -142,8 +138,5 @@ class SignIn(pulumi.ComponentResource):
             self.client_id = client_id
             values = pulumi.Output.all(client_id, client_secret, key.result).apply(
                 lambda v: dict(zip(OAUTH_SECRETS, v)))
-        replicas = s.secret_env(run_migrations=False)
         self.secret_values = pulumi.Output.secret(values)
-        self.fingerprint = pulumi.Output.unsecret(values.apply(lambda v: hashlib.sha256(
-            json.dumps({k: v[k] for k in replicas}, sort_keys=True).encode()).hexdigest()[:16]))
-        self.register_outputs({"fingerprint": self.fingerprint})
+        self.register_outputs({})

@@ -11,6 +11,8 @@ from cost import PREMIUM_FILES_SCHEMA, monthly_budget, premium_files_size
 from gpu import GPU_SCHEMA, gpu_capacity, gpu_pool_in_use, gpu_pods_tolerate_taint, gpu_pools_tainted
 from network import namespace_default_deny, open_webui_tls_only
 from nodes import node_capacity
+from least_privilege import (VAULT_SCHEMA, app_not_postgres_admin, backup_immutable, no_instance_metadata,
+                             storage_not_public)
 from sign_in import sign_in_closed
 from postgres import (BUDGET_SCHEMA, HARDENING_SCHEMA, connection_alert, connection_budget, extensions_allow_listed,
                       postgres_hardening, postgres_not_open_to_azure)
@@ -89,6 +91,18 @@ POLICIES = [
         name="sign-in-closed", enforcement_level=EnforcementLevel.MANDATORY, validate=sign_in_closed,
         description="An Open WebUI reachable from the internet has its admin made at deploy or signs people in "
                     "through an identity provider only: its first visitor never becomes admin."),
+    StackValidationPolicy(
+        name="app-not-postgres-admin", enforcement_level=EnforcementLevel.ADVISORY, validate=app_not_postgres_admin,
+        description="Open WebUI connects to PostgreSQL as a role of its own the stack makes, never the server's admin."),
+    ResourceValidationPolicy(
+        name="storage-not-public", enforcement_level=EnforcementLevel.ADVISORY, validate=storage_not_public,
+        description="Storage accounts deny traffic from the internet by default (or disable public access)."),
+    ResourceValidationPolicy(
+        name="backup-immutable", enforcement_level=EnforcementLevel.ADVISORY, validate=backup_immutable,
+        description="Recovery Services vaults are immutable with soft delete always on.", config_schema=VAULT_SCHEMA),
+    StackValidationPolicy(
+        name="no-instance-metadata", enforcement_level=EnforcementLevel.ADVISORY, validate=no_instance_metadata,
+        description="No pod reaches the node's instance metadata endpoint (an egress NetworkPolicy per namespace)."),
     StackValidationPolicy(
         name="premium-files-size", enforcement_level=EnforcementLevel.ADVISORY, validate=premium_files_size,
         description="Premium (v1) Azure Files claims ask for at least the 100Gi they are billed for.",

@@ -31,7 +31,8 @@ def objects(dev_run: Any) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def local_secrets(objects: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
     [redis_key] = [k for k in secret_keys(objects) if k[1] == "REDIS_PASSWORD"]
-    values = secret_values(APP_NAME, LOCAL_DB, LOCAL_REDIS, "local-key", {"WEBUI_ADMIN_PASSWORD": "local-admin"})
+    values = secret_values(APP_NAME, LOCAL_DB, LOCAL_DB.replace("admin", "app"), LOCAL_REDIS, "local-key",
+                           {"WEBUI_ADMIN_PASSWORD": "local-admin"})
     return {(APP_NAME, k): v for k, v in values.items()} | {redis_key: "redispw"}
 
 

@@ -7,7 +7,7 @@ from tools.mock_engine import is_secret, reveal, run_components
 def build(settings: FilesSettings, protect: bool = False):
     return run_components(lambda: PremiumFilesVolume("data", PremiumFilesVolumeArgs(
         settings=settings, namespace="ns", protect=protect, resource_group_name="rg", location="westeurope",
-        tags={"stack": "test"})))
+        tags={"stack": "test"}, egress_ip_address="203.0.113.9")))
 
 
 def test_the_share_is_the_stacks_own_on_a_file_storage_account():

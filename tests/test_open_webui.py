@@ -1,9 +1,11 @@
 """OpenWebUI on its own, under the SDK's mock runtime, and its settings' environment."""
 
 import dataclasses
+from datetime import date
 from typing import Any
 
-from components.open_webui import OpenWebUI, OpenWebUIArgs, OpenWebUISettings
+from components.entra_app import EntraSettings, SecretRotation
+from components.open_webui import SECRETS_ANNOTATION, OpenWebUI, OpenWebUIArgs, OpenWebUISettings
 from components.sign_in import SignInSettings
 from tools.mock_engine import is_secret, reveal, run_components
 
@@ -20,11 +22,16 @@ SETTINGS = OpenWebUISettings(
                            entra=None))
 
 
-def build(settings: OpenWebUISettings = SETTINGS):
+ENTRA = EntraSettings("11111111-2222-3333-4444-555555555555", "client", None, (), (),
+                      SecretRotation.of(date(2026, 12, 1), 180))
+
+
+def build(settings: OpenWebUISettings = SETTINGS, sign_in: dict[str, str] | None = None):
     return run_components(lambda: OpenWebUI("webui", OpenWebUIArgs(
         settings=settings, namespace="ns", database_url="postgresql://u:p@h:5432/d?sslmode=require",
-        redis_url="redis://r:6379/0", sign_in_secrets={"WEBUI_ADMIN_PASSWORD": "admin-pw"},
-        sign_in_fingerprint="f1ngerpr1nt", data_claim_name="data", postgres_server="pg-server")))
+        app_database_url="postgresql://app:q@h:5432/d?sslmode=require", app_role="app",
+        redis_url="redis://r:6379/0", sign_in_secrets=sign_in or {"WEBUI_ADMIN_PASSWORD": "admin-pw"},
+        data_claim_name="data", postgres_server="pg-server")))
 
 
 def env_of(run, name: str) -> dict[str, Any]:
@@ -42,8 +49,8 @@ def test_secret_holds_urls_and_a_generated_key_shared_by_all_replicas():
     assert reveal(run.named("webui-secret-key").inputs)["length"] == 48
     env = env_of(run, "webui-deployment")
     assert env["WEBUI_SECRET_KEY"] == {"secretKeyRef": {"name": "webui", "key": "WEBUI_SECRET_KEY"}}
-    # the app and its Job connect under their own names in the connection budget, so pg_stat_activity counts them
-    assert data["DATABASE_URL"] == "postgresql://u:p@h:5432/d?sslmode=require&application_name=webui"
+    # the replicas as the app role, the Job as the admin, each under its name in the connection budget
+    assert data["DATABASE_URL"] == "postgresql://app:q@h:5432/d?sslmode=require&application_name=webui"
     assert data["MIGRATION_DATABASE_URL"] == "postgresql://u:p@h:5432/d?sslmode=require&application_name=webui-migrate"
     for workload, key in (("webui-deployment", "DATABASE_URL"), ("webui-migrate", "MIGRATION_DATABASE_URL")):
         env = env_of(run, workload)
@@ -52,8 +59,10 @@ def test_secret_holds_urls_and_a_generated_key_shared_by_all_replicas():
 
 def test_workloads_name_their_postgres_server_for_the_policy_pack():
     run = build()
-    for name in ("webui-deployment", "webui-migrate"):
-        assert run.named(name).inputs["metadata"]["annotations"] == {"openwebui.io/postgres-server": "pg-server"}
+    assert run.named("webui-migrate").inputs["metadata"]["annotations"] == {"openwebui.io/postgres-server": "pg-server"}
+    # the replicas also name their role, which the policy pack checks is not the server's admin
+    assert run.named("webui-deployment").inputs["metadata"]["annotations"] == {
+        "openwebui.io/postgres-server": "pg-server", "openwebui.io/postgres-role": "app"}
 
 
 def test_job_name_is_a_dns_label_from_the_tag():
@@ -121,7 +130,7 @@ def test_the_schema_gate_runs_before_alembic_with_an_account_that_may_only_scale
     script = run.named("webui-schema-gate").inputs["data"]["schema_gate.py"]
     assert "def gate(" in script and "def resume(" in script
     rules = run.named("webui-schema-gate-role").inputs["rules"]
-    assert rules == [{"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale"],
+    assert rules == [{"apiGroups": ["apps"], "resources": ["deployments/scale"],
                       "resourceNames": ["webui"], "verbs": ["get", "patch"]},
                      {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]
 
@@ -139,3 +148,22 @@ def test_the_resume_job_follows_the_deployment_and_the_deployment_rolls():
     pod = spec["template"]["spec"]
     assert pod["containers"][0]["lifecycle"] == {"preStop": {"exec": {"command": ["sleep", "10"]}}}
     assert pod["terminationGracePeriodSeconds"] == 40
+
+
+def test_the_replicas_roll_when_a_secret_they_read_changes_and_only_then():
+    def digest(sign_in: dict[str, str]) -> str:
+        template = reveal(build(SETTINGS, sign_in).named("webui-deployment").inputs)["spec"]["template"]
+        return template["metadata"]["annotations"][SECRETS_ANNOTATION]
+
+    entra = dataclasses.replace(SETTINGS, sign_in=dataclasses.replace(SETTINGS.sign_in, entra=ENTRA))
+
+    def entra_digest(secret: str) -> str:
+        run = build(entra, {"OAUTH_CLIENT_ID": "id", "OAUTH_CLIENT_SECRET": secret,
+                            "OAUTH_SESSION_TOKEN_ENCRYPTION_KEY": "k" * 32})
+        return reveal(run.named("webui-deployment").inputs)["spec"]["template"]["metadata"]["annotations"][
+            SECRETS_ANNOTATION]
+
+    first, again, rotated = entra_digest("secret-1"), entra_digest("secret-1"), entra_digest("secret-2")
+    assert first == again != rotated and "secret-1" not in first  # a rotated client secret rolls them
+    # the admin's password is the schema Job's alone: changing it leaves the replicas be
+    assert digest({"WEBUI_ADMIN_PASSWORD": "one"}) == digest({"WEBUI_ADMIN_PASSWORD": "two"})

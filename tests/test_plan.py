@@ -45,7 +45,7 @@ def test_plan_renders_and_checks_the_stack(stack):
     assert summary["violations"] == [] and summary["manifestErrors"] == []
     assert summary["budget"]["demand"] <= summary["budget"]["capacity"]
     manifests = list((ROOT / "build" / stack / "manifests").glob("*.yaml"))
-    assert len(manifests) == 36
+    assert len(manifests) == 37
     kinds = {yaml.safe_load(m.read_text())["kind"] for m in manifests}
     assert {"Deployment", "Job", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Secret", "Service",
             "PersistentVolume", "PersistentVolumeClaim", "Namespace", "DaemonSet", "StatefulSet", "ConfigMap", "NetworkPolicy", "Ingress", "ClusterIssuer",

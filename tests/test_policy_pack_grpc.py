@@ -23,7 +23,8 @@ def test_analyzer_info_lists_every_policy_with_its_config_schema(pack):
                              "gpu-pool-in-use", "postgres-not-open-to-azure", "redis-password",
                              "namespace-default-deny", "no-privilege-escalation", "open-webui-tls-only",
                              "connection-alert", "monthly-budget", "node-capacity", "data-backed-up", "images-pinned",
-                             "sign-in-closed"}
+                             "sign-in-closed", "app-not-postgres-admin", "storage-not-public", "backup-immutable",
+                             "no-instance-metadata"}
     assert policies["gpu-capacity"].configSchema.properties["gpusPerVm"]["default"]["Standard_NC64as_T4_v3"] == 4
     budget_schema = policies["connection-budget"].configSchema.properties
     assert budget_schema["reservedConnections"]["default"] == 15
@@ -43,7 +44,7 @@ def test_seed_stack_fails_the_budget_and_its_plain_http_login_and_is_warned_abou
     assert set(by_policy) == {"connection-budget", "premium-files-size", "gpu-pool-in-use", "postgres-not-open-to-azure",
                               "redis-password", "namespace-default-deny", "no-privilege-escalation",
                               "open-webui-tls-only", "connection-alert", "data-backed-up", "images-pinned",
-                              "sign-in-closed"}
+                              "sign-in-closed", "app-not-postgres-admin", "no-instance-metadata"}
     assert by_policy["gpu-pool-in-use"].enforcement == "advisory"
     assert by_policy["data-backed-up"].enforcement == "advisory"  # mandatory with prod's config, below
     assert not any(v.mandatory for v in violations

@@ -408,7 +408,7 @@ def test_the_stack_makes_its_admin_at_deploy_and_passes(dev_run):
 def test_without_the_jobs_admin_the_public_app_is_refused(dev_run):
     stack = without_env(dev_run.registrations, "open-webui-migrate", "WEBUI_ADMIN_EMAIL")
     [message] = stack_violations(sign_in_closed, stack)
-    assert "open-webui-deployment is reachable from the internet (Ingress 'open-webui')" in message
+    assert "open-webui-deployment is reachable from the internet (Ingress 'open-webui" in message
 
 
 def test_an_identity_provider_alone_closes_it_and_so_does_no_way_in(dev_run):

@@ -13,6 +13,7 @@ from tools.mock_engine import SECURE_PLACEHOLDER, is_secret, reveal, run_compone
 def settings(**changes: Any) -> PostgresSettings:
     base = dict(sku=POSTGRES_SKUS["Standard_B1ms"], storage_gb=32, backup_retention_days=7,
                 geo_redundant_backup=False, high_availability="Disabled", admin_login="openwebuiadmin",
+                app_role="openwebui_app",
                 database="openwebui", extensions=("vector",),
                 firewall_rules=(FirewallRange("203.0.113.7", "203.0.113.7"),), private=False)
     return PostgresSettings(**{**base, **changes})

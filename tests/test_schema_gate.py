@@ -59,11 +59,11 @@ def test_a_schema_change_stops_every_old_pod_before_alembic_and_resume_starts_th
     kind = schema_gate.gate(schema_gate.Kubernetes, "open-webui", "open-webui", SELECTOR, "unused",
                             time.monotonic() + 30)
     assert kind == "recreate" and deployment.pods == [] and deployment.replicas == 0
-    assert deployment.annotations == {schema_gate.REPLICAS_ANNOTATION: "3"}
     deployment.roll_out("0.12.4")  # the Deployment's update at 0 replicas starts nothing
     assert deployment.pods == []
-    schema_gate.resume(schema_gate.Kubernetes(), "open-webui", "open-webui", 1, time.monotonic() + 30)
-    assert deployment.replicas == 3 and {p.release for p in deployment.pods} == {"0.12.4"}
+    # back at minReplicas, where the HPA takes over (the API here answers only the gate's Role: scale and pods)
+    schema_gate.resume(schema_gate.Kubernetes(), "open-webui", "open-webui", SELECTOR, 2, time.monotonic() + 30)
+    assert deployment.replicas == 2 and {p.release for p in deployment.pods} == {"0.12.4"}
 
 
 def test_the_same_head_or_a_new_database_leaves_the_deployment_serving(deployment, monkeypatch):
@@ -73,7 +73,7 @@ def test_the_same_head_or_a_new_database_leaves_the_deployment_serving(deploymen
         kind = schema_gate.gate(schema_gate.Kubernetes, "open-webui", "open-webui", SELECTOR, "unused",
                                 time.monotonic() + 5)
         assert kind == "rolling" and len(deployment.pods) == 3 and deployment.replicas == 3
-    schema_gate.resume(schema_gate.Kubernetes(), "open-webui", "open-webui", 1, time.monotonic() + 5)
+    schema_gate.resume(schema_gate.Kubernetes(), "open-webui", "open-webui", SELECTOR, 1, time.monotonic() + 5)
     assert deployment.replicas == 3  # it was not stopped: nothing to resume
 
 

@@ -4,15 +4,14 @@ by the program or brought by the deployer (entra), the secrets each pod holds, a
 from datetime import date
 from typing import Any
 
-import pulumi
 import pytest
 
 from components.config import ConfigError
-from components.entra_app import ADMIN_ROLE, USER_ROLE, EntraSettings, SecretRotation, app_role_id
-from components.open_webui import SIGN_IN_ANNOTATION
-from components.sign_in import OAUTH_SECRETS, SignIn, SignInArgs, SignInSettings
+from components.entra_app import ADMIN_ROLE, USER_ROLE, SecretRotation, app_role_id
+from components.open_webui import SECRETS_ANNOTATION
+from components.sign_in import OAUTH_SECRETS
 from stack_files import temporary_stack
-from tools.mock_engine import SECURE_PLACEHOLDER, MockRun, is_secret, reveal, run_components, run_program
+from tools.mock_engine import SECURE_PLACEHOLDER, MockRun, is_secret, reveal, run_program
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 ADMINS, USERS = "aaaaaaaa-0000-0000-0000-000000000001", "aaaaaaaa-0000-0000-0000-000000000002"
@@ -104,7 +103,7 @@ def test_entra_mode_replicas_sign_in_with_the_registration_and_the_password_api_
     assert reveal(entra_run.named("sign-in-session-key").inputs)["length"] == 48
     assert "adminPassword" not in entra_run.outputs
     template = reveal(entra_run.named("open-webui-deployment").inputs)["spec"]["template"]["metadata"]
-    assert len(template["annotations"][SIGN_IN_ANNOTATION]) == 16
+    assert len(template["annotations"][SECRETS_ANNOTATION]) == 16
 
 
 def test_a_brought_registration_makes_nothing_in_entra_and_takes_the_secret_from_config():
@@ -115,25 +114,6 @@ def test_a_brought_registration_makes_nothing_in_entra_and_takes_the_secret_from
     assert data["OAUTH_CLIENT_ID"] == BROUGHT["entraClientId"]
     assert data["OAUTH_CLIENT_SECRET"] == SECURE_PLACEHOLDER
     assert "Microsoft Entra ID" in run.outputs["signIn"] and BROUGHT["entraClientId"] in run.outputs["signIn"]
-
-
-def fingerprint(client_secret: str) -> str:
-    settings = SignInSettings("entra", "", "https://chat.example.com", EntraSettings(
-        TENANT, BROUGHT["entraClientId"], pulumi.Output.secret(client_secret), (), (),
-        SecretRotation.of(date(2026, 12, 1), 180)))
-    found: list[str] = []
-
-    def build() -> None:
-        SignIn("sign-in", SignInArgs(settings, "Open WebUI")).fingerprint.apply(found.append)
-
-    run_components(build)
-    return found[0]
-
-
-def test_a_rotated_client_secret_changes_the_fingerprint_that_rolls_the_replicas():
-    first, again, rotated = fingerprint("secret-1"), fingerprint("secret-1"), fingerprint("secret-2")
-    assert first == again != rotated
-    assert "secret-1" not in first
 
 
 def test_rotation_periods():

@@ -76,7 +76,17 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
     "kubernetes:core/v1:PersistentVolume": lambda i: (
         f"{i['spec']['csi']['driver']} {i['spec']['csi']['volumeHandle']}, reclaim "
         f"{i['spec']['persistentVolumeReclaimPolicy']}"),
-    "azure-native:storage:StorageAccount": lambda i: f"{i.get('kind')} {i['sku']['name']}",
+    "azure-native:storage:StorageAccount": lambda i: (
+        f"{i.get('kind')} {i['sku']['name']}, public network {i.get('publicNetworkAccess')}, default "
+        f"{i['networkRuleSet']['defaultAction']} (bypass {i['networkRuleSet']['bypass']}), admits "
+        + (", ".join(r['iPAddressOrRange'] for r in i['networkRuleSet'].get('ipRules', [])) or "no address")),
+    "azure-native:network:PrivateEndpoint": lambda i: (
+        "private endpoint for " + ", ".join(g for c in i['privateLinkServiceConnections'] for g in c['groupIds'])),
+    "azure-native:recoveryservices:Vault": lambda i: (
+        f"public network {i['properties']['publicNetworkAccess']}, immutability "
+        f"{i['properties']['securitySettings']['immutabilitySettings']['state']}, soft delete "
+        f"{i['properties']['securitySettings']['softDeleteSettings']['softDeleteState']}"),
+    "azure-native:authorization:ManagementLockByScope": lambda i: f"{i['level']} ({i['lockName']})",
     "azure-native:storage:FileShare": lambda i: f"share {i.get('shareName')}, {i.get('shareQuota')} GiB",
     "azure-native:recoveryservices:ProtectionPolicy": lambda i: (
         f"{i['properties']['schedulePolicy']['scheduleRunFrequency'].lower()} at "
@@ -96,6 +106,9 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
     "azure-native:monitor:ActionGroup": lambda i: (
         "email " + ", ".join(r["emailAddress"] for r in i["emailReceivers"]) if i.get("emailReceivers")
         else "no receivers (alertEmail is empty)"),
+    "pulumi-python:dynamic/postgres:Role": lambda i: (
+        f"login role {i['role']} in {i['database']}, CONNECTION LIMIT {i['connection_limit']}, not the admin "
+        f"{i['user']}"),
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": lambda i: (
         f"pods {i['spec']['podSelector'].get('matchLabels', 'all')}, "
         + (f"from {len(i['spec'].get('ingress', []))} rule(s)" if i['spec'].get('ingress') else "deny all ingress")),
@@ -236,6 +249,10 @@ def plan(stack: str, pack: PolicyPackServer, running: Optional[str] = None) -> i
     for check in run.outputs["capacity"]:
         print(f"  {check['title']}: {'fits' if check['within'] else 'DOES NOT FIT'}")
         print("\n".join(f"    {line}" for line in check["arithmetic"].splitlines()))
+    print("  the server enforces its share: " + ", ".join(
+        f"role {role} CONNECTION LIMIT {limit}" for role, limit in budget["roleLimits"].items())
+          + " (the replicas at the peak and the surge); the admin runs only the schema Job, the data migration and "
+            "the extensions")
 
     print(f"\n-- edge\n  users open {run.outputs['url']} (HTTP redirects there; certificate from Let's Encrypt "
           f"{run.outputs['acmeIssuer']})")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from components.config import APP_NAME, stack_settings
+from components.open_webui import APP_ROLE_ENV
 from tools.e2e import checklist
 from tools.e2e.judge import (connections_check, engines_check, fault_check, job_config_keys, release_checks,
                              memory_peak_check, report, sizing_check, summarize)
@@ -59,6 +60,7 @@ def exercise(stack: LocalStack, users: int, seconds: int) -> list[Check]:
         documents, query = checklist.document_checks(stack.urls, admin.token, stack.pg, stack.webui)
         found += documents
         found.append(checklist.realtime_check(stack.release.python, stack.urls, admin.token))
+        found += checklist.role_checks(stack.pg, stack.budget["roleLimits"][stack.pg.app_role])
         checks += found
 
         print(f"   at rest for {REST_SECONDS} s (memory and CPU sampled) ...", flush=True)
@@ -105,7 +107,8 @@ def contract(stack: LocalStack) -> list[Check]:
     app as a worker does, with the env the replicas ran with, or the Job's when the Job failed (that one may bring
     the database to the release's head first). Reported in both cases: a failed Job is when it matters most."""
     job = workload(stack.objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, stack.secrets)
-    names = sorted({*stack.rendered_env, *job.containers[0].env})
+    # APP_DATABASE_ROLE is the Job program's own (components/open_webui.py MIGRATE), not the release's
+    names = sorted({*stack.rendered_env, *job.containers[0].env} - {APP_ROLE_ENV})
     keys = stack.job_keys or job_config_keys(job.containers[0].command)
     _, env, cwd = stack.container_process(stack.container if stack.job_keys else job.containers[0])
     probe = subprocess.run([str(stack.release.python), str(HERE / "release_facts.py"),

@@ -8,7 +8,10 @@ import secrets
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
+
+import psycopg
+from psycopg import sql
 
 from tools.e2e import api
 from tools.e2e.services import Postgres
@@ -128,3 +131,58 @@ def realtime_check(python: Path, urls: Sequence[str], token: str) -> Check:
                  + (f"received in {result['seconds']}s" if result.get("received") else
                     f"NOT received {result.get('error') or probe.stderr[-300:]}"),
                  "WEBSOCKET_MANAGER=redis and WEBSOCKET_REDIS_URL (with Redis's password) on every replica")
+
+
+def role_checks(pg: Postgres, limit: int) -> list[Check]:
+    """The replicas' role holds no more than they need: no roles, no other database, not the app's database itself,
+    and the server refuses it one connection past its CONNECTION LIMIT."""
+
+    def as_role(dbname: str) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(host=pg.front.host, port=pg.front.port, dbname=dbname, user=pg.app_role,
+                               password=pg.app_password, sslmode="require", autocommit=True, connect_timeout=10)
+
+    def refusal(action: Callable[[], object]) -> str:
+        try:
+            action()
+        except psycopg.Error as e:
+            return f"{type(e).__name__}: {str(e).strip().splitlines()[0]}"
+        return ""
+
+    with as_role(pg.database) as conn:
+        create_role = refusal(lambda: conn.execute("CREATE ROLE intruder LOGIN PASSWORD 'x'"))
+        drop = refusal(lambda: conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(pg.database))))
+        member = conn.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", (pg.login,)).fetchone()
+    other = refusal(lambda: as_role("postgres").close())
+    with pg.superuser() as conn:
+        users = {str(u) for (u,) in conn.execute("SELECT DISTINCT usename FROM pg_stat_activity WHERE "
+                                                 "application_name = 'open-webui'")}
+    held: list[psycopg.Connection[tuple[object, ...]]] = []
+    refused, at_refusal = "", 0
+    try:
+        while len(held) <= limit and not refused:
+            try:
+                held.append(as_role(pg.database))
+            except psycopg.OperationalError as e:
+                refused = str(e).strip().splitlines()[-1]
+                with pg.superuser() as conn:
+                    row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = %s",
+                                       (pg.app_role,)).fetchone()
+                    at_refusal = int(str(row[0])) if row else 0
+    finally:
+        for conn in held:
+            conn.close()
+    return [
+        Check(f"the replicas connect as the app role {pg.app_role}, not the admin", users == {pg.app_role},
+              f"open-webui's sessions log in as {', '.join(sorted(users)) or '(none)'}",
+              "DATABASE_URL and PGVECTOR_DB_URL of the replicas must be the app role's (postgres.app_database_url)"),
+        Check("the app role cannot make a role", "InsufficientPrivilege" in create_role and not (member and member[0]),
+              create_role or "CREATE ROLE succeeded", "the role must have NOCREATEROLE and no membership of the admin"),
+        Check("the app role cannot connect to another database", "permission denied" in other,
+              other or "it connected to postgres", "REVOKE CONNECT ON DATABASE ... FROM PUBLIC (components/pg_role.py)"),
+        Check("the app role cannot drop the app's database", "must be owner" in drop, drop or "DROP DATABASE ran",
+              "the database must be the admin's, not the app role's"),
+        Check(f"the server refuses the app role past its CONNECTION LIMIT {limit}",
+              "too many connections for role" in refused and at_refusal == limit,
+              f"refused at {at_refusal} of its connections: {refused or 'never refused'}",
+              "CREATE ROLE ... CONNECTION LIMIT <its share of the budget> (connectionBudget.roleLimits)"),
+    ]

@@ -51,7 +51,6 @@ class LocalCluster:
     start_pod: Callable[[str, int], tuple[Process, str]]
     release: str
     replicas: int = 0
-    annotations: dict[str, str] = field(default_factory=dict)
     pods: list[Pod] = field(default_factory=list)
     served: list[Served] = field(default_factory=list)
     events: list[tuple[float, str]] = field(default_factory=list)
@@ -143,8 +142,8 @@ class LocalCluster:
         service.router.add_route("*", "/{path:.*}", self._proxy)
         control = web.Application()
         prefix = f"/apis/apps/v1/namespaces/{self.namespace}/deployments/{self.deployment}"
-        control.router.add_get(prefix, self._get_deployment)
-        control.router.add_patch(prefix, self._patch_deployment)
+        # what the schema gate's service account may reach, and nothing else (its Role: deployments/scale, pods)
+        control.router.add_get(prefix + "/scale", self._get_scale)
         control.router.add_patch(prefix + "/scale", self._patch_scale)
         control.router.add_get(f"/api/v1/namespaces/{self.namespace}/pods", self._list_pods)
         for app, port in ((service, self.service_port), (control, self.api_port)):
@@ -171,30 +170,24 @@ class LocalCluster:
             self.served.append(Served(time.monotonic(), pod.release, 0))
             return web.Response(status=502, text="upstream failed")
 
-    def _deployment(self) -> dict[str, Any]:
-        return {"kind": "Deployment", "metadata": {"name": self.deployment, "namespace": self.namespace,
-                                                   "annotations": dict(self.annotations)},
-                "spec": {"replicas": self.replicas},
-                "status": {"replicas": len(self.pods), "readyReplicas": sum(1 for p in self.pods if p.ready)}}
+    def _scale(self) -> dict[str, Any]:
+        return {"kind": "Scale", "metadata": {"name": self.deployment, "namespace": self.namespace},
+                "spec": {"replicas": self.replicas}, "status": {"replicas": len(self.pods)}}
 
-    async def _get_deployment(self, _: web.Request) -> web.Response:
-        return web.json_response(self._deployment())
-
-    async def _patch_deployment(self, request: web.Request) -> web.Response:
-        patch = await request.json()
-        self.annotations.update((patch.get("metadata") or {}).get("annotations") or {})
-        return web.json_response(self._deployment())
+    async def _get_scale(self, _: web.Request) -> web.Response:
+        return web.json_response(self._scale())
 
     async def _patch_scale(self, request: web.Request) -> web.Response:
         self.scale(int((await request.json())["spec"]["replicas"]))
-        return web.json_response({"kind": "Scale", "spec": {"replicas": self.replicas}})
+        return web.json_response(self._scale())
 
     async def _list_pods(self, request: web.Request) -> web.Response:
         selector = dict(urllib.parse.parse_qsl(request.query_string)).get("labelSelector", "")
         if "app.kubernetes.io/name=" not in selector:
             return web.json_response({"kind": "PodList", "items": []})
         return web.json_response({"kind": "PodList", "items": [
-            {"metadata": {"name": p.name}, "status": {"phase": "Running"}} for p in list(self.pods)]})
+            {"metadata": {"name": p.name}, "status": {"phase": "Running", "conditions": [
+                {"type": "Ready", "status": str(p.ready)}]}} for p in list(self.pods)]})
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(timeout=10)

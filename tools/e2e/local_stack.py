@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from components.config import APP_NAME, stack_settings
@@ -51,6 +52,7 @@ BREAKS = {
     "redis-password": "the app's Redis URLs carry a wrong password (its Secret drifted from Redis's)",
     "pool-budget": "the replicas' pools raised to the seed's 10 + 5, past the budget",
     "config-key": "the Job's Config key ollama.base_urls misspelt ollama.base_url",
+    "role-grant": "the app role does not own document_chunk (as if the Job had not handed it over)",
 }
 JOB_DEADLINE_SECONDS = 1800
 """The Job's activeDeadlineSeconds."""
@@ -122,7 +124,10 @@ class LocalStack:
         password, port = secrets.token_hex(20), free_port()
         app_redis = redis_url("127.0.0.1", "wrong-" + password if self.sabotage == "redis-password" else password,
                               port=port)
-        values = secret_values(APP_NAME, self.pg.url, app_redis, secrets.token_urlsafe(32), self.sign_in_secrets())
+        role = self.config["postgresAppRole"]
+        self.pg.make_app_role(role, self.budget["roleLimits"][role])
+        values = secret_values(APP_NAME, self.pg.url, self.pg.app_url, app_redis, secrets.token_urlsafe(32),
+                               self.sign_in_secrets())
         self.secrets = {(APP_NAME, k): v for k, v in values.items()} | {(redis_secret, redis_key): password}
         redis = workload(self.objects, "Deployment", {NAME_LABEL: redis_secret}, self.secrets)
         self.redis_container = redis.containers[0]
@@ -218,6 +223,9 @@ class LocalStack:
         if self.sabotage == "pool-budget":
             self.container = replace(self.container, env={**self.container.env, "DATABASE_POOL_SIZE": "10",
                                                           "DATABASE_POOL_MAX_OVERFLOW": "5"})
+        if self.sabotage == "role-grant":
+            with self.pg.superuser() as conn:
+                conn.execute(sql.SQL("ALTER TABLE document_chunk OWNER TO {}").format(sql.Identifier(self.pg.login)))
         self.ports = [free_port() for _ in range(REPLICAS)]
         self.urls = [f"http://127.0.0.1:{p}" for p in self.ports]
         self.replicas: list[Process] = [self.start_replica(i) for i in range(REPLICAS)]

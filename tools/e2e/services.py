@@ -25,6 +25,7 @@ import psycopg
 from psycopg import sql
 
 from components.pg_extension import PgExtensionProvider
+from components.pg_role import PgRoleProvider
 from components.postgres import database_url
 from tools.budget_load import AZURE_RESERVATIONS
 from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres, TlsFront, start_postgres
@@ -40,10 +41,26 @@ class Postgres:
     extensions: dict[str, Optional[str]]
     """name -> installed version (None: not in the embedded build)."""
 
+    app_role: str = ""
+    app_password: str = ""
+
     @property
     def url(self) -> str:
-        """The stack's URL shape (postgres.database_url), through the TLS front."""
+        """The admin's URL in the stack's shape (postgres.database_url), through the TLS front."""
         return database_url(self.login, self.password, self.front.host, self.database, port=self.front.port)
+
+    @property
+    def app_url(self) -> str:
+        """The app role's, likewise."""
+        return database_url(self.app_role, self.app_password, self.front.host, self.database, port=self.front.port)
+
+    def make_app_role(self, role: str, connection_limit: int) -> None:
+        """The replicas' role, made by the program's own provider as `pulumi up` makes it: as the admin, over TLS."""
+        self.app_role, self.app_password = role, secrets.token_hex(16)
+        PgRoleProvider().create({"host": self.front.host, "port": self.front.port, "database": self.database,
+                                 "user": self.login, "password": self.password, "sslmode": "require",
+                                 "role": role, "role_password": self.app_password,
+                                 "connection_limit": connection_limit, "connect_retry_seconds": 10})
 
     def superuser(self) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(self.server.conninfo(self.database), autocommit=True)
@@ -57,9 +74,13 @@ def start_database(max_connections: int, login: str, database: str, extensions: 
     server = start_postgres({"max_connections": max_connections, **AZURE_RESERVATIONS})
     password = secrets.token_hex(16)
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-        # Azure's admin is no superuser: a member of azure_pg_admin that owns the database.
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD {}").format(sql.Identifier(login),
+        # Azure's admin is no superuser: a member of azure_pg_admin (which owns the postgres database there), with
+        # CREATEROLE and CREATEDB, owning the app's database.
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB CREATEROLE PASSWORD {}").format(sql.Identifier(login),
                                                                                  sql.Literal(password)))
+        conn.execute("CREATE ROLE azure_pg_admin NOLOGIN")
+        conn.execute(sql.SQL("GRANT azure_pg_admin TO {}").format(sql.Identifier(login)))
+        conn.execute("ALTER DATABASE postgres OWNER TO azure_pg_admin")
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(login)))
     installed: dict[str, Optional[str]] = {}
     provider = PgExtensionProvider()

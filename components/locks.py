@@ -1,0 +1,23 @@
+"""Azure resource locks: what `protect` cannot do. `protect` stops Pulumi's own deletes; a CanNotDelete lock stops
+everyone's (the portal, the CLI, a stolen deploy identity without Microsoft.Authorization/locks/delete), until a
+person lifts it (README, "Backups and restores": lifting a lock)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+from pulumi_azure_native import authorization
+
+CAN_NOT_DELETE = "CanNotDelete"
+
+
+def delete_lock(name: str, scope: pulumi.Input[str], lock: Optional[str], parent: pulumi.Resource,
+                what: str) -> Optional[authorization.ManagementLockByScope]:
+    """The component's `lock` input, as Azure Verified Modules name it: None for none, or the lock's level."""
+    if lock is None:
+        return None
+    return authorization.ManagementLockByScope(
+        f"{name}-lock", scope=scope, level=lock, lock_name=f"{name}-{lock.lower()}",
+        notes=f"{what}: deleting it loses data. Lift the lock only when a person means to (pulumi destroy refuses "
+              "while it stands).", opts=pulumi.ResourceOptions(parent=parent))

@@ -33,8 +33,9 @@ def hardened(run_as_user: Optional[int] = None) -> k8s.core.v1.SecurityContextAr
 
 API_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 """Where a client library (and components/schema_gate.py) finds the service account's token, CA and namespace."""
+API_TOKEN_VOLUME_NAME = "kube-api-access"
 API_TOKEN_VOLUME = k8s.core.v1.VolumeArgs(
-    name="kube-api-access", projected=k8s.core.v1.ProjectedVolumeSourceArgs(sources=[
+    name=API_TOKEN_VOLUME_NAME, projected=k8s.core.v1.ProjectedVolumeSourceArgs(sources=[
         k8s.core.v1.VolumeProjectionArgs(service_account_token=k8s.core.v1.ServiceAccountTokenProjectionArgs(
             path="token", expiration_seconds=3607)),
         k8s.core.v1.VolumeProjectionArgs(config_map=k8s.core.v1.ConfigMapProjectionArgs(
@@ -44,4 +45,4 @@ API_TOKEN_VOLUME = k8s.core.v1.VolumeArgs(
                 field_path="metadata.namespace"))]))]))
 """What Kubernetes mounts into every container when automountServiceAccountToken is on, as a volume a pod mounts
 into the one container that calls the API (the pod itself sets automountServiceAccountToken: false)."""
-API_TOKEN_MOUNT = k8s.core.v1.VolumeMountArgs(name="kube-api-access", mount_path=API_TOKEN_PATH, read_only=True)
+API_TOKEN_MOUNT = k8s.core.v1.VolumeMountArgs(name=API_TOKEN_VOLUME_NAME, mount_path=API_TOKEN_PATH, read_only=True)

@@ -63,6 +63,13 @@ def outputs(postgres: RunningPostgres, tls: TlsFront, database: str, dev_outputs
     trgm = "1.6"
     with psycopg.connect(postgres.conninfo(dbname=database)) as conn:
         trgm = str(conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'pg_trgm'").fetchone()[0])
+        # the app's role as the program makes it (roles are the server's: made once, reset to the stack's)
+        limits = dev_outputs["connectionBudget"]["roleLimits"]
+        for role, limit in limits.items():
+            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                conn.execute(f'CREATE ROLE "{role}" LOGIN')
+            conn.execute(f'ALTER ROLE "{role}" NOCREATEROLE NOCREATEDB CONNECTION LIMIT {int(limit)}')
+        conn.commit()
     return {**dev_outputs, "databaseUrl": with_application_name(url, VERIFY_APPLICATION),
             "postgresExtensions": {"vector": version, "pg_trgm": trgm}}
 
@@ -99,7 +106,8 @@ def test_plain_text_is_refused_as_azure_does(outputs, postgres, database):
     assert checks[0].name == "postgres reachable over TLS"
     # Refused: every PostgreSQL check still reports its own line, saying why it could not check.
     assert [c.name for c in checks[1:]] == ["extension vector", "extension pg_trgm", "Open WebUI tables",
-                                            "pgvector store", "postgres connections"]
+                                            "pgvector store", "postgres connections",
+                                            "postgres roles"]
     assert all(not c.ok and c.detail.startswith("server unreachable") and "firewall" in c.fix for c in checks)
 
 
@@ -125,6 +133,21 @@ def test_tables_at_another_revision_fail(outputs, postgres, database):
         conn.execute("UPDATE alembic_version SET version_num = '018012973d35'")
     check = by_name(postgres_checks(outputs))["Open WebUI tables"]
     assert not check.ok and "migration Job" in check.fix
+
+
+def test_the_apps_role_shows_its_limit_and_one_changed_by_hand_fails(outputs, postgres, database):
+    [(role, limit)] = outputs["connectionBudget"]["roleLimits"].items()
+    check = by_name(postgres_checks(outputs))["postgres roles"]
+    assert check.ok and check.detail == f"{role} CONNECTION LIMIT {limit} (budget {limit})"
+    with psycopg.connect(postgres.conninfo(dbname=database), autocommit=True) as conn:
+        conn.execute(f'ALTER ROLE "{role}" CREATEROLE CONNECTION LIMIT -1')
+    try:
+        check = by_name(postgres_checks(outputs))["postgres roles"]
+    finally:
+        with psycopg.connect(postgres.conninfo(dbname=database), autocommit=True) as conn:
+            conn.execute(f'ALTER ROLE "{role}" NOCREATEROLE CONNECTION LIMIT {int(limit)}')
+    assert not check.ok and f"limit is -1, the budget gives it {limit}" in check.detail
+    assert f"{role} may create roles" in check.detail
 
 
 def test_connections_over_the_budget_fail_naming_who_holds_them(outputs, postgres, database):
@@ -235,16 +258,16 @@ def test_make_verify_exits_0_on_a_healthy_stack_and_1_naming_the_check_and_fix(o
 
     healthy = verify()
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-    assert "11 passed, 0 failed" in healthy.stdout and "FAIL" not in healthy.stdout
+    assert "12 passed, 0 failed" in healthy.stdout and "FAIL" not in healthy.stdout
     report = json.loads(verify("--json").stdout)
-    assert report["ok"] and len(report["checks"]) == 11
+    assert report["ok"] and len(report["checks"]) == 12
 
     with psycopg.connect(postgres.conninfo(dbname=database), autocommit=True) as conn:
         conn.execute("DROP EXTENSION pg_trgm")
     broken = verify()
     assert broken.returncode == 1
     assert "FAIL  extension pg_trgm: installed no" in broken.stdout and "fix: run `pulumi up`" in broken.stdout
-    assert "10 passed, 1 failed" in broken.stdout
+    assert "11 passed, 1 failed" in broken.stdout
     assert SUPERUSER_PASSWORD not in broken.stdout + broken.stderr
 
 
@@ -281,7 +304,7 @@ def test_an_unreachable_cluster_and_database_still_report_every_check(outputs, t
         assert f"FAIL  {check}: Kubernetes API unreachable: The connection to the server 127.0.0.1:{port} was " \
                "refused - did you specify the right host or port?" in lines, check
     assert any(line.startswith("FAIL  public address answers /health") for line in lines)
-    assert "0 passed, 11 failed" in result.stdout
+    assert "0 passed, 12 failed" in result.stdout
 
 
 def test_kubectl_error_keeps_its_verdict_not_its_retries():

@@ -62,7 +62,7 @@ def postgres_checks(outputs: dict[str, Any], restored: bool = False) -> list[Che
                "inside the VNet (private), and the URL is the stack's `databaseUrl` output")
         names = ["postgres reachable over TLS", *(f"extension {name}" for name in outputs["postgresExtensions"]),
                  "Open WebUI tables", *(["pgvector store"] if outputs["openWebUI"]["vectorDb"] == "pgvector" else []),
-                 "postgres connections", *(["restored data"] if restored else [])]
+                 "postgres connections", "postgres roles", *(["restored data"] if restored else [])]
         return [Check(name, False, reason, fix) for name in names]
     with conn:
         checks = [Check("postgres reachable over TLS", bool(conn.info.pgconn.ssl_in_use),
@@ -74,6 +74,7 @@ def postgres_checks(outputs: dict[str, Any], restored: bool = False) -> list[Che
         if outputs["openWebUI"]["vectorDb"] == "pgvector":
             checks.append(vector_store_check(conn, outputs["openWebUI"]))
         checks.append(connections_check(conn, outputs["connectionBudget"]))
+        checks.append(roles_check(conn, outputs["connectionBudget"]["roleLimits"]))
         if restored:
             checks.append(restored_data_check(conn))
     return checks
@@ -152,6 +153,27 @@ def connections_check(conn: psycopg.Connection[Any], budget: dict[str, Any]) -> 
     return Check("postgres connections", ok, detail,
                  "something holds more connections than the stack budgets: the names above say who; lower its pools "
                  "or replicas, or move postgresSku up (`make plan` shows the budget)")
+
+
+def roles_check(conn: psycopg.Connection[Any], limits: dict[str, int]) -> Check:
+    """Each role the stack makes holds its share of the budget as its CONNECTION LIMIT, and no admin's rights."""
+    problems, found = [], []
+    for role, limit in sorted(limits.items()):
+        row = conn.execute("SELECT rolconnlimit, rolcreaterole, rolcreatedb, rolsuper, EXISTS (SELECT 1 FROM "
+                           "pg_auth_members m JOIN pg_roles a ON a.oid = m.roleid WHERE m.member = r.oid AND "
+                           "a.rolname = 'azure_pg_admin') FROM pg_roles r WHERE rolname = %s", (role,)).fetchone()
+        if row is None:
+            problems.append(f"{role} does not exist")
+            continue
+        connlimit, createrole, createdb, superuser, admin = row
+        found.append(f"{role} CONNECTION LIMIT {connlimit} (budget {limit})")
+        if connlimit != limit:
+            problems.append(f"{role}'s limit is {connlimit}, the budget gives it {limit}")
+        problems += [f"{role} {what}" for what, held in (("may create roles", createrole), ("may create databases",
+                     createdb), ("is a superuser", superuser), ("is in azure_pg_admin", admin)) if held]
+    return Check("postgres roles", not problems, "; ".join(problems) or ", ".join(found),
+                 "`pulumi up` brings the role back to the stack's (components/pg_role.py); a change made by hand is "
+                 "undone there, so make it in the program")
 
 
 # -- Kubernetes (pure functions over the API's objects) ------------------------------------------------------------

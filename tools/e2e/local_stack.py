@@ -21,6 +21,7 @@ from psycopg.types.json import Jsonb
 
 from components.config import APP_NAME, stack_settings
 from components.open_webui import HTTP_PORT, secret_values
+from components.pod_security import API_TOKEN_VOLUME_NAME
 from components.redis import redis_url
 from components.sign_in import ADMIN_PASSWORD
 from tools.e2e import api
@@ -101,8 +102,10 @@ class LocalStack:
         self.version = version or version_of_image(self.config["image"])
         self.shared = work / "data"  # the ReadWriteMany volume every pod mounts
         self.shared.mkdir()
-        self.volumes: dict[str, Path] = {"data": self.shared}
-        """Volume name -> its local directory: the shared volume, and each ConfigMap mounted (written once)."""
+        token = work / "volumes" / API_TOKEN_VOLUME_NAME
+        token.mkdir(parents=True)  # empty: no API server here, and the schema gate needs one only across a schema change
+        self.volumes: dict[str, Path] = {"data": self.shared, API_TOKEN_VOLUME_NAME: token}
+        """Volume name -> its local directory: the shared volume, the gate's token, and each ConfigMap mounted."""
         self.processes = Processes(work)
         self.job_keys: list[str] = []
         self.replica_env: Callable[[int], Mapping[str, str]] = lambda i: {}
@@ -247,5 +250,7 @@ class LocalStack:
             checks.append(Check(f"replica {i + 1} Ready (/health, then /ready)", ready,
                                 f"{self.urls[i]}" + ("" if ready else f" {'serving' if up else 'not serving'}; log:\n"
                                                      + process.tail()),
-                                "readiness pings the database and Redis: the log says which failed"))
+                                "readiness pings the database and Redis: the log says which failed; a replica that "
+                                "dies at start on CREATE INDEX ... document_chunk lacks its grants (the app role must "
+                                "own the table: the schema Job hands it over, components/pg_role.py)"))
         return checks

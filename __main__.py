@@ -7,6 +7,7 @@ from pulumi_azure_native import resources
 from components import config
 from components.aks import AksCluster, AksClusterArgs
 from components.alerts import AlertReceivers, AlertReceiversArgs, AlertTarget
+from components.audit import AuditLog, AuditLogArgs
 from components.backup import FilesBackup, FilesBackupArgs
 from components.connection_budget import VERIFY_APPLICATION, with_application_name
 from components.cost import BUDGET_TAG
@@ -39,18 +40,22 @@ net = Network("network", NetworkArgs(
 receivers = AlertReceivers("alerts", AlertReceiversArgs(email=settings.alert_email, resource_group_name=group.name,
                                                         tags=tags))
 alerts = AlertTarget(action_group_id=receivers.action_group_id, resource_group_name=group.name, tags=tags)
+# Who did what: each component sends its own logs to the stack's workspace (components/audit.py).
+audit = AuditLog("audit", AuditLogArgs(retention_days=settings.audit_retention_days, resource_group_name=group.name,
+                                       location=group.location, tags=tags)).target
 
 postgres = PostgresFlexibleServer(config.POSTGRES_NAME, PostgresFlexibleServerArgs(
     settings=settings.postgres, resource_group_name=group.name, location=group.location, tags=tags,
     protect=settings.protect, egress_ip_address=net.egress_ip_address, delegated_subnet_id=net.postgres_subnet_id,
     private_dns_zone_id=net.private_dns_zone_id, dns_zone_link=net.dns_zone_link, alerts=alerts,
-    app_connection_limit=settings.role_limits()[settings.postgres.app_role],
+    app_connection_limit=settings.role_limits()[settings.postgres.app_role], audit=audit,
     connection_alert_threshold=budget.alert_threshold))
 
 cluster = AksCluster("aks", AksClusterArgs(
     settings=settings.aks, resource_group_name=group.name, location=group.location, tags=tags,
     identity_id=net.cluster_identity_id, egress_ip_id=net.egress_ip_id, subnet_id=net.aks_subnet_id,
-    permissions=net.cluster_permissions, alerts=alerts, app_namespace=settings.namespace))
+    permissions=net.cluster_permissions, egress_ip_address=net.egress_ip_address, alerts=alerts, audit=audit,
+    app_namespace=settings.namespace))
 
 # Kubernetes components inherit the cluster's provider through their parent.
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
@@ -61,13 +66,14 @@ namespace = k8s.core.v1.Namespace(
 data = PremiumFilesVolume(config.DATA_CLAIM_NAME, PremiumFilesVolumeArgs(
     settings=settings.files, namespace=namespace.metadata.name, protect=settings.protect,
     resource_group_name=group.name, location=group.location, tags=tags, egress_ip_address=net.egress_ip_address,
-    private_endpoint_subnet_id=net.aks_subnet_id, files_dns_zone_id=net.files_dns_zone_id), opts=on_cluster)
+    private_endpoint_subnet_id=net.aks_subnet_id, files_dns_zone_id=net.files_dns_zone_id, audit=audit),
+    opts=on_cluster)
 
 # Daily snapshots of the shared volume, kept by the stack's Recovery Services vault (PostgreSQL backs itself up).
 FilesBackup("backup", FilesBackupArgs(
     settings=settings.files_backup, resource_group_name=group.name, location=group.location, tags=tags,
     account_id=data.account_id, account_name=data.account_name, share_name=data.share_name, protect=settings.protect,
-    private=settings.network.private))
+    private=settings.network.private, audit=audit))
 
 redis = Redis("open-webui-redis", RedisArgs(image=settings.redis_image, namespace=namespace.metadata.name),
               opts=on_cluster)
@@ -133,7 +139,7 @@ pulumi.export("openWebUI", {
     "vectorDimension": settings.webui.pgvector_max_vector_length, "vectorIndexMethod": settings.webui.pgvector_index_method,
     "halfvec": settings.webui.pgvector_use_halfvec})
 pulumi.export("databaseName", postgres.database_name)
-pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("kubeconfig", cluster.kubeconfig)  # no credential: kubelogin asks the Azure CLI for an Entra token
 pulumi.export("connectionBudget", {
     "maxConnections": budget.max_connections, "reserved": budget.reserved, "capacity": budget.capacity,
     "demand": budget.demand, "headroom": budget.headroom, "roleLimits": settings.role_limits(),

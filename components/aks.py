@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import containerservice
+import yaml
+from pulumi_azure_native import authorization, containerservice
 
 from components.alerts import AlertTarget, MetricRule, metric_alerts
+from components.audit import AuditTarget, audit_logs
 from components.pod_security import hardened
 
 POD_CIDR = "10.244.0.0/16"
@@ -21,6 +23,27 @@ GPU_TAINT = "sku=gpu:NoSchedule"
 """The taint AKS docs put on GPU pools: only pods that tolerate it (and ask for a GPU) land there."""
 GPU_NODE_LABEL = ("accelerator", "nvidia")
 GPU_RESOURCE = "nvidia.com/gpu"
+RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+"""Azure Kubernetes Service RBAC Cluster Admin: what the deploying principal needs to manage every object."""
+AKS_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630"
+"""The Entra application every AKS-managed Entra cluster's API server is (kubelogin's --server-id)."""
+
+
+def kubelogin_azurecli(kubeconfig: str) -> str:
+    """The cluster's exec kubeconfig (kubelogin, device code) made to take the Azure CLI's token, as `kubelogin
+    convert-kubeconfig -l azurecli` does: `az login` locally, azure/login (OIDC) in CI. It holds no credential."""
+    config: dict[str, Any] = yaml.safe_load(kubeconfig)
+    for user in config.get("users") or []:
+        execution = (user.get("user") or {}).get("exec")
+        if not execution:
+            raise ValueError(f"kubeconfig user {user.get('name')!r} is not an exec (kubelogin) user: ask AKS for "
+                             "format=exec")
+        args = list(execution.get("args") or [])
+        server = args[args.index("--server-id") + 1] if "--server-id" in args else AKS_SERVER_APP
+        execution["args"] = ["get-token", "--login", "azurecli", "--server-id", server]
+    return yaml.safe_dump(config, sort_keys=False)
+
+
 DEVICE_PLUGIN_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
 """NVIDIA's own deployment manifest for the plugin sets no requests; a Go daemon that only lists devices."""
 
@@ -47,6 +70,12 @@ class AksSettings:
     gpu_min_count: int
     gpu_max_count: int
     nvidia_device_plugin_image: str
+    local_accounts: bool
+    """Keep the static admin certificate (aksLocalAccounts; the policy pack refuses it in prod)."""
+    authorized_ip_ranges: tuple[str, ...]
+    """Public API server: who may reach it, besides the cluster's own egress address."""
+    private_cluster: bool
+    """The API server has only a private address in the VNet (postgresNetwork private)."""
 
     @property
     def gpu_max_nodes(self) -> int:
@@ -68,6 +97,10 @@ class AksClusterArgs:
     """The VNet subnet the nodes join (private network mode); None lets AKS make its own VNet."""
     permissions: Sequence[pulumi.Resource]
     """Role assignments the identity needs before the cluster is created."""
+    egress_ip_address: pulumi.Input[str] = ""
+    """The nodes' outbound address: a public API server admits it, or the kubelets could not reach it."""
+    audit: Optional[AuditTarget] = None
+    """Where the Kubernetes API's audit log goes (who did what with the cluster)."""
     alerts: Optional[AlertTarget] = None
     app_namespace: str = ""
     """The namespace whose pods not being ready alerts."""
@@ -76,7 +109,7 @@ class AksClusterArgs:
 class AksCluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
-    """The cluster user's kubeconfig (secret)."""
+    """A kubeconfig that asks kubelogin for an Entra token (the Azure CLI's): no credential in it."""
     provider: k8s.Provider
     """Every Kubernetes resource of the stack is created through this provider."""
     gpu_pool: Optional[containerservice.AgentPool]
@@ -110,17 +143,37 @@ class AksCluster(pulumi.ComponentResource):
             # The Azure Files CSI driver (file.csi.azure.com) serves the shared data volume.
             storage_profile=containerservice.ManagedClusterStorageProfileArgs(
                 file_csi_driver=containerservice.ManagedClusterStorageProfileFileCSIDriverArgs(enabled=True)),
+            # People and pipelines sign in with Entra ID and get Azure RBAC roles on the cluster; with local
+            # accounts off there is no static admin certificate that only a rotation revokes.
+            aad_profile=containerservice.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True),
+            disable_local_accounts=not s.local_accounts,
+            api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
+                enable_private_cluster=True) if s.private_cluster else
+            containerservice.ManagedClusterAPIServerAccessProfileArgs(authorized_ip_ranges=pulumi.Output.all(
+                args.egress_ip_address, *s.authorized_ip_ranges).apply(
+                lambda ranges: [f"{ranges[0]}/32", *ranges[1:]])) if s.authorized_ip_ranges else None,
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.permissions)))
 
+        # kube-audit-admin: every change made through the API server (not the reads, which are most of the volume);
+        # guard: every Entra ID and Azure RBAC decision
+        audit_logs(f"{name}-cluster", cluster.id, ["kube-audit-admin", "guard"], args.audit, self)
         self.gpu_pool = self._gpu_pool(name, args, cluster.name) if s.gpu_pool else None
 
+        # The deployer (a person, or CI's deploy identity) administers the cluster through Azure RBAC.
+        deployer = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        admin = authorization.RoleAssignment(
+            f"{name}-deployer-cluster-admin", scope=cluster.id, principal_id=deployer.object_id,
+            role_definition_id=pulumi.Output.concat("/subscriptions/", deployer.subscription_id,
+                                                    "/providers/Microsoft.Authorization/roleDefinitions/",
+                                                    RBAC_CLUSTER_ADMIN), opts=child)
         credentials = containerservice.list_managed_cluster_user_credentials_output(
-            resource_group_name=args.resource_group_name, resource_name=cluster.name,
+            resource_group_name=args.resource_group_name, resource_name=cluster.name, format="exec",
             opts=pulumi.InvokeOutputOptions(parent=self))
-        self.kubeconfig = pulumi.Output.secret(
-            credentials.kubeconfigs[0].value.apply(lambda encoded: base64.b64decode(encoded).decode()))
-        self.provider = k8s.Provider(f"{name}-kubernetes", kubeconfig=self.kubeconfig, opts=child)
+        self.kubeconfig = credentials.kubeconfigs[0].value.apply(
+            lambda encoded: kubelogin_azurecli(base64.b64decode(encoded).decode()))
+        self.provider = k8s.Provider(f"{name}-kubernetes", kubeconfig=self.kubeconfig,
+                                     opts=pulumi.ResourceOptions(parent=self, depends_on=[admin]))
         self.cluster_name = cluster.name
 
         if s.gpu_pool:

@@ -15,11 +15,15 @@ from typing import Mapping, Optional
 import pulumi
 from pulumi_azure_native import recoveryservices as rs
 
+from components.audit import AuditTarget, audit_logs
 from components.locks import CAN_NOT_DELETE, delete_lock
 
 BACKUP_TIME = "2026-01-01T02:00:00Z"
 """Azure Backup reads only the time of day (02:00 UTC): the share's daily snapshot, outside working hours."""
 FABRIC = "Azure"
+VAULT_LOGS = ("CoreAzureBackup", "AddonAzureBackupJobs", "AddonAzureBackupAlerts", "AddonAzureBackupPolicy",
+              "AddonAzureBackupStorage", "AddonAzureBackupProtectedInstance")
+"""Azure Backup's resource-specific log categories (Dedicated tables): jobs, alerts, policy and storage changes."""
 FILES_MAX_DAILY_RETENTION = 200
 """The most daily snapshots an Azure Files backup policy keeps (a share holds at most 200 snapshots)."""
 
@@ -43,6 +47,8 @@ class FilesBackupArgs:
     and immutability locked (no one can shorten what it keeps)."""
     private: bool = False
     """The stack is private (postgresNetwork private): the vault takes no public traffic either."""
+    audit: Optional[AuditTarget] = None
+    """Where the vault's jobs, alerts and policy changes are logged."""
 
 
 class FilesBackup(pulumi.ComponentResource):
@@ -64,6 +70,7 @@ class FilesBackup(pulumi.ComponentResource):
                     soft_delete_settings=rs.SoftDeleteSettingsArgs(
                         soft_delete_state=rs.SoftDeleteState.ALWAYS_ON, soft_delete_retention_period_in_days=14))),
             tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+        audit_logs(f"{name}-vault", vault.id, VAULT_LOGS, args.audit, self)
         delete_lock(f"{name}-vault", vault.id, CAN_NOT_DELETE if args.protect else None, self,
                     "the Recovery Services vault of the shared volume's backups")
         days = args.settings.retention_days

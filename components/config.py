@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 import pulumi
 import yaml
 
+from components.audit import RETENTION_DAYS as AUDIT_RETENTION_DAYS
 from components.aks import DEVICE_PLUGIN_RESOURCES, POD_CIDR, AksSettings
 from components.backup import FILES_MAX_DAILY_RETENTION, FilesBackupSettings
 from components.capacity import CapacityCheck
@@ -69,6 +70,7 @@ class StackSettings:
     location: str
     protect: bool
     alert_email: str
+    audit_retention_days: int
     monthly_budget_usd: int
     network: NetworkSettings
     namespace: str
@@ -177,15 +179,15 @@ def load(config: pulumi.Config) -> StackSettings:
         "databasePoolSize", "databasePoolMaxOverflow", "databasePoolTimeout", "databasePoolRecycle",
         "pgvectorPoolSize", "pgvectorPoolMaxOverflow", "pgvectorMaxVectorLength", "ollamaReplicas", "ollamaDiskGi",
         "ollamaNumParallel", "ollamaMaxLoadedModels", "monthlyBudgetUsd", "filesBackupRetentionDays",
-        "entraSecretRotationDays")}
+        "entraSecretRotationDays", "auditRetentionDays")}
     b = {key: read(key, config.require_bool) for key in (
         "protect", "postgresGeoRedundantBackup", "gpuAutoscaling", "pgvectorUseHalfvec", "ollamaEnabled",
-        "gpuPoolWithoutOllama")}
+        "gpuPoolWithoutOllama", "aksLocalAccounts")}
     errors += [f"{key}: retired. {why} Remove it: `pulumi config rm {key}`." for key, why in RETIRED.items()
                if config.get(key) is not None]
     lists = {key: read(key, config.require_object) for key in (
         "postgresExtensions", "postgresPreloadedLibraries", "postgresFirewallRules", "ollamaModels",
-        "entraAdminGroups", "entraUserGroups")}
+        "entraAdminGroups", "entraUserGroups", "aksAuthorizedIpRanges")}
     # a secret has no default in Pulumi.yaml's schema: absent unless a deployer brings their own registration
     entra_client_secret = config.get_secret("entraClientSecret")
     if errors:
@@ -204,6 +206,9 @@ def load(config: pulumi.Config) -> StackSettings:
     errors += _check_network(s, lists)
     errors += _check_edge(s)
     errors += _check_sign_in(s, n, lists, has_client_secret=entra_client_secret is not None)
+    low, high = AUDIT_RETENTION_DAYS
+    if not low <= n["auditRetentionDays"] <= high:
+        errors.append(f"auditRetentionDays: {n['auditRetentionDays']} is outside Log Analytics' {low}..{high} days.")
     if n["monthlyBudgetUsd"] < 0:
         errors.append(f"monthlyBudgetUsd: {n['monthlyBudgetUsd']} is negative; 0 means no budget.")
     errors += _check_cluster(s, n, b)
@@ -223,6 +228,7 @@ def load(config: pulumi.Config) -> StackSettings:
 
     settings = StackSettings(
         location=s["location"], protect=b["protect"], alert_email=s["alertEmail"],
+        audit_retention_days=n["auditRetentionDays"],
         monthly_budget_usd=n["monthlyBudgetUsd"], namespace=s["namespace"], redis_image=s["redisImage"],
         network=NetworkSettings(mode=s["postgresNetwork"], vnet_cidr=s["vnetCidr"], aks_subnet_cidr=s["aksSubnetCidr"],
                                 postgres_subnet_cidr=s["postgresSubnetCidr"]),
@@ -241,7 +247,8 @@ def load(config: pulumi.Config) -> StackSettings:
             system_node_count=n["aksSystemNodeCount"], gpu_pool=b["ollamaEnabled"] or b["gpuPoolWithoutOllama"],
             gpu_vm_size=s["gpuVmSize"], gpu_autoscaling=b["gpuAutoscaling"],
             gpu_node_count=n["gpuNodeCount"], gpu_min_count=n["gpuMinCount"], gpu_max_count=n["gpuMaxCount"],
-            nvidia_device_plugin_image=s["nvidiaDevicePluginImage"]),
+            nvidia_device_plugin_image=s["nvidiaDevicePluginImage"], local_accounts=b["aksLocalAccounts"],
+            authorized_ip_ranges=tuple(lists["aksAuthorizedIpRanges"]), private_cluster=s["postgresNetwork"] == "private"),
         files=FilesSettings(sku=s["filesSku"], size_gi=n["filesSizeGi"]),
         files_backup=FilesBackupSettings(retention_days=n["filesBackupRetentionDays"]),
         webui=OpenWebUISettings(
@@ -604,11 +611,26 @@ def _check_migration(s: dict[str, Any]) -> list[str]:
     return errors
 
 
+def _check_api_ranges(ranges: list[str]) -> list[str]:
+    errors = []
+    for entry in ranges:
+        try:
+            network = ipaddress.IPv4Network(entry)
+        except ValueError:
+            errors.append(f"aksAuthorizedIpRanges: {entry!r} is not an IPv4 range in CIDR form such as "
+                          "'203.0.113.0/24' (AKS takes CIDRs only).")
+            continue
+        if network.prefixlen < 8:
+            errors.append(f"aksAuthorizedIpRanges: {entry} admits a large part of the internet to the Kubernetes "
+                          "API; list the deployers' and CI's ranges instead.")
+    return errors
+
+
 def _check_network(s: dict[str, Any], lists: dict[str, Any]) -> list[str]:
     if s["postgresNetwork"] not in NETWORK_MODES:
         return [f"postgresNetwork: {s['postgresNetwork']!r} must be one of {', '.join(NETWORK_MODES)}."]
     if s["postgresNetwork"] != "private":
-        return []
+        return _check_api_ranges(lists["aksAuthorizedIpRanges"])
     errors, nets = [], {}
     for key in ("vnetCidr", "aksSubnetCidr", "postgresSubnetCidr"):
         try:
@@ -631,4 +653,7 @@ def _check_network(s: dict[str, Any], lists: dict[str, Any]) -> list[str]:
                       "delegated PostgreSQL subnet.")
     if lists["postgresFirewallRules"]:
         errors.append("postgresFirewallRules: a private server has no public endpoint to put rules on; remove them.")
+    if lists["aksAuthorizedIpRanges"]:
+        errors.append("aksAuthorizedIpRanges: the private cluster's API server has no public endpoint to limit; "
+                      "remove them (deploy from inside the VNet).")
     return errors

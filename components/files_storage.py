@@ -13,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import network, storage
 
+from components.audit import AuditTarget, audit_logs
 from components.locks import CAN_NOT_DELETE, delete_lock
 
 PREMIUM_MINIMUM_GI = 100
@@ -49,6 +50,8 @@ class PremiumFilesVolumeArgs:
     """Public mode: the cluster's outbound address, the one address the account's firewall admits."""
     private_endpoint_subnet_id: Optional[pulumi.Input[str]] = None
     files_dns_zone_id: Optional[pulumi.Input[str]] = None
+    audit: Optional[AuditTarget] = None
+    """Where the share's reads, writes and deletes are logged (who deleted files, from where)."""
     """Private mode: the account takes no public traffic at all; the nodes reach it through a private endpoint in
     their subnet, named in this zone (privatelink.file.core.windows.net, linked to the VNet)."""
 
@@ -86,6 +89,8 @@ class PremiumFilesVolume(pulumi.ComponentResource):
             tags=dict(args.tags), opts=protected)
         if args.private_endpoint_subnet_id is not None:
             self._private_endpoint(name, args, account)
+        audit_logs(f"{name}-files", pulumi.Output.concat(account.id, "/fileServices/default"),
+                   ["StorageRead", "StorageWrite", "StorageDelete"], args.audit, self)
         delete_lock(f"{name}-account", account.id, CAN_NOT_DELETE if args.protect else None, self,
                     "the storage account of Open WebUI's uploads and their snapshots")
         share = storage.FileShare(

@@ -11,6 +11,7 @@ import pulumi_random as random
 from pulumi_azure_native import dbforpostgresql
 
 from components.alerts import AlertTarget, MetricRule, metric_alerts
+from components.audit import AuditTarget, audit_logs
 from components.connection_budget import PostgresSku
 from components.locks import CAN_NOT_DELETE, delete_lock
 from components.pg_extension import PgExtension
@@ -88,6 +89,8 @@ class PostgresFlexibleServerArgs:
     app_connection_limit: int = 1
     """The app role's CONNECTION LIMIT: its share of the connection budget (the replicas at the peak and the surge)."""
     alerts: Optional[AlertTarget] = None
+    audit: Optional[AuditTarget] = None
+    """Where its logs go: connections (log_connections is on by default on Azure), disconnections, errors."""
     connection_alert_threshold: int = 0
     """active_connections above this alerts (ConnectionBudget.alert_threshold: 80% of what apps may use)."""
 
@@ -195,6 +198,7 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
             + [(rule.resource_suffix, rule.start, rule.end) for rule in s.firewall_rules]
         ]
 
+        audit_logs(f"{name}-server", server.id, ["PostgreSQLLogs"], args.audit, self)
         delete_lock(f"{name}-server", server.id, CAN_NOT_DELETE if args.protect else None, self,
                     "Open WebUI's PostgreSQL server (users, chats, vectors)")
         database = dbforpostgresql.Database(

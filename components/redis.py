@@ -67,21 +67,22 @@ class Redis(pulumi.ComponentResource):
                     spec=k8s.core.v1.PodSpecArgs(
                         automount_service_account_token=False,  # it never calls the Kubernetes API
                         containers=[k8s.core.v1.ContainerArgs(
-                        name="redis",
-                        image=args.image,
-                        # Transient state only: no snapshots to write, no disk needed. Kubernetes expands
-                        # $(REDIS_PASSWORD) from the env, so the password never appears in the manifest.
-                        args=["--save", "", "--appendonly", "no", "--requirepass", "$(REDIS_PASSWORD)"],
-                        env=[k8s.core.v1.EnvVarArgs(name="REDIS_PASSWORD", value_from=k8s.core.v1.EnvVarSourceArgs(
-                            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name,
-                                                                             key="REDIS_PASSWORD")))],
-                        ports=[k8s.core.v1.ContainerPortArgs(container_port=REDIS_PORT, name="redis")],
-                        resources=k8s.core.v1.ResourceRequirementsArgs(
-                            requests=RESOURCES["requests"], limits=RESOURCES["limits"]),
-                        liveness_probe=probe,
-                        readiness_probe=probe,
-                        security_context=hardened(run_as_user=REDIS_USER),
-                    )]),
+                            name="redis",
+                            image=args.image,
+                            # Transient state only: no snapshots to write, no disk needed. Kubernetes expands
+                            # $(REDIS_PASSWORD) from the env, so the password never appears in the manifest.
+                            args=["--save", "", "--appendonly", "no", "--requirepass", "$(REDIS_PASSWORD)"],
+                            env=[k8s.core.v1.EnvVarArgs(
+                                name="REDIS_PASSWORD", value_from=k8s.core.v1.EnvVarSourceArgs(
+                                    secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name,
+                                                                                     key="REDIS_PASSWORD")))],
+                            ports=[k8s.core.v1.ContainerPortArgs(container_port=REDIS_PORT, name="redis")],
+                            resources=k8s.core.v1.ResourceRequirementsArgs(
+                                requests=RESOURCES["requests"], limits=RESOURCES["limits"]),
+                            liveness_probe=probe,
+                            readiness_probe=probe,
+                            security_context=hardened(run_as_user=REDIS_USER),
+                        )]),
                 ),
             ),
             opts=child)

@@ -11,6 +11,7 @@ from cost import PREMIUM_FILES_SCHEMA, monthly_budget, premium_files_size
 from gpu import GPU_SCHEMA, gpu_capacity, gpu_pool_in_use, gpu_pods_tolerate_taint, gpu_pools_tainted
 from network import namespace_default_deny, open_webui_tls_only
 from nodes import node_capacity
+from control_plane import cluster_api_limited, cluster_audit_logs, cluster_local_accounts_off
 from least_privilege import (VAULT_SCHEMA, app_not_postgres_admin, backup_immutable, no_instance_metadata,
                              storage_not_public)
 from sign_in import sign_in_closed
@@ -103,6 +104,16 @@ POLICIES = [
     StackValidationPolicy(
         name="no-instance-metadata", enforcement_level=EnforcementLevel.ADVISORY, validate=no_instance_metadata,
         description="No pod reaches the node's instance metadata endpoint (an egress NetworkPolicy per namespace)."),
+    ResourceValidationPolicy(
+        name="cluster-local-accounts-off", enforcement_level=EnforcementLevel.ADVISORY,
+        validate=cluster_local_accounts_off,
+        description="AKS clusters sign people in with Entra ID only: no local accounts, no static admin certificate."),
+    ResourceValidationPolicy(
+        name="cluster-api-limited", enforcement_level=EnforcementLevel.ADVISORY, validate=cluster_api_limited,
+        description="AKS API servers are private or limited to authorized address ranges."),
+    StackValidationPolicy(
+        name="cluster-audit-logs", enforcement_level=EnforcementLevel.ADVISORY, validate=cluster_audit_logs,
+        description="Every AKS cluster sends its Kubernetes audit log (kube-audit-admin) to Log Analytics."),
     StackValidationPolicy(
         name="premium-files-size", enforcement_level=EnforcementLevel.ADVISORY, validate=premium_files_size,
         description="Premium (v1) Azure Files claims ask for at least the 100Gi they are billed for.",

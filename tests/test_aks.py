@@ -3,21 +3,26 @@
 import base64
 from typing import Any
 
-from components.aks import AksCluster, AksClusterArgs, AksSettings
+import pytest
+import yaml
+
+from components.aks import (AKS_SERVER_APP, RBAC_CLUSTER_ADMIN, AksCluster, AksClusterArgs, AksSettings,
+                            kubelogin_azurecli)
 from tools.mock_engine import MOCK_KUBECONFIG, is_secret, reveal, run_components
 
 
 def settings(**changes: Any) -> AksSettings:
     base = dict(kubernetes_version="1.33", system_vm_size="Standard_D4ds_v5", system_node_count=2, gpu_pool=True,
                 gpu_vm_size="Standard_NC8as_T4_v3", gpu_autoscaling=False, gpu_node_count=2, gpu_min_count=0,
-                gpu_max_count=2, nvidia_device_plugin_image="nvcr.io/nvidia/k8s-device-plugin:v0.17.4")
+                gpu_max_count=2, nvidia_device_plugin_image="nvcr.io/nvidia/k8s-device-plugin:v0.17.4",
+                local_accounts=False, authorized_ip_ranges=(), private_cluster=False)
     return AksSettings(**{**base, **changes})
 
 
 def build(s: AksSettings, subnet_id: str | None = None):
     return run_components(lambda: AksCluster("aks", AksClusterArgs(
         settings=s, resource_group_name="rg", location="westeurope", tags={}, identity_id="identity-id",
-        egress_ip_id="egress-id", subnet_id=subnet_id, permissions=[])))
+        egress_ip_id="egress-id", subnet_id=subnet_id, permissions=[], egress_ip_address="198.51.100.7")))
 
 
 def test_system_pool_and_files_csi_driver():
@@ -75,9 +80,34 @@ def test_device_plugin_tolerates_the_gpu_taint_and_runs_only_there():
     assert plugin.provider.rsplit("::", 1)[0] == run.named("aks-kubernetes").urn
 
 
-def test_kubeconfig_is_decoded_and_secret():
+def test_the_kubeconfig_asks_kubelogin_for_the_azure_clis_entra_token_and_holds_no_credential():
     run = build(settings())
     kubeconfig = run.named("aks-kubernetes").inputs["kubeconfig"]
-    assert is_secret(kubeconfig)
-    assert reveal(kubeconfig) == MOCK_KUBECONFIG
-    assert base64.b64encode(MOCK_KUBECONFIG.encode()).decode() not in str(reveal(kubeconfig))
+    assert not is_secret(kubeconfig)
+    [user] = yaml.safe_load(kubeconfig)["users"]
+    assert set(user["user"]) == {"exec"}  # no token, no client certificate
+    assert user["user"]["exec"]["command"] == "kubelogin"
+    assert user["user"]["exec"]["args"] == ["get-token", "--login", "azurecli", "--server-id", AKS_SERVER_APP]
+    assert base64.b64encode(MOCK_KUBECONFIG.encode()).decode() not in kubeconfig
+    # the provider waits for the deployer's role on the cluster: Azure RBAC decides what the token may do
+    grant = reveal(run.named("aks-deployer-cluster-admin").inputs)
+    assert grant["scope"] == "aks-cluster-id" and grant["roleDefinitionId"].endswith(RBAC_CLUSTER_ADMIN)
+    assert run.named("aks-deployer-cluster-admin").urn in run.named("aks-kubernetes").dependencies
+
+
+def test_entra_only_and_the_api_server_limited_or_private():
+    cluster = reveal(build(settings()).named("aks-cluster").inputs)
+    assert cluster["aadProfile"] == {"managed": True, "enableAzureRBAC": True}
+    assert cluster["disableLocalAccounts"] is True and "apiServerAccessProfile" not in cluster
+    limited = reveal(build(settings(authorized_ip_ranges=("203.0.113.0/24",), local_accounts=True)).named(
+        "aks-cluster").inputs)
+    assert limited["disableLocalAccounts"] is False
+    # the nodes' own egress address stays admitted, or the kubelets could not reach their API server
+    assert limited["apiServerAccessProfile"] == {"authorizedIPRanges": ["198.51.100.7/32", "203.0.113.0/24"]}
+    private = reveal(build(settings(private_cluster=True)).named("aks-cluster").inputs)
+    assert private["apiServerAccessProfile"] == {"enablePrivateCluster": True}
+
+
+def test_an_old_style_kubeconfig_is_refused():
+    with pytest.raises(ValueError, match="ask AKS for format=exec"):
+        kubelogin_azurecli("users: [{name: clusterAdmin, user: {token: abc}}]")

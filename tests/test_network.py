@@ -129,4 +129,5 @@ def test_all_of_azure_only_when_listed_and_then_flagged():
         assert (violation.policy, violation.enforcement) == ("postgres-not-open-to-azure", "advisory")
         prod = run_program("prod", {"postgresNetwork": "public", "postgresFirewallRules": ["0.0.0.0-0.0.0.0"]})
         levels = {v.policy: v.enforcement for v in check_stack(pack, "prod", prod.registrations)}
-        assert levels == {"postgres-not-open-to-azure": "mandatory"}
+        # a public prod also opens its cluster's API server, which prod's pack refuses too
+        assert levels == {"postgres-not-open-to-azure": "mandatory", "cluster-api-limited": "mandatory"}

@@ -24,7 +24,8 @@ def test_analyzer_info_lists_every_policy_with_its_config_schema(pack):
                              "namespace-default-deny", "no-privilege-escalation", "open-webui-tls-only",
                              "connection-alert", "monthly-budget", "node-capacity", "data-backed-up", "images-pinned",
                              "sign-in-closed", "app-not-postgres-admin", "storage-not-public", "backup-immutable",
-                             "no-instance-metadata"}
+                             "no-instance-metadata", "cluster-local-accounts-off", "cluster-api-limited",
+                             "cluster-audit-logs"}
     assert policies["gpu-capacity"].configSchema.properties["gpusPerVm"]["default"]["Standard_NC64as_T4_v3"] == 4
     budget_schema = policies["connection-budget"].configSchema.properties
     assert budget_schema["reservedConnections"]["default"] == 15

@@ -57,7 +57,7 @@ def test_stack_declares_every_concern(run):
         "openwebui:storage:PremiumFilesVolume", "openwebui:redis:Redis", "openwebui:app:OpenWebUI",
         "openwebui:ollama:Ollama", "openwebui:network:Network", "openwebui:network:NetworkPolicies",
         "openwebui:edge:Edge", "openwebui:monitoring:AlertReceivers", "openwebui:backup:FilesBackup",
-        "openwebui:auth:SignIn"}
+        "openwebui:auth:SignIn", "openwebui:monitoring:AuditLog"}
 
 
 def test_every_kubernetes_resource_uses_the_cluster_provider(run):
@@ -100,7 +100,8 @@ def test_admin_password_and_urls_stay_secret(run):
         assert is_secret(extension.inputs["__provider"])
     assert is_secret(run.named("open-webui-secret").inputs["stringData"])
     # verify's database URL is an output too, and as secret as the kubeconfig
-    assert run.secret_outputs == {"kubeconfig", "databaseUrl", "adminPassword"}
+    # the kubeconfig holds no credential any more (kubelogin asks the Azure CLI for an Entra token)
+    assert run.secret_outputs == {"databaseUrl", "adminPassword"}
 
 
 def test_server_parameters_are_applied_one_after_another(run):

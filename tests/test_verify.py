@@ -283,12 +283,31 @@ def test_outputs_missing_a_key_get_one_line_naming_it(outputs, tmp_path):
         "outputs.json` after `pulumi up`."]
 
 
+TOKEN_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: aks, cluster: {server: "https://aks.invalid:443"}}]
+contexts: [{name: aks, context: {cluster: aks, user: u}}]
+current-context: aks
+users: [{name: u, user: {token: placeholder}}]
+"""
+
+
+def test_without_kubelogin_the_check_says_what_to_install(tmp_path):
+    config = tmp_path / "kubeconfig"
+    config.write_text(MOCK_KUBECONFIG)  # the stack's kind: exec, kubelogin
+    result = subprocess.run(["kubectl", "--kubeconfig", str(config), "get", "pods"], capture_output=True, text=True,
+                            timeout=60, env={"PATH": "/usr/bin:/bin"})
+    assert "kubelogin is not installed" in kubectl_error(result.stderr) and "az aks install-cli" in kubectl_error(
+        result.stderr)
+
+
 def test_an_unreachable_cluster_and_database_still_report_every_check(outputs, tmp_path):
     """The real kubectl against an API that refuses, PostgreSQL and the site on closed ports."""
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]  # bound, never listening: connections are refused
-    kubeconfig = MOCK_KUBECONFIG.replace("https://aks.invalid:443", f"https://127.0.0.1:{port}")
+    # a kubeconfig kubectl can use without kubelogin, so that it reaches the refusing port
+    kubeconfig = TOKEN_KUBECONFIG.replace("https://aks.invalid:443", f"https://127.0.0.1:{port}")
     saved = tmp_path / "outputs.json"
     saved.write_text(json.dumps({**outputs, "kubeconfig": kubeconfig, "url": f"https://127.0.0.1:{port}",
                                  "databaseUrl": f"postgresql://u:p@127.0.0.1:{port}/openwebui?sslmode=require"}))

@@ -90,3 +90,62 @@ def test_pull_requests_show_the_bills_change():
     runs = "\n".join(step.get("run", "") for step in cost["steps"])
     assert 'git worktree add ../base "$BASE"' in runs and "python -m tools.cost_diff" in runs
     assert "GITHUB_STEP_SUMMARY" in runs and "gh pr comment" in runs
+
+
+DEPLOY_SECRETS = ("PULUMI_DEPLOY_TOKEN", "AZURE_DEPLOY_CLIENT_ID")
+DEPLOY_ENVIRONMENTS = ("dev", "prod", "drill", "${{ inputs.stack }}")
+READ_ONLY_SECRETS = ("PULUMI_PREVIEW_TOKEN", "AZURE_PREVIEW_CLIENT_ID")
+
+
+def triggers(workflow: dict) -> set[str]:
+    on = workflow.get(True, workflow.get("on"))  # YAML 1.1 reads the key `on` as True
+    return set(on) if isinstance(on, (dict, list)) else {on}
+
+
+def job_text(workflow: dict, job: dict) -> str:
+    """What a job can reach: its own definition and, for a reusable workflow it calls, that workflow's."""
+    text = json.dumps(job)
+    if isinstance(job.get("uses"), str) and job["uses"].startswith("./"):
+        text += (ROOT / job["uses"]).read_text()
+    return text
+
+
+def test_a_pull_requests_jobs_reach_no_deploy_identity_environment_or_write_scope():
+    """A pushed branch runs its own program in these jobs: they get a read-only identity and token, no deploy
+    environment, and no token scope that writes anything but their own comment."""
+    checked = 0
+    for path in WORKFLOWS:
+        workflow = yaml.safe_load(path.read_text())
+        if not triggers(workflow) & {"pull_request", "pull_request_target"}:
+            continue
+        assert "pull_request_target" not in triggers(workflow), path.name  # base-repo secrets for fork code
+        top = workflow.get("permissions") or {}
+        assert all(v in ("read", "none") for v in top.values()), (path.name, top)
+        for name, job in workflow["jobs"].items():
+            checked += 1
+            text = job_text(workflow, job)
+            assert not any(secret in text for secret in DEPLOY_SECRETS), (path.name, name)
+            assert job.get("environment") not in DEPLOY_ENVIRONMENTS, (path.name, name)
+            assert '"command": "up"' not in text and "pulumi up" not in text, (path.name, name)
+            writes = {k for k, v in (job.get("permissions") or {}).items() if v == "write"}
+            assert writes <= {"pull-requests", "id-token"}, (path.name, name, writes)
+    assert checked >= 4
+
+
+def test_previews_use_the_read_only_identity_and_prods_waits_for_a_reviewer():
+    preview = yaml.safe_load((ROOT / ".github/workflows/pr.yml").read_text())["jobs"]["preview"]
+    assert preview["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_PREVIEW_TOKEN }}"
+    assert preview["env"]["ARM_CLIENT_ID"] == "${{ secrets.AZURE_PREVIEW_CLIENT_ID }}"
+    assert preview["environment"] == "${{ matrix.stack == 'prod' && 'prod-preview' || '' }}"
+    drift = yaml.safe_load((ROOT / ".github/workflows/drift.yml").read_text())
+    assert all(s not in (ROOT / ".github/workflows/drift.yml").read_text() for s in DEPLOY_SECRETS)
+    assert "PULUMI_PREVIEW_TOKEN" in json.dumps(drift)
+
+
+def test_deploys_use_their_own_identity_behind_their_own_environment():
+    for path, job in ((".github/workflows/deploy-stack.yml", "up"), (".github/workflows/restore-drill.yml", "drill")):
+        found = yaml.safe_load((ROOT / path).read_text())["jobs"][job]
+        assert found["environment"] in DEPLOY_ENVIRONMENTS
+        assert found["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_DEPLOY_TOKEN }}"
+        assert found["env"]["ARM_CLIENT_ID"] == "${{ secrets.AZURE_DEPLOY_CLIENT_ID }}"
+        assert not any(s in json.dumps(found) for s in READ_ONLY_SECRETS)

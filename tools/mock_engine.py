@@ -31,8 +31,17 @@ kind: Config
 clusters: [{name: aks, cluster: {server: "https://aks.invalid:443"}}]
 contexts: [{name: aks, context: {cluster: aks, user: clusterUser}}]
 current-context: aks
-users: [{name: clusterUser, user: {token: placeholder}}]
+users:
+- name: clusterUser
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kubelogin
+      args: [get-token, --environment, AzurePublicCloud, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630,
+             --client-id, 80faf920-1908-4b52-b5ef-a8e7bedfc67a, --tenant-id, mock-tenant, --login, devicecode]
+      provideClusterInfo: false
 """
+"""What AKS answers listManagedClusterUserCredentials(format=exec) for an Entra-integrated cluster: no credential."""
 
 
 @functools.cache

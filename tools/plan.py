@@ -59,7 +59,15 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
     "pulumi-python:dynamic/postgres:Extension": lambda i: f"CREATE EXTENSION {i.get('name')}",
     "azure-native:containerservice:ManagedCluster": lambda i: (
         f"k8s {i.get('kubernetesVersion')}, system pool {i['agentPoolProfiles'][0]['count']} x "
-        f"{i['agentPoolProfiles'][0]['vmSize']}"),
+        f"{i['agentPoolProfiles'][0]['vmSize']}, Entra ID + Azure RBAC"
+        + (", local accounts off" if i.get("disableLocalAccounts") else ", LOCAL ACCOUNTS ON")
+        + (", private API server" if (i.get("apiServerAccessProfile") or {}).get("enablePrivateCluster") else
+           f", API server for {', '.join(i['apiServerAccessProfile']['authorizedIPRanges'])}"
+           if (i.get("apiServerAccessProfile") or {}).get("authorizedIPRanges") else ", API server open to the internet")),
+    "azure-native:monitor:DiagnosticSetting": lambda i: (
+        "logs " + ", ".join(str(log.get("category") or log.get("categoryGroup")) for log in i["logs"])
+        + " to the audit workspace"),
+    "azure-native:operationalinsights:Workspace": lambda i: f"Log Analytics, kept {i['retentionInDays']} days",
     "azure-native:containerservice:AgentPool": lambda i: (
         f"{i.get('vmSize')}, " + (f"autoscale {i.get('minCount')}..{i.get('maxCount')}" if i.get('enableAutoScaling')
                                   else f"{i.get('count')} nodes") + f", taints {i.get('nodeTaints')}"),

@@ -287,6 +287,9 @@ def live_objects(outputs: dict[str, Any]) -> list[dict[str, Any]]:
 
 def kubectl_error(stderr: str) -> str:
     """kubectl's own verdict, without client-go's retry lines (memcache.go ...)."""
+    if "executable kubelogin not found" in stderr:
+        return ("kubelogin is not installed: the stack's kubeconfig signs in with Entra ID through it (`az aks "
+                "install-cli` installs it), as whoever `az login` made you")
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     final = [line for line in lines if "memcache.go" not in line]
     return (final or lines or ["kubectl failed with no message"])[-1]

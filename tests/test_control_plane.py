@@ -1,0 +1,89 @@
+"""The control plane, under the SDK's mock runtime: Entra ID on the cluster, the API server limited or private, the
+provider signed in with an Entra token, an audit trail; and the policies that refuse a cluster without them."""
+
+from typing import Any
+
+import pytest
+
+from components.aks import RBAC_CLUSTER_ADMIN
+from policy_fixtures import replace
+from test_policy_validators import resource_violations, seed_cluster, stack_violations
+from tools.mock_engine import MockRun, reveal, run_program
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policy"))
+from control_plane import cluster_api_limited, cluster_audit_logs, cluster_local_accounts_off  # noqa: E402
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def run(request: pytest.FixtureRequest) -> MockRun:
+    return run_program(request.param)
+
+
+def inputs(run: MockRun, name: str) -> dict[str, Any]:
+    return reveal(run.named(name).inputs)
+
+
+def test_entra_id_on_the_cluster_and_the_api_server_private_in_prod(run):
+    cluster = inputs(run, "aks-cluster")
+    assert cluster["aadProfile"] == {"managed": True, "enableAzureRBAC": True}
+    assert cluster["disableLocalAccounts"] is True
+    if run.stack == "prod":
+        assert cluster["apiServerAccessProfile"] == {"enablePrivateCluster": True}
+    else:  # public, open until aksAuthorizedIpRanges names who may reach it (advisory in dev)
+        assert "apiServerAccessProfile" not in cluster
+    grant = inputs(run, "aks-deployer-cluster-admin")
+    assert grant["roleDefinitionId"].endswith(RBAC_CLUSTER_ADMIN) and grant["scope"] == "aks-cluster-id"
+    # the stack's kubeconfig output is the provider's: kubelogin with the Azure CLI's token, nothing to steal
+    assert "kubeconfig" not in run.secret_outputs
+    assert "--login" in run.outputs["kubeconfig"] and "azurecli" in run.outputs["kubeconfig"]
+    assert "token:" not in run.outputs["kubeconfig"] and "client-key" not in run.outputs["kubeconfig"]
+
+
+def test_authorized_ranges_keep_the_clusters_own_egress_address():
+    cluster = inputs(run_program("dev", {"aksAuthorizedIpRanges": ["203.0.113.0/24"]}), "aks-cluster")
+    assert cluster["apiServerAccessProfile"]["authorizedIPRanges"][1:] == ["203.0.113.0/24"]
+    assert cluster["apiServerAccessProfile"]["authorizedIPRanges"][0].endswith("/32")
+
+
+def test_an_audit_trail_for_the_cluster_the_server_the_share_and_the_vault(run):
+    workspace = inputs(run, "audit-workspace")
+    assert workspace["retentionInDays"] == {"dev": 30, "prod": 365}[run.stack]
+    settings = {r.name: reveal(r.inputs) for r in run.of_type("azure-native:monitor:DiagnosticSetting")}
+    categories = {name: [log["category"] for log in s["logs"]] for name, s in settings.items()}
+    assert categories["aks-cluster-audit"] == ["kube-audit-admin", "guard"]
+    assert categories["postgres-server-audit"] == ["PostgreSQLLogs"]
+    assert categories["open-webui-data-files-audit"] == ["StorageRead", "StorageWrite", "StorageDelete"]
+    assert "AddonAzureBackupJobs" in categories["backup-vault-audit"]
+    assert all(s["workspaceId"] == "audit-workspace-id" for s in settings.values())
+    assert settings["open-webui-data-files-audit"]["resourceUri"] == "openwebuidata-id/fileServices/default"
+    assert stack_violations(cluster_audit_logs, run.registrations) == []
+
+
+def test_the_seed_fails_every_control_plane_policy():
+    """The hand-run cluster as `az aks create` made it: local accounts, a public API server, no diagnostics."""
+    seed = seed_cluster({"cpu": "100m", "memory": "256Mi"})
+    [cluster] = [r for r in seed if r.name == "shsorot-aks"]
+    assert "keeps its local accounts" in resource_violations(cluster_local_accounts_off, cluster)[0]
+    assert "answers the whole internet" in resource_violations(cluster_api_limited, cluster)[0]
+    assert "nothing records who used cluster shsorot-aks" in stack_violations(cluster_audit_logs, seed)[0]
+
+
+def test_weakened_clusters_are_refused(dev_run):
+    local = replace(dev_run.registrations, "aks-cluster", ["disableLocalAccounts"], False)
+    [cluster] = [r for r in local if r.name == "aks-cluster"]
+    assert resource_violations(cluster_local_accounts_off, cluster)
+    assert resource_violations(cluster_local_accounts_off, dev_run.named("aks-cluster")) == []
+    unaudited = [r for r in dev_run.registrations if r.name != "aks-cluster-audit"]
+    assert "aks-cluster" in stack_violations(cluster_audit_logs, unaudited)[0]
+
+
+def test_bad_ranges_are_refused_naming_the_key():
+    from components.config import ConfigError
+    for ranges, says in ((["203.0.113.300/24"], "not an IPv4 range in CIDR form"), (["0.0.0.0/0"], "large part")):
+        with pytest.raises(ConfigError, match=says):
+            run_program("dev", {"aksAuthorizedIpRanges": ranges})
+    with pytest.raises(ConfigError, match="aksAuthorizedIpRanges: the private cluster"):
+        run_program("prod", {"aksAuthorizedIpRanges": ["203.0.113.0/24"]})

@@ -12,6 +12,7 @@ from components.backup import FilesBackup, FilesBackupArgs
 from components.connection_budget import VERIFY_APPLICATION, with_application_name
 from components.cost import BUDGET_TAG
 from components.data_migration import DataMigration, DataMigrationArgs
+from components.defender import Defender
 from components.edge import NAMESPACE as EDGE_NAMESPACE, SOLVER_LABELS, SOLVER_PORT, Edge, EdgeArgs
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
 from components.network import Network, NetworkArgs
@@ -43,6 +44,8 @@ alerts = AlertTarget(action_group_id=receivers.action_group_id, resource_group_n
 # Who did what: each component sends its own logs to the stack's workspace (components/audit.py).
 audit = AuditLog("audit", AuditLogArgs(retention_days=settings.audit_retention_days, resource_group_name=group.name,
                                        location=group.location, tags=tags)).target
+if settings.defender:
+    Defender("defender")
 
 postgres = PostgresFlexibleServer(config.POSTGRES_NAME, PostgresFlexibleServerArgs(
     settings=settings.postgres, resource_group_name=group.name, location=group.location, tags=tags,

@@ -71,6 +71,7 @@ class StackSettings:
     protect: bool
     alert_email: str
     audit_retention_days: int
+    defender: bool
     monthly_budget_usd: int
     network: NetworkSettings
     namespace: str
@@ -182,7 +183,7 @@ def load(config: pulumi.Config) -> StackSettings:
         "entraSecretRotationDays", "auditRetentionDays")}
     b = {key: read(key, config.require_bool) for key in (
         "protect", "postgresGeoRedundantBackup", "gpuAutoscaling", "pgvectorUseHalfvec", "ollamaEnabled",
-        "gpuPoolWithoutOllama", "aksLocalAccounts")}
+        "gpuPoolWithoutOllama", "aksLocalAccounts", "defenderEnabled")}
     errors += [f"{key}: retired. {why} Remove it: `pulumi config rm {key}`." for key, why in RETIRED.items()
                if config.get(key) is not None]
     lists = {key: read(key, config.require_object) for key in (
@@ -228,7 +229,7 @@ def load(config: pulumi.Config) -> StackSettings:
 
     settings = StackSettings(
         location=s["location"], protect=b["protect"], alert_email=s["alertEmail"],
-        audit_retention_days=n["auditRetentionDays"],
+        audit_retention_days=n["auditRetentionDays"], defender=b["defenderEnabled"],
         monthly_budget_usd=n["monthlyBudgetUsd"], namespace=s["namespace"], redis_image=s["redisImage"],
         network=NetworkSettings(mode=s["postgresNetwork"], vnet_cidr=s["vnetCidr"], aks_subnet_cidr=s["aksSubnetCidr"],
                                 postgres_subnet_cidr=s["postgresSubnetCidr"]),

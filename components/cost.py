@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
-from components.node_capacity import GIB, memory_bytes
+from components.node_capacity import GIB, VM_SIZES, memory_bytes
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 BUDGET_TAG = "monthly-budget-usd"
@@ -29,6 +29,8 @@ STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 FILE_SHARE = "azure-native:storage:FileShare"
 PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
+WORKSPACE = "azure-native:operationalinsights:Workspace"
+DEFENDER_PLAN = "azure-native:security:Pricing"
 FILES_BACKUP_TIERS = ((250, "250"), (1024, "1024"))
 """Azure Backup's protected-instance fee for a share, by its size (GiB): the smallest tier that holds it."""
 
@@ -94,8 +96,35 @@ def estimate(resources: Iterable[tuple[str, str, Mapping[str, Any]]], prices: Op
         count = f"{low:g}" if low == high else f"{low:g}..{high:g}"
         lines.append(CostLine(item, round(low * each, 2), round(high * each, 2), f"{count} {unit} x ${each:g}"))
 
+    def vcores() -> tuple[float, float]:
+        """The stack's nodes' vCPUs, at the pools' fewest and most nodes (Defender for Containers bills by them)."""
+        low = high = 0.0
+        for _, kind, p in resources:
+            pools = (p.get("agentPoolProfiles") or []) if kind == CLUSTER else [p] if kind == AGENT_POOL else []
+            for pool in pools:
+                size = VM_SIZES.get(str(pool.get("vmSize")))
+                count = float(pool.get("count") or 0)
+                fewest, most = ((float(pool.get("minCount") or 0), float(pool.get("maxCount") or 0))
+                                if pool.get("enableAutoScaling") else (count, count))
+                low, high = low + fewest * (size.vcpus if size else 0), high + most * (size.vcpus if size else 0)
+        return low, high
+
     for name, kind, p in resources:
-        if kind == SERVER:
+        if kind == WORKSPACE:
+            unpriced.append(f"Log Analytics audit logs: ${price['log-analytics-ingestion']:g} per GB ingested "
+                            f"(by use), kept {int(float(p.get('retentionInDays') or 0))} days")
+        elif kind == DEFENDER_PLAN:
+            plan = str(p.get("pricingName"))
+            if plan == "Containers":
+                low, high = vcores()
+                add("Defender for Containers", "defender-containers", low, high, "vCore")
+            elif plan == "StorageAccounts":
+                accounts = float(sum(1 for _, t, _ in resources if t == STORAGE_ACCOUNT))
+                add("Defender for Storage", "defender-storage", accounts, accounts, "account")
+            elif plan == "OpenSourceRelationalDatabases":
+                servers = float(sum(1 for _, t, _ in resources if t == SERVER))
+                add("Defender for open-source databases", "defender-oss-db", servers, servers, "server")
+        elif kind == SERVER:
             sku = str((p.get("sku") or {}).get("name"))
             storage = float((p.get("storage") or {}).get("storageSizeGB") or 0)
             add(f"PostgreSQL compute {sku}", f"postgres:{sku}", 1, 1, "server")

@@ -87,3 +87,20 @@ def test_bad_ranges_are_refused_naming_the_key():
             run_program("dev", {"aksAuthorizedIpRanges": ranges})
     with pytest.raises(ConfigError, match="aksAuthorizedIpRanges: the private cluster"):
         run_program("prod", {"aksAuthorizedIpRanges": ["203.0.113.0/24"]})
+
+
+def test_defender_is_off_by_default_and_priced_when_on(run):
+    from components.cost import estimate
+    assert not run.of_type("azure-native:security:Pricing")
+    bill = estimate((r.name, r.type, reveal(r.inputs)) for r in run.registrations)
+    assert any(item.startswith("Log Analytics audit logs: $2.3 per GB ingested") for item in bill.unpriced)
+    on = run_program(run.stack, {"defenderEnabled": True})
+    plans = {reveal(r.inputs)["pricingName"]: reveal(r.inputs) for r in on.of_type("azure-native:security:Pricing")}
+    assert set(plans) == {"Containers", "StorageAccounts", "OpenSourceRelationalDatabases"}
+    assert all(p["pricingTier"] == "Standard" and p["scopeId"].startswith("/subscriptions/") for p in plans.values())
+    lines = {line.item: line for line in estimate((r.name, r.type, reveal(r.inputs)) for r in on.registrations).lines}
+    # every node's vCPUs, at the pools' fewest and most nodes: dev 2 x D4ds_v5 (8) + 0..2 x NC8as_T4_v3 (0..16)
+    containers = lines["Defender for Containers"]
+    assert (containers.low, containers.high) == {"dev": (round(8 * 6.87, 2), round(24 * 6.87, 2)),
+                                                 "prod": (round(32 * 6.87, 2), round(32 * 6.87, 2))}[run.stack]
+    assert lines["Defender for Storage"].high == 10.0 and lines["Defender for open-source databases"].high == 15.0

@@ -39,7 +39,8 @@ def test_dev_bill_line_by_line():
         "Azure Backup of share open-webui-data": (5.0, 5.0),  # one protected share of up to 250 GiB
     }
     assert (b.low, b.high) == (402.24, 1500.24)
-    assert b.unpriced == ("Azure Files snapshots of share open-webui-data (billed by the data changed between them)",)
+    assert b.unpriced == ("Log Analytics audit logs: $2.3 per GB ingested (by use), kept 30 days",
+                          "Azure Files snapshots of share open-webui-data (billed by the data changed between them)")
 
 
 def test_prod_bill_counts_ha_twice_and_says_what_it_cannot_price():
@@ -51,7 +52,8 @@ def test_prod_bill_counts_ha_twice_and_says_what_it_cannot_price():
     assert r["Premium SSD P6 per replica (ollama)"] == (19.72, 19.72)
     assert r["PostgreSQL backups, 35 days (geo)"] == (0.0, 0.0)
     assert (b.low, b.high) == (2098.74, 2098.74)
-    assert b.unpriced == ("PostgreSQL geo-redundant backup storage beyond the provisioned size (billed by size)",
+    assert b.unpriced == ("Log Analytics audit logs: $2.3 per GB ingested (by use), kept 365 days",
+                          "PostgreSQL geo-redundant backup storage beyond the provisioned size (billed by size)",
                           "Azure Files snapshots of share open-webui-data (billed by the data changed between them)")
 
 

@@ -35,7 +35,8 @@ group = resources.ResourceGroup("openwebui", location=settings.location, tags={
 
 net = Network("network", NetworkArgs(
     settings=settings.network, resource_group_name=group.name, location=group.location, tags=tags,
-    dns_zone_label=f"openwebui-{pulumi.get_stack()}", edge_dns_label=settings.edge.dns_label))
+    dns_zone_label=f"openwebui-{pulumi.get_stack()}",
+    edge_dns_label=settings.edge.dns_label if settings.edge.enabled else None))
 
 # Alerts go to one action group; each component declares its own (components/alerts.py).
 receivers = AlertReceivers("alerts", AlertReceiversArgs(email=settings.alert_email, resource_group_name=group.name,
@@ -102,29 +103,30 @@ webui = OpenWebUI(config.APP_NAME, OpenWebUIArgs(
     data_claim_name=data.claim_name, postgres_server=postgres.server_resource_name,
     wait_for=[migration.job] if migration else []), opts=on_cluster)
 
-# HTTPS ends at the edge, on the network's static IP; Open WebUI's own Service is ClusterIP.
+# HTTPS ends at the edge, on the network's static IP; Open WebUI's own Service is ClusterIP. A stack without an edge
+# (edgeEnabled false: the restore drill) has no public address at all: kubectl port-forward reaches the app.
 edge = Edge("edge", EdgeArgs(
     settings=settings.edge, public_ip_name=net.edge_ip_name, resource_group_name=group.name,
     app_namespace=namespace.metadata.name, app_service_name=webui.service_name, app_service_port=SERVICE_PORT),
-    opts=on_cluster)
+    opts=on_cluster) if net.edge_ip_name is not None else None
 
 # Open WebUI and the certificate solvers take the edge's pods only; Redis and Ollama take Open WebUI only.
-from_edge = [Peer(edge.controller_pods, namespace=EDGE_NAMESPACE)]
+from_edge = [Peer(edge.controller_pods, namespace=EDGE_NAMESPACE)] if edge else []
 from_webui = [Peer(webui.pod_labels)]
 NetworkPolicies("network-policies", NetworkPoliciesArgs(namespace=namespace.metadata.name, exposures=[
-    Exposure("open-webui", webui.pod_labels, HTTP_PORT, sources=from_edge),
-    Exposure("acme-http01-solver", SOLVER_LABELS, SOLVER_PORT, sources=from_edge),
+    *([Exposure("open-webui", webui.pod_labels, HTTP_PORT, sources=from_edge),
+       Exposure("acme-http01-solver", SOLVER_LABELS, SOLVER_PORT, sources=from_edge)] if edge else []),
     Exposure("redis", redis.pod_labels, REDIS_PORT, sources=from_webui),
     *([Exposure("ollama", ollama.pod_labels, OLLAMA_PORT, sources=from_webui)] if ollama else []),
 ]), opts=on_cluster)
 
-pulumi.export("url", edge.url)
+pulumi.export("url", edge.url if edge else "")
 pulumi.export("signIn", settings.webui.sign_in.describe())
 if sign_in.admin_password:
     pulumi.export("adminPassword", sign_in.admin_password)  # secret: `pulumi stack output --show-secrets`
 if sign_in.client_id:
     pulumi.export("entraClientId", sign_in.client_id)
-pulumi.export("edgeAddress", net.edge_ip_address)
+pulumi.export("edgeAddress", net.edge_ip_address or "")
 pulumi.export("acmeIssuer", settings.edge.acme_issuer)
 pulumi.export("postgresNetwork", settings.network.mode)
 pulumi.export("egressAddress", net.egress_ip_address)

@@ -183,7 +183,7 @@ def load(config: pulumi.Config) -> StackSettings:
         "entraSecretRotationDays", "auditRetentionDays")}
     b = {key: read(key, config.require_bool) for key in (
         "protect", "postgresGeoRedundantBackup", "gpuAutoscaling", "pgvectorUseHalfvec", "ollamaEnabled",
-        "gpuPoolWithoutOllama", "aksLocalAccounts", "defenderEnabled")}
+        "gpuPoolWithoutOllama", "aksLocalAccounts", "defenderEnabled", "edgeEnabled")}
     errors += [f"{key}: retired. {why} Remove it: `pulumi config rm {key}`." for key, why in RETIRED.items()
                if config.get(key) is not None]
     lists = {key: read(key, config.require_object) for key in (
@@ -223,7 +223,8 @@ def load(config: pulumi.Config) -> StackSettings:
 
     dns_label = s["dnsLabel"] or default_dns_label(pulumi.get_stack())
     edge = EdgeSettings(hostname=s["hostname"] or f"{dns_label}.{s['location']}.cloudapp.azure.com",
-                        dns_label=dns_label, acme_issuer=s["acmeIssuer"], acme_email=s["acmeEmail"])
+                        dns_label=dns_label, acme_issuer=s["acmeIssuer"], acme_email=s["acmeEmail"],
+                        enabled=b["edgeEnabled"])
     ollama_urls = ((service_url(s["namespace"]),) if b["ollamaEnabled"] else ()) + (
         (s["ollamaBaseUrl"],) if s["ollamaBaseUrl"] else ())
 

@@ -73,6 +73,8 @@ class EdgeSettings:
     """staging or production (a key of ISSUERS)."""
     acme_email: str
     """Let's Encrypt's contact for the account ('' registers without one)."""
+    enabled: bool = True
+    """False: no edge at all, no public address (edgeEnabled; the restore drill)."""
 
     @property
     def url(self) -> str:

@@ -50,16 +50,16 @@ class NetworkArgs:
     tags: Mapping[str, str]
     dns_zone_label: str
     """First label of the private DNS zone name (<label>.private.postgres.database.azure.com)."""
-    edge_dns_label: str
-    """Azure DNS label of the edge's public IP: <label>.<location>.cloudapp.azure.com."""
+    edge_dns_label: Optional[str]
+    """Azure DNS label of the edge's public IP: <label>.<location>.cloudapp.azure.com. None: no edge, no IP."""
 
 
 class Network(pulumi.ComponentResource):
     egress_ip_id: pulumi.Output[str]
     egress_ip_address: pulumi.Output[str]
     """The cluster's outbound address (known once Azure allocates it, before the cluster exists)."""
-    edge_ip_name: pulumi.Output[str]
-    edge_ip_address: pulumi.Output[str]
+    edge_ip_name: Optional[pulumi.Output[str]]
+    edge_ip_address: Optional[pulumi.Output[str]]
     """Where users connect (Traefik's LoadBalancer takes this IP, so the address outlives the chart)."""
     cluster_identity_id: pulumi.Output[str]
     cluster_permissions: list[pulumi.Resource]
@@ -86,7 +86,7 @@ class Network(pulumi.ComponentResource):
                 opts=child)
 
         egress = static_ip("aks-egress")
-        edge = static_ip("edge", args.edge_dns_label)
+        edge = static_ip("edge", args.edge_dns_label) if args.edge_dns_label is not None else None
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-aks-identity", resource_group_name=args.resource_group_name, location=args.location,
             tags=dict(args.tags), opts=child)
@@ -100,7 +100,8 @@ class Network(pulumi.ComponentResource):
                 principal_type="ServicePrincipal", role_definition_id=role, scope=scope, opts=child)
 
         # AKS puts the egress IP on its load balancer and the edge IP under Traefik's Service.
-        self.cluster_permissions = [network_contributor("egress", egress.id), network_contributor("edge", edge.id)]
+        self.cluster_permissions = [network_contributor("egress", egress.id),
+                                    *([network_contributor("edge", edge.id)] if edge else [])]
         self.aks_subnet_id = self.postgres_subnet_id = self.private_dns_zone_id = self.files_dns_zone_id = None
         self.dns_zone_link = None
         if s.private:
@@ -138,7 +139,7 @@ class Network(pulumi.ComponentResource):
 
         self.egress_ip_id = egress.id
         self.egress_ip_address = egress.ip_address.apply(lambda address: address or "")
-        self.edge_ip_name = edge.name
-        self.edge_ip_address = edge.ip_address.apply(lambda address: address or "")
+        self.edge_ip_name = edge.name if edge else None
+        self.edge_ip_address = edge.ip_address.apply(lambda address: address or "") if edge else None
         self.cluster_identity_id = identity.id
-        self.register_outputs({"egress_ip_address": self.egress_ip_address, "edge_ip_address": self.edge_ip_address})
+        self.register_outputs({"egress_ip_address": self.egress_ip_address})

@@ -53,3 +53,36 @@ def test_the_workflows_steps_are_the_readmes():
     for command in commands:
         assert command.replace('"$DRILL"', "drill-42").replace('"$SOURCE"', "prod").replace(
             '"$RUNNER_IP"', "203.0.113.5").replace('"$HOURS_AGO"', "1") in section, command
+
+
+def test_the_drill_is_reachable_from_the_runner_alone_and_passes_prods_mandatory_policies():
+    import json
+
+    from tools.policy_client import PolicyPackServer
+    stack = "drill-private"
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    try:
+        assert restore_drill.main(["--source", "prod", "--stack", stack, "--firewall", "198.51.100.7"]) == 0
+        run = run_program(stack)
+    finally:
+        path.unlink(missing_ok=True)
+    # no edge: no Traefik, no Ingress, no public address for the app
+    assert not run.of_type("kubernetes:networking.k8s.io/v1:Ingress") and run.outputs["url"] == ""
+    assert not run.of_type("kubernetes:helm.sh/v3:Release")
+    assert [r.name for r in run.of_type("azure-native:network:PublicIPAddress")] == ["network-aks-egress"]
+    cluster = reveal(run.named("aks-cluster").inputs)
+    assert cluster["apiServerAccessProfile"]["authorizedIPRanges"][1:] == ["198.51.100.7/32"]
+    assert [reveal(r.inputs)["startIpAddress"] for r in run.of_type("azure-native:dbforpostgresql:FirewallRule")
+            if "aks-egress" not in r.name] == ["198.51.100.7"]
+    prod = json.loads((ROOT / "policy" / "prod.json").read_text())
+    drill = json.loads((ROOT / "policy" / "drill.json").read_text())
+    # every policy prod enforces, the drill enforces; only availability is relaxed, and the vault's lock
+    assert {k for k, v in prod.items() if v["enforcementLevel"] == "mandatory"} == {
+        k for k, v in drill.items() if v["enforcementLevel"] == "mandatory"}
+    relaxed = {(policy, key) for policy in prod for key in prod[policy] if prod[policy][key] != drill[policy][key]}
+    assert relaxed == {("postgres-hardening", "requireGeoRedundantBackup"),
+                       ("postgres-hardening", "requireHighAvailability"),
+                       ("backup-immutable", "requireLockedImmutability")}
+    with PolicyPackServer() as pack:
+        pack.configure(drill)
+        assert [v.message for v in pack.analyze(run.registrations) if v.mandatory] == []

@@ -1,8 +1,9 @@
 """The restore drill's throwaway stack: `python -m tools.restore_drill --source prod --stack drill-42 --firewall IP`.
 
 Writes Pulumi.<stack>.yaml: the source stack's settings, its PostgreSQL server restored to `--hours-ago` (1) hours
-before now, made cheap and reachable for the check (no Ollama and no GPU pool, no HA, a public endpoint admitting
-only the runner's address, nothing protected, staging certificates). `pulumi up` on it, `make verify ...
+before now, made cheap and reachable by the runner alone (no Ollama and no GPU pool, no HA, no edge and so no public
+address for the app, PostgreSQL's firewall and the cluster's API server admitting only the runner's address,
+nothing protected). `pulumi up` on it with prod's mandatory policies (policy/drill.json), `make verify ...
 RESTORED=1`, `pulumi destroy` (README, Backups and restores; .github/workflows/restore-drill.yml).
 """
 
@@ -19,7 +20,7 @@ from components.config import ROOT, stack_settings
 
 DRILL_OVERRIDES: dict[str, Any] = {
     "protect": False, "ollamaEnabled": False, "postgresHighAvailability": "Disabled",
-    "postgresGeoRedundantBackup": False, "postgresNetwork": "public", "acmeIssuer": "staging",
+    "postgresGeoRedundantBackup": False, "postgresNetwork": "public", "acmeIssuer": "staging", "edgeEnabled": False,
     "minReplicas": 1, "maxReplicas": 2, "aksSystemNodeCount": 2, "monthlyBudgetUsd": 0,
 }
 """What the drill changes from the source: it checks the data, not the source's availability or its GPUs."""
@@ -33,7 +34,7 @@ def drill_config(source: str, stack: str, firewall: str, now: datetime, hours_ag
         **DRILL_OVERRIDES,
         "postgresRestoreFrom": source,
         "postgresRestorePointInTime": f"{now - timedelta(hours=hours_ago):%Y-%m-%dT%H:%M:%SZ}",
-        "postgresFirewallRules": [firewall],
+        "postgresFirewallRules": [firewall], "aksAuthorizedIpRanges": [f"{firewall}/32"],
         "dnsLabel": f"openwebui-{stack}",
         "location": source_settings["location"], "postgresAdminLogin": source_settings["postgresAdminLogin"],
     }.items()}}

@@ -49,6 +49,12 @@ def prod_run() -> MockRun:
     return run_program("prod")
 
 
+@pytest.fixture(params=["dev", "prod"])
+def stack_run(request: pytest.FixtureRequest) -> MockRun:
+    """Each repository stack under the mocks (the session's runs above), for tests that hold for both."""
+    return request.getfixturevalue(f"{request.param}_run")
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[RunningPostgres]:
     server = start_postgres()

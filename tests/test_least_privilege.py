@@ -26,80 +26,71 @@ WORKLOAD_TYPES = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulS
                   "kubernetes:batch/v1:Job")
 
 
-@pytest.fixture(scope="module", params=["dev", "prod"])
-def run(request: pytest.FixtureRequest) -> MockRun:
-    return run_program(request.param)
-
-
-def inputs(run: MockRun, name: str) -> dict[str, Any]:
-    return reveal(run.named(name).inputs)
-
-
-def test_the_replicas_connect_as_their_own_role_and_the_job_as_the_admin(run):
-    role = inputs(run, "postgres-app-role")
-    budget = run.outputs["connectionBudget"]
+def test_the_replicas_connect_as_their_own_role_and_the_job_as_the_admin(stack_run):
+    role = stack_run.inputs_of("postgres-app-role")
+    budget = stack_run.outputs["connectionBudget"]
     assert role["role"] == "openwebui_app" and role["user"] == "openwebuiadmin"
     # its share of the budget: the replicas at the peak and the surge pod
     per_pod = budget["workloads"]["open-webui"]["perPod"]
     assert role["connection_limit"] == budget["roleLimits"]["openwebui_app"] == per_pod * (
         budget["workloads"]["open-webui"]["peakReplicas"] + 1)
-    data = reveal(run.named("open-webui-secret").inputs["stringData"])
+    data = reveal(stack_run.named("open-webui-secret").inputs["stringData"])
     assert data["DATABASE_URL"].startswith("postgresql://openwebui_app:")
     assert data["MIGRATION_DATABASE_URL"].startswith("postgresql://openwebuiadmin:")
-    deployment = inputs(run, "open-webui-deployment")
+    deployment = stack_run.inputs_of("open-webui-deployment")
     assert deployment["metadata"]["annotations"][POSTGRES_ROLE_ANNOTATION] == "openwebui_app"
-    job_env = {e["name"]: e.get("value") for e in inputs(run, "open-webui-migrate")["spec"]["template"]["spec"][
+    job_env = {e["name"]: e.get("value") for e in stack_run.inputs_of("open-webui-migrate")["spec"]["template"]["spec"][
         "containers"][0]["env"]}
     assert job_env["APP_DATABASE_ROLE"] == "openwebui_app"
     # made once the database and its extensions exist, before anything connects with its URL
-    assert {run.named("postgres-database").urn, run.named("postgres-extension-vector").urn} <= set(
-        run.named("postgres-app-role").dependencies)
-    assert run.named("postgres-app-role").urn in run.named("open-webui-secret").dependencies
+    assert {stack_run.named("postgres-database").urn, stack_run.named("postgres-extension-vector").urn} <= set(
+        stack_run.named("postgres-app-role").dependencies)
+    assert stack_run.named("postgres-app-role").urn in stack_run.named("open-webui-secret").dependencies
 
 
-def test_a_running_stack_moves_over_in_one_up(run):
+def test_a_running_stack_moves_over_in_one_up(stack_run):
     """On an existing stack `pulumi up` makes the role, rewrites the Secret, replaces the schema Job (its env gained
     APP_DATABASE_ROLE: it hands document_chunk over), then rolls the replicas: their template's digest of the
     Secret changes, so each new pod starts with the role's URL after the Job."""
-    deployment = run.named("open-webui-deployment")
-    assert run.named("open-webui-migrate").urn in deployment.dependencies
+    deployment = stack_run.named("open-webui-deployment")
+    assert stack_run.named("open-webui-migrate").urn in deployment.dependencies
     digest = reveal(deployment.inputs)["spec"]["template"]["metadata"]["annotations"][SECRETS_ANNOTATION]
-    assert len(digest) == 16 and digest not in str(reveal(run.named("open-webui-secret").inputs))
-    other = run_program(run.stack, {"postgresAppRole": "openwebui_replicas"})
+    assert len(digest) == 16 and digest not in str(reveal(stack_run.named("open-webui-secret").inputs))
+    other = run_program(stack_run.stack, {"postgresAppRole": "openwebui_replicas"})
     assert reveal(other.named("open-webui-deployment").inputs)["spec"]["template"]["metadata"]["annotations"][
         SECRETS_ANNOTATION] != digest
 
 
-def test_the_uploads_account_is_closed_to_the_internet(run):
-    account = inputs(run, "openwebuidata")
+def test_the_uploads_account_is_closed_to_the_internet(stack_run):
+    account = stack_run.inputs_of("openwebuidata")
     rules = account["networkRuleSet"]
     assert rules["defaultAction"] == "Deny" and rules["bypass"] == "AzureServices"
-    if run.stack == "dev":
+    if stack_run.stack == "dev":
         assert account["publicNetworkAccess"] == "Enabled"
-        assert rules["ipRules"] == [{"iPAddressOrRange": run.outputs["egressAddress"], "action": "Allow"}]
-        assert not run.of_type("azure-native:network:PrivateEndpoint")
+        assert rules["ipRules"] == [{"iPAddressOrRange": stack_run.outputs["egressAddress"], "action": "Allow"}]
+        assert not stack_run.of_type("azure-native:network:PrivateEndpoint")
     else:
         assert account["publicNetworkAccess"] == "Disabled" and rules["ipRules"] == []
-        endpoint = inputs(run, "open-webui-data-endpoint")
+        endpoint = stack_run.inputs_of("open-webui-data-endpoint")
         assert endpoint["subnet"]["id"] == "network-aks-subnet-id"
         assert endpoint["privateLinkServiceConnections"][0]["groupIds"] == ["file"]
-        zone = inputs(run, "network-files-dns")
+        zone = stack_run.inputs_of("network-files-dns")
         assert zone["privateZoneName"] == "privatelink.file.core.windows.net"
-        group = inputs(run, "open-webui-data-endpoint-dns")
+        group = stack_run.inputs_of("open-webui-data-endpoint-dns")
         assert group["privateDnsZoneConfigs"][0]["privateDnsZoneId"] == "network-files-dns-id"
-        assert inputs(run, "network-files-dns-link")["virtualNetwork"]["id"] == "network-vnet-id"
+        assert stack_run.inputs_of("network-files-dns-link")["virtualNetwork"]["id"] == "network-vnet-id"
     # the mount is unchanged: the same account and share by name
-    volume = inputs(run, "open-webui-data-volume")
-    assert volume["spec"]["csi"]["volumeAttributes"]["storageAccount"] == run.named("openwebuidata").outputs["name"]
+    volume = stack_run.inputs_of("open-webui-data-volume")
+    assert volume["spec"]["csi"]["volumeAttributes"]["storageAccount"] == stack_run.named("openwebuidata").outputs["name"]
 
 
-def test_backups_outlive_an_intruder_and_prod_is_locked_against_deletion(run):
-    vault = inputs(run, "backup-vault")["properties"]
+def test_backups_outlive_an_intruder_and_prod_is_locked_against_deletion(stack_run):
+    vault = stack_run.inputs_of("backup-vault")["properties"]
     security = vault["securitySettings"]
     assert security["softDeleteSettings"]["softDeleteState"] == "AlwaysON"
     locks = {reveal(r.inputs)["scope"]: reveal(r.inputs)["level"] for r in
-             run.of_type("azure-native:authorization:ManagementLockByScope")}
-    if run.stack == "dev":
+             stack_run.of_type("azure-native:authorization:ManagementLockByScope")}
+    if stack_run.stack == "dev":
         assert security["immutabilitySettings"]["state"] == "Unlocked" and vault["publicNetworkAccess"] == "Enabled"
         assert locks == {}
     else:
@@ -111,27 +102,27 @@ def pod_specs(run: MockRun) -> dict[str, dict[str, Any]]:
     return {r.name: reveal(r.inputs)["spec"]["template"]["spec"] for r in run.registrations if r.type in WORKLOAD_TYPES}
 
 
-def test_a_kubernetes_token_only_in_the_containers_that_call_the_api(run):
-    specs = pod_specs(run)
+def test_a_kubernetes_token_only_in_the_containers_that_call_the_api(stack_run):
+    specs = pod_specs(stack_run)
     assert specs and all(spec["automountServiceAccountToken"] is False for spec in specs.values())
     holders = {(name, c["name"]) for name, spec in specs.items()
                for c in spec["containers"] + spec.get("initContainers", [])
                if any(m["mountPath"] == API_TOKEN_PATH for m in c.get("volumeMounts", []))}
     assert holders == {("open-webui-migrate", "schema-gate"), ("open-webui-resume", "schema-resume")}
-    rules = inputs(run, "open-webui-schema-gate-role")["rules"]
+    rules = stack_run.inputs_of("open-webui-schema-gate-role")["rules"]
     assert rules == [
         {"apiGroups": ["apps"], "resources": ["deployments/scale"], "resourceNames": [APP_NAME],
          "verbs": ["get", "patch"]},
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]
 
 
-def test_no_pod_of_the_namespace_reaches_instance_metadata(run):
-    policy = inputs(run, "network-policies-no-instance-metadata")["spec"]
+def test_no_pod_of_the_namespace_reaches_instance_metadata(stack_run):
+    policy = stack_run.inputs_of("network-policies-no-instance-metadata")["spec"]
     assert policy["podSelector"] == {} and policy["policyTypes"] == ["Egress"]
     [rule] = policy["egress"]
     assert rule["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}},
                           {"namespaceSelector": {}}]
-    assert stack_violations(no_instance_metadata, run.registrations) == []
+    assert stack_violations(no_instance_metadata, stack_run.registrations) == []
 
 
 # the policies --------------------------------------------------------------------------------------

@@ -232,6 +232,10 @@ class MockRun:
         [match] = [r for r in self.registrations if r.name == name]
         return match
 
+    def inputs_of(self, name: str) -> dict[str, Any]:
+        """A resource's inputs with the secrets unwrapped, as a test reads them."""
+        return dict(reveal(self.named(name).inputs))
+
 
 def start(stack: str, config: dict[str, str], secret_keys: list[str]) -> RecordingMonitor:
     """Configures the SDK's mock runtime for one run and returns the monitor that records it."""

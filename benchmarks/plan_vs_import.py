@@ -14,7 +14,8 @@ RUNS = 3
 SDK_IMPORTS = """
 import pulumi, pulumi_random, pulumi_policy, psycopg, kubernetes_validate, dill, yaml, jsonschema
 from pulumi_azure_native import resources, dbforpostgresql, containerservice, network, privatedns, managedidentity
-from pulumi_azure_native import authorization, monitor, recoveryservices
+from pulumi_azure_native import authorization, monitor, recoveryservices, operationalinsights, security
+import pulumi_azuread
 from pulumi_azure_native import storage as azure_storage
 from pulumi_kubernetes import core, apps, batch, autoscaling, policy, meta, networking, helm, apiextensions, rbac
 from pulumi_kubernetes import Provider
@@ -27,7 +28,8 @@ networking.v1.NetworkPolicy, networking.v1.Ingress, helm.v3.Release
 azure_storage.StorageAccount, azure_storage.FileShare, azure_storage.list_storage_account_keys_output
 recoveryservices.Vault, recoveryservices.ProtectionPolicy, recoveryservices.ProtectionContainer
 recoveryservices.ProtectedItem
-apiextensions.CustomResource, monitor.ActionGroup, monitor.MetricAlert
+apiextensions.CustomResource, monitor.ActionGroup, monitor.MetricAlert, monitor.DiagnosticSetting
+operationalinsights.Workspace, authorization.RoleAssignment, authorization.get_client_config_output
 network.PublicIPAddress, network.VirtualNetwork, network.Subnet, privatedns.PrivateZone, privatedns.VirtualNetworkLink
 managedidentity.UserAssignedIdentity, authorization.RoleAssignment, authorization.get_client_config_output
 autoscaling.v2.HorizontalPodAutoscaler, policy.v1.PodDisruptionBudget, meta.v1.ObjectMetaArgs

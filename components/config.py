@@ -264,7 +264,7 @@ def load(config: pulumi.Config) -> StackSettings:
             pgvector_max_vector_length=n["pgvectorMaxVectorLength"], pgvector_use_halfvec=b["pgvectorUseHalfvec"],
             pgvector_index_method=s["pgvectorIndexMethod"], embedding_model=s["embeddingModel"],
             ollama_base_urls=ollama_urls, public_url=edge.url, trusted_proxies=POD_CIDR,
-            sign_in=SignInSettings(mode=s["auth"], admin_email=s["adminEmail"], public_url=edge.url, entra=EntraSettings(
+            sign_in=SignInSettings(admin_email=s["adminEmail"], public_url=edge.url, entra=EntraSettings(
                 tenant_id=s["entraTenantId"], client_id=s["entraClientId"], client_secret=entra_client_secret,
                 admin_groups=tuple(lists["entraAdminGroups"]), user_groups=tuple(lists["entraUserGroups"]),
                 rotation=SecretRotation.of(datetime.now(timezone.utc).date(), n["entraSecretRotationDays"])) if s["auth"] == "entra"

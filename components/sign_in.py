@@ -30,8 +30,6 @@ OAUTH_SECRETS = ("OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET", "OAUTH_SESSION_TOKEN_
 
 @dataclass(frozen=True)
 class SignInSettings:
-    mode: str
-    """password or entra (AUTH_MODES)."""
     admin_email: str
     """The made admin (password mode)."""
     public_url: str

@@ -18,7 +18,7 @@ SETTINGS = OpenWebUISettings(
     embedding_model="sentence-transformers/all-MiniLM-L6-v2",
     ollama_base_urls=("http://ollama.ns.svc.cluster.local:11434", "https://models.example.com"),
     public_url="https://chat.example.com", trusted_proxies="10.244.0.0/16",
-    sign_in=SignInSettings(mode="password", admin_email="admin@example.com", public_url="https://chat.example.com",
+    sign_in=SignInSettings(admin_email="admin@example.com", public_url="https://chat.example.com",
                            entra=None))
 
 

@@ -127,10 +127,12 @@ def rehearse(stack: LocalStack, source: str, target: str) -> list[Check]:
         cluster.roll_out(target)
         resume = workload(stack.objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "resume"}, stack.secrets)
         failed = stack.run_containers("resume Job", [with_env(c, gate_env) for c in resume.containers])
-        while sum(p.ready for p in cluster.pods) < REPLICAS:
+        # a stopped Deployment comes back at minReplicas (the HPA, which this run has not, then scales it to the load)
+        wanted = int(stack.config["minReplicas"]) if kind.kind == RECREATE else REPLICAS
+        while sum(p.ready for p in cluster.pods) < wanted:
             time.sleep(1)
         ended = time.monotonic()
-        cluster.event(f"upgrade done: {REPLICAS} pods of {target} Ready, {ended - began:.0f} s after it began")
+        cluster.event(f"upgrade done: {wanted} pods of {target} Ready, {ended - began:.0f} s after it began")
         records = load.records()
         if ended > began + LOAD_SECONDS - STEADY_SECONDS:
             found.append(Check("the load covered the upgrade", False, "the upgrade outlasted the load",

@@ -16,7 +16,7 @@ import pulumi
 from pulumi_azure_native import recoveryservices as rs
 
 from components.audit import AuditTarget, audit_logs
-from components.locks import CAN_NOT_DELETE, delete_lock
+from components.locks import delete_lock
 
 BACKUP_TIME = "2026-01-01T02:00:00Z"
 """Azure Backup reads only the time of day (02:00 UTC): the share's daily snapshot, outside working hours."""
@@ -71,7 +71,7 @@ class FilesBackup(pulumi.ComponentResource):
                         soft_delete_state=rs.SoftDeleteState.ALWAYS_ON, soft_delete_retention_period_in_days=14))),
             tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
         audit_logs(f"{name}-vault", vault.id, VAULT_LOGS, args.audit, self)
-        delete_lock(f"{name}-vault", vault.id, CAN_NOT_DELETE if args.protect else None, self,
+        delete_lock(f"{name}-vault", vault.id, args.protect, self,
                     "the Recovery Services vault of the shared volume's backups")
         days = args.settings.retention_days
         policy = rs.ProtectionPolicy(

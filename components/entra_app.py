@@ -77,8 +77,6 @@ class EntraApplication(pulumi.ComponentResource):
     client_id: pulumi.Output[str]
     client_secret: pulumi.Output[str]
     """Secret."""
-    secret_key_id: pulumi.Output[str]
-    """The current secret's id (not a credential)."""
 
     def __init__(self, name: str, args: EntraApplicationArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("openwebui:auth:EntraApplication", name, None, opts)
@@ -114,5 +112,4 @@ class EntraApplication(pulumi.ComponentResource):
             rotate_when_changed={"period": rotation.period_start.isoformat()}, opts=child)
         self.client_id = app.client_id
         self.client_secret = pulumi.Output.secret(password.value)
-        self.secret_key_id = password.key_id
-        self.register_outputs({"client_id": self.client_id, "secret_key_id": self.secret_key_id})
+        self.register_outputs({"client_id": self.client_id})

@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import network, storage
 
 from components.audit import AuditTarget, audit_logs
-from components.locks import CAN_NOT_DELETE, delete_lock
+from components.locks import delete_lock
 
 PREMIUM_MINIMUM_GI = 100
 """Premium (provisioned v1) shares bill at least 100 GiB whatever is requested."""
@@ -91,7 +91,7 @@ class PremiumFilesVolume(pulumi.ComponentResource):
             self._private_endpoint(name, args, account)
         audit_logs(f"{name}-files", pulumi.Output.concat(account.id, "/fileServices/default"),
                    ["StorageRead", "StorageWrite", "StorageDelete"], args.audit, self)
-        delete_lock(f"{name}-account", account.id, CAN_NOT_DELETE if args.protect else None, self,
+        delete_lock(f"{name}-account", account.id, args.protect, self,
                     "the storage account of Open WebUI's uploads and their snapshots")
         share = storage.FileShare(
             f"{name}-share", account_name=account.name, resource_group_name=args.resource_group_name,

@@ -12,12 +12,12 @@ from pulumi_azure_native import authorization
 CAN_NOT_DELETE = "CanNotDelete"
 
 
-def delete_lock(name: str, scope: pulumi.Input[str], lock: Optional[str], parent: pulumi.Resource,
+def delete_lock(name: str, scope: pulumi.Input[str], protect: bool, parent: pulumi.Resource,
                 what: str) -> Optional[authorization.ManagementLockByScope]:
-    """The component's `lock` input, as Azure Verified Modules name it: None for none, or the lock's level."""
-    if lock is None:
+    """A CanNotDelete lock on what a protected stack (`protect`) keeps its data in; none otherwise."""
+    if not protect:
         return None
     return authorization.ManagementLockByScope(
-        f"{name}-lock", scope=scope, level=lock, lock_name=f"{name}-{lock.lower()}",
+        f"{name}-lock", scope=scope, level=CAN_NOT_DELETE, lock_name=f"{name}-{CAN_NOT_DELETE.lower()}",
         notes=f"{what}: deleting it loses data. Lift the lock only when a person means to (pulumi destroy refuses "
               "while it stands).", opts=pulumi.ResourceOptions(parent=parent))

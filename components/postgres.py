@@ -13,7 +13,7 @@ from pulumi_azure_native import dbforpostgresql
 from components.alerts import AlertTarget, MetricRule, metric_alerts
 from components.audit import AuditTarget, audit_logs
 from components.connection_budget import PostgresSku
-from components.locks import CAN_NOT_DELETE, delete_lock
+from components.locks import delete_lock
 from components.pg_extension import PgExtension
 from components.pg_provider import PgConnectionArgs
 from components.pg_role import PgRole
@@ -199,7 +199,7 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
         ]
 
         audit_logs(f"{name}-server", server.id, ["PostgreSQLLogs"], args.audit, self)
-        delete_lock(f"{name}-server", server.id, CAN_NOT_DELETE if args.protect else None, self,
+        delete_lock(f"{name}-server", server.id, args.protect, self,
                     "Open WebUI's PostgreSQL server (users, chats, vectors)")
         database = dbforpostgresql.Database(
             f"{name}-database", database_name=s.database, charset="UTF8", collation="en_US.utf8",

@@ -36,17 +36,17 @@ lock: $(VENV)/.installed
 	$(LOCK) --no-deps -o requirements-openwebui.txt requirements-openwebui.in
 
 plan: $(VENV)/.installed
-	$(PY) -m tools.plan $(STACK) $(if $(FROM),--from $(FROM))
+	$(PY) -m offline_plan.plan $(STACK) $(if $(FROM),--from $(FROM))
 
 test: $(VENV)/.installed node_modules/.installed build/open-webui/.installed
 	$(PY) -m mypy --exclude venv .  # what `pulumi up` runs (Pulumi.yaml: typechecker: mypy)
-	$(PY) -m mypy tools/*.py tools/e2e/*.py benchmarks/*.py
+	$(PY) -m mypy $(foreach d,in_cluster ops offline_plan e2e testing benchmarks,$(d)/*.py)
 	$(PY) -m pytest
 
 # On a deployed stack: `make verify STACK=prod` (needs `pulumi login` and kubectl), or from saved copies:
 # `make verify STACK=prod OUTPUTS=outputs.json KUBERNETES=objects.json`.
 verify: $(VENV)/.installed
-	$(PY) -m tools.verify $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(KUBERNETES),--kubernetes $(KUBERNETES)) \
+	$(PY) -m ops.verify $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(KUBERNETES),--kubernetes $(KUBERNETES)) \
 		$(if $(RESTORED),--restored)
 
 bench: $(VENV)/.installed
@@ -59,19 +59,19 @@ bench-database: $(VENV)/.installed build/open-webui/.installed
 	$(PY) -m benchmarks.migrate_database
 
 bench-budget: $(VENV)/.installed
-	$(PY) -m tools.budget_load $(STACK)
+	$(PY) -m benchmarks.budget_load $(STACK)
 
 # The stack's Open WebUI on the real release (README, "Proven against the real Open WebUI"): not part of `make test`.
 # OPEN_WEBUI=<version> tries another release; BREAK=redis-password|pool-budget|config-key|role-grant sabotages one thing in
-# the stack as rendered, BREAK=secret-key|session-key in the Entra ID scenario (tools/e2e/sign_in.py).
+# the stack as rendered, BREAK=secret-key|session-key in the Entra ID scenario (e2e/sign_in.py).
 # The release's venv is cached in E2E_HOME (~/.cache/openwebui-e2e): about 7.4 GB and 5 minutes the first time.
-# Then the migration scenario (tools/e2e/migration.py): a default SQLite + Chroma install carried across whole.
-E2E_MIGRATION = $(PY) -m tools.e2e.migration $(if $(OPEN_WEBUI),--version $(OPEN_WEBUI)) $(if $(OLD),--old-version $(OLD))
+# Then the migration scenario (e2e/migration.py): a default SQLite + Chroma install carried across whole.
+E2E_MIGRATION = $(PY) -m e2e.migration $(if $(OPEN_WEBUI),--version $(OPEN_WEBUI)) $(if $(OLD),--old-version $(OLD))
 SIGN_IN_BREAKS := secret-key session-key
 e2e: e2e-setup
-	$(PY) -m tools.e2e $(if $(OPEN_WEBUI),--version $(OPEN_WEBUI)) \
+	$(PY) -m e2e $(if $(OPEN_WEBUI),--version $(OPEN_WEBUI)) \
 		$(if $(filter-out $(SIGN_IN_BREAKS),$(BREAK)),--break $(BREAK))
-	$(PY) -m tools.e2e.sign_in $(if $(OPEN_WEBUI),--version $(OPEN_WEBUI)) \
+	$(PY) -m e2e.sign_in $(if $(OPEN_WEBUI),--version $(OPEN_WEBUI)) \
 		$(if $(filter $(SIGN_IN_BREAKS),$(BREAK)),--break $(BREAK))
 	$(E2E_MIGRATION)
 
@@ -81,13 +81,13 @@ e2e-migration: e2e-setup
 
 # An upgrade rehearsed on two real releases: make e2e-upgrade FROM=0.12.3 TO=0.12.4
 e2e-upgrade: e2e-setup
-	$(PY) -m tools.e2e.upgrade --from $(FROM) --to $(TO)
+	$(PY) -m e2e.upgrade --from $(FROM) --to $(TO)
 
 e2e-setup: $(VENV)/.installed
 	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q redis-server; } \
 		|| { echo "make e2e needs Debian's redis-server: sudo apt-get install redis-server"; exit 1; }
-	mkdir -p build && $(PY) -m tools.plan dev > build/plan-dev.log || { cat build/plan-dev.log; exit 1; }
+	mkdir -p build && $(PY) -m offline_plan.plan dev > build/plan-dev.log || { cat build/plan-dev.log; exit 1; }
 
 # The Alembic head of each Open WebUI release given, from its PyPI wheel, into components/releases.json.
 releases: $(VENV)/.installed
-	$(PY) -m tools.release_heads $(VERSIONS)
+	$(PY) -m ops.release_heads $(VERSIONS)

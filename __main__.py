@@ -133,7 +133,7 @@ pulumi.export("egressAddress", net.egress_ip_address)
 pulumi.export("postgresFqdn", postgres.fqdn)
 # What a restore stack (postgresRestoreFrom) reads from this one.
 pulumi.export("postgresServerId", postgres.server_id)
-# What `make verify` (tools/verify.py) checks the live system against; its own connections carry its name.
+# What `make verify` (ops/verify.py) checks the live system against; its own connections carry its name.
 pulumi.export("databaseUrl", postgres.database_url.apply(lambda url: with_application_name(url, VERIFY_APPLICATION)))
 pulumi.export("postgresExtensions", dict(zip(settings.postgres.extensions,
                                              (e.installed_version for e in postgres.extensions))))

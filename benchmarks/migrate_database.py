@@ -1,4 +1,4 @@
-"""Benchmark (not a test): tools/migrate_database.py on generated webui.db files of 25,000 and 100,000 chats
+"""Benchmark (not a test): in_cluster/migrate_database.py on generated webui.db files of 25,000 and 100,000 chats
 (about 90 and 370 MiB) into the embedded PostgreSQL, verification included, with Open WebUI 0.12.4's own Alembic
 (build/open-webui). Target: 100,000 chats in at most 60 s on 2 cores, and peak memory flat in the database's size
 (the two runs' peaks within 25% of each other).
@@ -29,8 +29,8 @@ from typing import Any, Iterator
 
 import psycopg
 
-from tools.mock_engine import ROOT
-from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, start_postgres
+from offline_plan.mock_engine import ROOT
+from testing.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, start_postgres
 
 TARGET_SECONDS = 60
 SIZES = (25_000, 100_000)
@@ -79,7 +79,7 @@ def run(source: Path, url: str, work: Path) -> tuple[dict[str, Any], float, int]
     """One migration in a child process: its report, wall time and peak RSS in MiB (of the migrator and the
     Alembic it starts, whichever is larger: wait4 reports the largest of a process tree)."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "tools.migrate_database", "--sqlite", str(source),
+    process = subprocess.Popen([sys.executable, "-m", "in_cluster.migrate_database", "--sqlite", str(source),
                                 "--database-url", url, "--work", str(work), "--report", str(work / "report.json")],
                                cwd=ROOT, env={**os.environ, "PYTHONPATH": f"{OPEN_WEBUI}:{ROOT}"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import psycopg
 
-from tools.mock_engine import ROOT
+from offline_plan.mock_engine import ROOT
 
-from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, start_postgres  # noqa: E402
+from testing.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, start_postgres  # noqa: E402
 
 TARGET_ROWS_PER_SECOND = 5000
 SIZES = (25_000, 100_000)
@@ -42,7 +42,7 @@ def build_store(store: Path, size: int) -> None:
 def run(store: Path, url: str, report: Path) -> tuple[dict[str, object], float, int]:
     """One migration in a child process: its report, wall time and peak RSS in MiB."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "tools.migrate_vectors", "--chroma", str(store),
+    process = subprocess.Popen([sys.executable, "-m", "in_cluster.migrate_vectors", "--chroma", str(store),
                                 "--database-url", url, "--dimension", "384", "--report", str(report)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = __import__("os").wait4(process.pid, 0)

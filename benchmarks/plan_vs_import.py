@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from tools.mock_engine import ROOT
+from offline_plan.mock_engine import ROOT
 
 TARGET = 1.3
 RUNS = 3
@@ -47,7 +47,7 @@ def best_of(command: list[str]) -> float:
 
 def main() -> int:
     floor = best_of([sys.executable, "-c", SDK_IMPORTS])
-    plan = best_of([sys.executable, "-m", "tools.plan", "dev"])
+    plan = best_of([sys.executable, "-m", "offline_plan.plan", "dev"])
     ratio = plan / floor
     print(f"bare SDK import {floor:.2f}s, offline plan (dev) {plan:.2f}s: {ratio:.2f}x the floor "
           f"(target <= {TARGET}x): {'met' if ratio <= TARGET else 'NOT met'}")

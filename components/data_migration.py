@@ -2,9 +2,9 @@
 
 It mounts the old deployment's claim read-only and the new shared volume and, each step verified and safe to run
 again: carries a SQLite webui.db (users, chats, settings...) into the empty PostgreSQL database, at the image's
-Alembic head by the image's own Alembic (tools/migrate_database.py); copies the data directory across with
-checksums (tools/migrate_files.py: everything but cache/ and the SQLite files); moves the Chroma vectors into
-pgvector (tools/migrate_vectors.py). The scripts reach the Job in a ConfigMap and run in the Open WebUI image, which
+Alembic head by the image's own Alembic (in_cluster/migrate_database.py); copies the data directory across with
+checksums (in_cluster/migrate_files.py: everything but cache/ and the SQLite files); moves the Chroma vectors into
+pgvector (in_cluster/migrate_vectors.py). The scripts reach the Job in a ConfigMap and run in the Open WebUI image, which
 ships Open WebUI's Alembic, chromadb, psycopg and numpy. It runs before the image's schema Job (open_webui.py),
 which then only seeds the defaults the old admin never set and writes the stack-owned settings.
 """
@@ -19,11 +19,11 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from in_cluster import PROGRAMS
 from components.connection_budget import POSTGRES_CONNECTIONS_ANNOTATION, POSTGRES_SERVER_ANNOTATION, PlainClient
 from components.open_webui import BACKEND_DIR, DATA_DIR, OpenWebUISettings
 from components.pod_security import hardened
 
-TOOLS = Path(__file__).resolve().parent.parent / "tools"
 SCRIPTS = ("postgres_target.py", "migrate_database.py", "migrate_files.py", "migrate_vectors.py")
 RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
 """The migrator holds one batch of rows or vectors and Chroma's SQLite cache at a time: its memory does not grow
@@ -78,7 +78,7 @@ class DataMigration(pulumi.ComponentResource):
         scripts = k8s.core.v1.ConfigMap(
             f"{name}-scripts",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-scripts", namespace=args.namespace, labels=labels),
-            data={script: (TOOLS / script).read_text() for script in SCRIPTS},
+            data={script: (PROGRAMS / script).read_text() for script in SCRIPTS},
             opts=child)
 
         # --once: a later image's Job (it runs in the image) leaves a database carried before, now the app's, alone.

@@ -10,6 +10,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from in_cluster import PROGRAMS
 from components.aks import GPU_NODE_LABEL, GPU_RESOURCE, gpu_tolerations
 from components.pod_security import NOBODY, hardened
 
@@ -17,7 +18,7 @@ OLLAMA_PORT = 11434
 SERVICE_NAME = "ollama"
 GPUS_PER_POD = 1
 MODELS_DIR = "/root/.ollama"
-PULL_SCRIPT = Path(__file__).with_name("ollama_pull.py")
+PULL_SCRIPT = PROGRAMS / "ollama_pull.py"
 READY_FILE = "/tmp/models-ready"
 PULLER_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
 """The model gate is one small Python script (ollama_pull.py, standard library only) polling Ollama's API."""

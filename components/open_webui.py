@@ -13,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from in_cluster import PROGRAMS
 from components.connection_budget import (POSTGRES_ROLE_ANNOTATION, POSTGRES_SERVER_ANNOTATION, Workload,
                                           with_application_name)
 from components.edge import HSTS
@@ -27,7 +28,7 @@ BACKEND_DIR = "/app/backend"
 """The image's working directory: Open WebUI's package lives here, importable from it (it is not pip-installed)."""
 DATA_DIR = f"{BACKEND_DIR}/data"
 MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
-GATE_SCRIPT = Path(__file__).with_name("schema_gate.py")
+GATE_SCRIPT = PROGRAMS / "schema_gate.py"
 ROLLING_SURGE = 1
 """Pods a rolling update adds above the count before an old one stops (maxUnavailable is 0): the budgets count it."""
 PRE_STOP_SECONDS = 10

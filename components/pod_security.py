@@ -32,7 +32,7 @@ def hardened(run_as_user: Optional[int] = None) -> k8s.core.v1.SecurityContextAr
 
 
 API_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
-"""Where a client library (and components/schema_gate.py) finds the service account's token, CA and namespace."""
+"""Where a client library (and in_cluster/schema_gate.py) finds the service account's token, CA and namespace."""
 API_TOKEN_VOLUME_NAME = "kube-api-access"
 API_TOKEN_VOLUME = k8s.core.v1.VolumeArgs(
     name=API_TOKEN_VOLUME_NAME, projected=k8s.core.v1.ProjectedVolumeSourceArgs(sources=[

@@ -1,7 +1,7 @@
 """What an `image` change does to the running Open WebUI: roll, or stop for a schema migration.
 
 Open WebUI's schema is its Alembic head, per release (releases.json, generated from the PyPI wheels by
-tools/release_heads.py). A new image whose head is the running one's rolls: new pods start beside the old ones, and
+ops/release_heads.py). A new image whose head is the running one's rolls: new pods start beside the old ones, and
 the old stop only once the new serve. A new head must never have two releases serving on one schema: the old pods
 stop before Alembic runs, and the new start after it. A release missing from the table is treated as a schema
 change: the safe side. Imports nothing from Pulumi, so the plan and the tests read it too.

@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tools.mock_engine import MockRun, run_program  # noqa: E402
-from tools.postgres_server import RunningPostgres, start_postgres  # noqa: E402
+from offline_plan.mock_engine import MockRun, run_program  # noqa: E402
+from testing.postgres_server import RunningPostgres, start_postgres  # noqa: E402
 
 # Azure's allow-list, simulated on the real server: refuses CREATE EXTENSION with Azure's exact message and
 # SQLSTATE unless the name is in the custom setting azure.extensions (comma-separated, any case).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
-from tools.mock_engine import Registration
+from offline_plan.mock_engine import Registration
 
 PREFIX = "urn:pulumi:seed::openwebui-aks::"
 

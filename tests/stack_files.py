@@ -10,7 +10,7 @@ from typing import Any, Iterator, Optional
 
 import yaml
 
-from tools.mock_engine import ROOT
+from offline_plan.mock_engine import ROOT
 
 
 def stack_config(stack: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import yaml
 
 from components.aks import (AKS_SERVER_APP, RBAC_CLUSTER_ADMIN, AksCluster, AksClusterArgs, AksSettings,
                             kubelogin_azurecli)
-from tools.mock_engine import MOCK_KUBECONFIG, is_secret, reveal, run_components
+from offline_plan.mock_engine import MOCK_KUBECONFIG, is_secret, reveal, run_components
 
 
 def settings(**changes: Any) -> AksSettings:

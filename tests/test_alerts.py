@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.mock_engine import MockRun, reveal, run_program
+from offline_plan.mock_engine import MockRun, reveal, run_program
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])

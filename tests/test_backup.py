@@ -1,7 +1,7 @@
 """FilesBackup on its own, under the SDK's mock runtime: the vault, the daily policy, the account and the share."""
 
 from components.backup import BACKUP_TIME, FilesBackup, FilesBackupArgs, FilesBackupSettings
-from tools.mock_engine import run_components
+from offline_plan.mock_engine import run_components
 
 
 def build(days: int, protect: bool = False):

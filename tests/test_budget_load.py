@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.budget_load import AZURE_RESERVATIONS, LoadReport, error_kind, open_webui_engines, prove
+from benchmarks.budget_load import AZURE_RESERVATIONS, LoadReport, error_kind, open_webui_engines, prove
 
 
 @pytest.fixture(scope="module")

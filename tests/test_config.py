@@ -3,7 +3,7 @@
 import pytest
 
 from components.config import ConfigError
-from tools.mock_engine import run_program
+from offline_plan.mock_engine import run_program
 
 BAD_CONFIGS = [
     # (overrides on the dev stack, key the message must name, what it must say)
@@ -107,7 +107,7 @@ def test_budget_message_shows_the_arithmetic_and_names_the_keys():
 
 
 def test_nothing_is_declared_when_config_is_bad():
-    from tools import mock_engine
+    from offline_plan import mock_engine
 
     config, secret_keys = mock_engine.stack_config("dev", {"filesSizeGi": 20})
     monitor = mock_engine.start("dev", config, secret_keys)

@@ -8,7 +8,7 @@ import pytest
 from components.aks import RBAC_CLUSTER_ADMIN
 from policy_fixtures import replace
 from test_policy_validators import resource_violations, seed_cluster, stack_violations
-from tools.mock_engine import MockRun, reveal, run_program
+from offline_plan.mock_engine import MockRun, reveal, run_program
 
 import sys
 from pathlib import Path

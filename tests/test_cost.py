@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.cost import estimate, load_prices
-from tools.mock_engine import reveal, run_program
+from offline_plan.mock_engine import reveal, run_program
 
 
 def bill(stack: str, **overrides: object):

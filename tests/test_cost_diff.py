@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 
 from stack_files import stack_config, temporary_stack
-from tools.cost_diff import diff, markdown
-from tools.mock_engine import ROOT
+from ops.cost_diff import diff, markdown
+from offline_plan.mock_engine import ROOT
 
 
 def plan_json(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """`make plan` of a repository stack with overrides (a stack made for the test), its plan.json read back."""
     policy = json.loads((ROOT / "policy" / f"{stack}.json").read_text())
     with temporary_stack({**stack_config(stack), **overrides}, policy) as name:
-        result = subprocess.run([sys.executable, "-m", "tools.plan", name], cwd=ROOT, capture_output=True, text=True,
+        result = subprocess.run([sys.executable, "-m", "offline_plan.plan", name], cwd=ROOT, capture_output=True, text=True,
                                 timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
         plan: dict[str, Any] = json.loads((ROOT / "build" / name / "plan.json").read_text())
@@ -64,8 +64,8 @@ def test_the_command_prints_one_section_per_stack(plans, tmp_path):
     base, head = plans
     (tmp_path / "b.json").write_text(json.dumps(base))
     (tmp_path / "h.json").write_text(json.dumps(head))
-    result = subprocess.run([sys.executable, "-m", "tools.cost_diff", str(tmp_path / "b.json"), str(tmp_path / "h.json")],
+    result = subprocess.run([sys.executable, "-m", "ops.cost_diff", str(tmp_path / "b.json"), str(tmp_path / "h.json")],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.count("### ") == 1
-    assert subprocess.run([sys.executable, "-m", "tools.cost_diff", "one.json"], cwd=ROOT, capture_output=True,
+    assert subprocess.run([sys.executable, "-m", "ops.cost_diff", "one.json"], cwd=ROOT, capture_output=True,
                           timeout=60).returncode == 2

@@ -4,7 +4,7 @@ import re
 
 import yaml
 
-from tools.mock_engine import ROOT, MockRun, reveal
+from offline_plan.mock_engine import ROOT, MockRun, reveal
 
 README = (ROOT / "README.md").read_text()
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from components.open_webui import MIGRATE
-from tools.e2e.judge import (config_check, connections_check, engines_check, fault_check, hpa_desired,
+from e2e.judge import (config_check, connections_check, engines_check, fault_check, hpa_desired,
                              job_config_keys, memory_peak_check, release_checks, sizing_check, summarize)
-from tools.e2e.usage import Usage
+from e2e.usage import Usage
 
 ENV = {"OLLAMA_BASE_URLS": "http://ollama.open-webui.svc.cluster.local:11434",
        "WEBUI_URL": "https://openwebui-dev.westeurope.cloudapp.azure.com",

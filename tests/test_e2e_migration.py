@@ -1,4 +1,4 @@
-"""The migration scenario's pure parts (tools/e2e/migration.py): what it renders and runs, and how it judges what
+"""The migration scenario's pure parts (e2e/migration.py): what it renders and runs, and how it judges what
 the new platform answers against what the old install answered. `make e2e` runs it on the real release."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from components.config import DATA_MIGRATION_NAME
-from tools.e2e.migration import OLD_CLAIM, differences, digests, render_with_migration, retrieval_problems
-from tools.e2e.rendered import COMPONENT_LABEL, NAME_LABEL, local_paths, workload
+from e2e.migration import OLD_CLAIM, differences, digests, render_with_migration, retrieval_problems
+from e2e.rendered import COMPONENT_LABEL, NAME_LABEL, local_paths, workload
 
 
 def seen_by(chats: dict[str, Any], folders: dict[str, Any]) -> dict[str, Any]:

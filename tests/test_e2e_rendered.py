@@ -13,11 +13,11 @@ from components.config import APP_NAME
 from components.open_webui import MIGRATION_DATABASE_URL, secret_values
 from components.postgres import database_url
 from components.redis import redis_url
-from tools.e2e.local_stack import image_command, local_env
-from tools.e2e.release import Release, version_of_image
-from tools.e2e.rendered import (COMPONENT_LABEL, NAME_LABEL, RenderedError, expand, local_paths, localize,
+from e2e.local_stack import image_command, local_env
+from e2e.release import Release, version_of_image
+from e2e.rendered import (COMPONENT_LABEL, NAME_LABEL, RenderedError, expand, local_paths, localize,
                                 secret_keys, workload)
-from tools.plan import manifests
+from offline_plan.plan import manifests
 
 LOCAL_DB = database_url("openwebuiadmin", "pw/with:odd@chars", "127.0.0.1", "openwebui", port=15432)
 LOCAL_REDIS = redis_url("127.0.0.1", "redispw", port=16379)

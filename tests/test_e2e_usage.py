@@ -8,7 +8,7 @@ import time
 
 import psutil
 
-from tools.e2e.usage import UsageSampler, peak_rss_while
+from e2e.usage import UsageSampler, peak_rss_while
 
 MIB = 1024 * 1024
 

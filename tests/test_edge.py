@@ -8,10 +8,10 @@ import pytest
 
 from components.aks import POD_CIDR
 from components.edge import HSTS, ISSUERS
-from tools.mock_engine import MockRun, reveal, run_program
+from offline_plan.mock_engine import MockRun, reveal, run_program
 from test_network import NETWORK_CONTRIBUTOR
-from tools.pinned_schemas import validate_custom_resource, validate_release
-from tools.plan import releases
+from offline_plan.pinned_schemas import validate_custom_resource, validate_release
+from offline_plan.plan import releases
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])

@@ -1,7 +1,7 @@
 """PremiumFilesVolume on its own, under the SDK's mock runtime: the stack's own share, statically provisioned."""
 
 from components.files_storage import FilesSettings, PremiumFilesVolume, PremiumFilesVolumeArgs
-from tools.mock_engine import is_secret, reveal, run_components
+from offline_plan.mock_engine import is_secret, reveal, run_components
 
 
 def build(settings: FilesSettings, protect: bool = False):

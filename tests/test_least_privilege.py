@@ -12,8 +12,8 @@ from components.open_webui import SECRETS_ANNOTATION
 from components.pod_security import API_TOKEN_PATH
 from policy_fixtures import replace, seed_stack
 from test_policy_validators import resource_violations, stack_violations
-from tools.mock_engine import MockRun, reveal, run_program
-from tools.policy_client import PolicyPackServer, policy_config_for
+from offline_plan.mock_engine import MockRun, reveal, run_program
+from offline_plan.policy_client import PolicyPackServer, policy_config_for
 
 import sys
 from pathlib import Path

@@ -1,5 +1,5 @@
-"""tools/migrate_database.py on webui.db files the real Open WebUI wrote (tests/fixtures, made by
-tools/e2e/old_install.py: 0.12.4 at the head, 0.6.43 twelve minor releases older), into the real PostgreSQL, with
+"""in_cluster/migrate_database.py on webui.db files the real Open WebUI wrote (tests/fixtures, made by
+e2e/old_install.py: 0.12.4 at the head, 0.6.43 twelve minor releases older), into the real PostgreSQL, with
 Open WebUI 0.12.4's own Alembic (build/open-webui, the wheel the stacks' image runs)."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import psycopg
 import pytest
 
 from components.open_webui import MIGRATE
-from tools.e2e.judge import job_config_keys
-from tools.migrate_database import STACK_CONFIG
-from tools.postgres_server import RunningPostgres
-from tools.verify import ALEMBIC_HEADS
+from e2e.judge import job_config_keys
+from in_cluster.migrate_database import STACK_CONFIG
+from testing.postgres_server import RunningPostgres
+from ops.verify import ALEMBIC_HEADS
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -32,7 +32,7 @@ CURRENT, OLDER = FIXTURES / "webui-0.12.4.db", FIXTURES / "webui-0.6.43.db"
 
 def run(source: Path, url: str, work: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": f"{OPEN_WEBUI}:{ROOT}"}
-    return subprocess.run([sys.executable, "-m", "tools.migrate_database", "--sqlite", str(source), "--database-url",
+    return subprocess.run([sys.executable, "-m", "in_cluster.migrate_database", "--sqlite", str(source), "--database-url",
                            url, "--work", str(work), "--report", str(work / "report.json"), *extra],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
@@ -151,7 +151,7 @@ def test_a_run_killed_mid_table_completes_on_the_next(postgres: RunningPostgres,
     url = url_of(postgres, database)
     env = {**os.environ, "PYTHONPATH": f"{OPEN_WEBUI}:{ROOT}"}
     work = tmp_path / "work"
-    process = subprocess.Popen([sys.executable, "-m", "tools.migrate_database", "--sqlite", str(CURRENT),
+    process = subprocess.Popen([sys.executable, "-m", "in_cluster.migrate_database", "--sqlite", str(CURRENT),
                                 "--database-url", url, "--work", str(work), "--batch-size", "1"],
                                env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout

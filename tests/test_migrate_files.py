@@ -1,4 +1,4 @@
-"""The data-directory copy (tools/migrate_files.py): what moves, checksums, idempotence, the SQLite stop."""
+"""The data-directory copy (in_cluster/migrate_files.py): what moves, checksums, idempotence, the SQLite stop."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import migrate_files
-from tools.mock_engine import ROOT
+from in_cluster import migrate_files
+from offline_plan.mock_engine import ROOT
 
 
 def old_data_dir(root: Path, sqlite: bool = False) -> Path:
@@ -35,7 +35,7 @@ def digests(root: Path) -> dict[str, str]:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tools.migrate_files", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "in_cluster.migrate_files", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
 
 

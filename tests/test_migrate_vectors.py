@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 import chroma_store
-from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres
-from tools.mock_engine import ROOT
+from testing.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres
+from offline_plan.mock_engine import ROOT
 
 ROWS = 3000
 COLLECTIONS = chroma_store.open_webui_collections(ROWS)
@@ -38,7 +38,7 @@ def vector_db(postgres: RunningPostgres, database: str) -> Iterator[str]:
 
 
 def migrate(store: Path, url: str, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tools.migrate_vectors", "--chroma", str(store), "--database-url",
+    return subprocess.run([sys.executable, "-m", "in_cluster.migrate_vectors", "--chroma", str(store), "--database-url",
                            url, "--batch-size", "400", *extra], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
 
@@ -140,7 +140,7 @@ def test_a_run_killed_mid_way_completes_on_the_next(store: Path, vector_db: str)
         conn.execute("CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.3); "
                      "RETURN NULL; END $$")
         conn.execute("CREATE TRIGGER slow AFTER INSERT ON document_chunk FOR EACH STATEMENT EXECUTE FUNCTION slow()")
-    process = subprocess.Popen([sys.executable, "-m", "tools.migrate_vectors", "--chroma", str(store),
+    process = subprocess.Popen([sys.executable, "-m", "in_cluster.migrate_vectors", "--chroma", str(store),
                                 "--database-url", vector_db, "--batch-size", "200"], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -231,7 +231,7 @@ def test_the_url_and_its_password_are_never_printed(store: Path, vector_db: str)
 
 
 def test_database_url_may_come_from_the_environment(store: Path, vector_db: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "tools.migrate_vectors", "--chroma", str(store), "--dimension", "384",
+    result = subprocess.run([sys.executable, "-m", "in_cluster.migrate_vectors", "--chroma", str(store), "--dimension", "384",
                              "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=120,
                             env={**__import__("os").environ, "DATABASE_URL": vector_db})
     assert result.returncode == 0, result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.mock_engine import MOCK_EGRESS_ADDRESS, MockRun, reveal, run_program
+from offline_plan.mock_engine import MOCK_EGRESS_ADDRESS, MockRun, reveal, run_program
 
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job",
@@ -120,7 +120,7 @@ def test_every_container_is_hardened(run):
 
 
 def test_all_of_azure_only_when_listed_and_then_flagged():
-    from tools.policy_client import PolicyPackServer, check_stack
+    from offline_plan.policy_client import PolicyPackServer, check_stack
 
     run = run_program("dev", {"postgresFirewallRules": ["0.0.0.0-0.0.0.0"]})
     assert run.named("postgres-fw-azure-services")

@@ -7,7 +7,7 @@ from components.config import ConfigError
 from components.gpu_capacity import GPUS_PER_VM
 from components.node_capacity import (GIB, MIB, VM_SIZES, NodeCapacity, NodePool, PodDemand, Resources, allocatable,
                                       cpu_millicores, kube_reserved_cpu_m, kube_reserved_memory, memory_bytes)
-from tools.mock_engine import run_program
+from offline_plan.mock_engine import run_program
 
 
 def test_cpu_reservation_is_the_documented_table():

@@ -3,7 +3,7 @@
 from typing import Any
 
 from components.ollama import PULL_SCRIPT, Ollama, OllamaArgs, OllamaSettings, service_url
-from tools.mock_engine import MockRun, reveal, run_components
+from offline_plan.mock_engine import MockRun, reveal, run_components
 
 SETTINGS = OllamaSettings(
     image="ollama/ollama:0.17.7", replicas=2, models=("llama3.2:3b", "nomic-embed-text"), disk_gi=64,

@@ -1,4 +1,4 @@
-"""The model-puller script (components/ollama_pull.py) against a local server speaking Ollama's documented API.
+"""The model-puller script (in_cluster/ollama_pull.py) against a local server speaking Ollama's documented API.
 
 The server answers GET /api/version, GET /api/tags and POST /api/pull (streamed JSON lines) on 127.0.0.1 the
 way Ollama does; it never touches the network. The script runs as the pod runs it: a separate Python process.
@@ -17,7 +17,7 @@ from typing import Iterator, Optional
 
 import pytest
 
-from components import ollama_pull
+from in_cluster import ollama_pull
 from components.ollama import PULL_SCRIPT
 
 

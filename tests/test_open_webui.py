@@ -7,7 +7,7 @@ from typing import Any
 from components.entra_app import EntraSettings, SecretRotation
 from components.open_webui import SECRETS_ANNOTATION, OpenWebUI, OpenWebUIArgs, OpenWebUISettings
 from components.sign_in import SignInSettings
-from tools.mock_engine import is_secret, reveal, run_components
+from offline_plan.mock_engine import is_secret, reveal, run_components
 
 SETTINGS = OpenWebUISettings(
     image="ghcr.io/open-webui/open-webui:v0.12.4-cuda", min_replicas=2, max_replicas=6, cpu_target_percent=70,

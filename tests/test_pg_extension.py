@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from components.pg_extension import PgExtensionProvider
-from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres
+from testing.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres
 
 
 def props_for(postgres: RunningPostgres, database: str, name: str = "vector", **extra: Any) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from components.pg_extension import PgExtensionProvider
-from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD
-from tools.policy_client import struct
+from testing.postgres_server import SUPERUSER, SUPERUSER_PASSWORD
+from offline_plan.policy_client import struct
 
 URN = "urn:pulumi:dev::openwebui-aks::pulumi-python:dynamic/postgres:Extension::vector"
 

@@ -9,7 +9,7 @@ import pytest
 from psycopg import errors, sql
 
 from components.pg_role import PgRoleProvider
-from tools.postgres_server import RunningPostgres
+from testing.postgres_server import RunningPostgres
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import pytest
 import yaml
 
 from stack_files import temporary_stack
-from tools.mock_engine import ROOT, SECURE_PLACEHOLDER
+from offline_plan.mock_engine import ROOT, SECURE_PLACEHOLDER
 
 
 def plan(stack: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tools.plan", stack], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "offline_plan.plan", stack], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
 
 
@@ -119,7 +119,7 @@ def test_mandatory_policy_violation_exits_1(temp_stack):
 
 def test_manifests_are_validated_against_the_openapi_schema(tmp_path):
     # The program's config validation leaves nothing invalid to render, so the check is fed directly.
-    from tools.plan import write_manifests
+    from offline_plan.plan import write_manifests
 
     good = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ok"}}
     bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},

@@ -3,8 +3,8 @@
 import pytest
 
 from policy_fixtures import replace, seed_stack
-from tools.mock_engine import run_program
-from tools.policy_client import PolicyPackServer, policy_config_for
+from offline_plan.mock_engine import run_program
+from offline_plan.policy_client import PolicyPackServer, policy_config_for
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from components.node_capacity import Resources
 from policy_fixtures import container, registration, replace, seed_stack
-from tools.mock_engine import Registration, reveal
+from offline_plan.mock_engine import Registration, reveal
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent / "policy"))
 from cost import premium_files_size  # noqa: E402

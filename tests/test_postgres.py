@@ -7,7 +7,7 @@ import pulumi
 
 from components.connection_budget import POSTGRES_SKUS
 from components.postgres import FirewallRange, PostgresFlexibleServer, PostgresFlexibleServerArgs, PostgresSettings
-from tools.mock_engine import SECURE_PLACEHOLDER, is_secret, reveal, run_components
+from offline_plan.mock_engine import SECURE_PLACEHOLDER, is_secret, reveal, run_components
 
 
 def settings(**changes: Any) -> PostgresSettings:

@@ -3,7 +3,7 @@
 from typing import Any
 
 from components.redis import Redis, RedisArgs
-from tools.mock_engine import SECURE_PLACEHOLDER, is_secret, run_components
+from offline_plan.mock_engine import SECURE_PLACEHOLDER, is_secret, run_components
 
 
 def test_redis_serves_the_websocket_manager_without_persistence():

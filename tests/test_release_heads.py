@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 from components.upgrade import RECREATE, ROLLING, release_heads, upgrade_kind
-from tools.release_heads import MIGRATIONS, wheel_heads
+from ops.release_heads import MIGRATIONS, wheel_heads
 
 MIGRATION = '''"""{doc}
 
@@ -66,7 +66,7 @@ def test_an_upgrade_rolls_only_when_the_schema_holds():
 
 
 def test_make_plan_says_which_kind_an_image_change_makes():
-    from tools.plan import committed_image_tag, upgrade_lines
+    from offline_plan.plan import committed_image_tag, upgrade_lines
     rolling = upgrade_lines("v0.12.4", "v0.12.3", "FROM")
     assert rolling == ["  image v0.12.4: Alembic head 0bd252b206fb",
                        "  from v0.12.3 (FROM): ROLLING: v0.12.3 -> v0.12.4: same Alembic head 0bd252b206fb, no schema "

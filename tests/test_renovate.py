@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from tools.mock_engine import ROOT
+from offline_plan.mock_engine import ROOT
 
 CONFIG = json.loads((ROOT / "renovate.json").read_text())
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from components.config import ConfigError
-from tools.mock_engine import SECURE_PLACEHOLDER, is_secret, reveal, run_program
+from offline_plan.mock_engine import SECURE_PLACEHOLDER, is_secret, reveal, run_program
 
 NOW = datetime.now(timezone.utc)
 

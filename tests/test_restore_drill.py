@@ -1,4 +1,4 @@
-"""The restore drill's throwaway stack, made by tools/restore_drill.py and run under the mocks as `pulumi up` would;
+"""The restore drill's throwaway stack, made by ops/restore_drill.py and run under the mocks as `pulumi up` would;
 its workflow's steps are the README's."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import yaml
 
-from tools import restore_drill
-from tools.mock_engine import ROOT, reveal, run_program
+from ops import restore_drill
+from offline_plan.mock_engine import ROOT, reveal, run_program
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
 
@@ -45,7 +45,7 @@ def test_the_workflows_steps_are_the_readmes():
     workflow = yaml.safe_load((ROOT / ".github/workflows/restore-drill.yml").read_text())
     steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
     commands = [line.strip() for s in steps for line in str(s.get("run", "")).splitlines()
-                if re.match(r"\s*((venv/bin/)?python -m tools.restore_drill|pulumi (stack|up|destroy)|make verify)", line)]
+                if re.match(r"\s*((venv/bin/)?python -m ops.restore_drill|pulumi (stack|up|destroy)|make verify)", line)]
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Backups and restores"):]
     section = section[:section.index("\n## ", 3)]
@@ -58,7 +58,7 @@ def test_the_workflows_steps_are_the_readmes():
 def test_the_drill_is_reachable_from_the_runner_alone_and_passes_prods_mandatory_policies():
     import json
 
-    from tools.policy_client import PolicyPackServer
+    from offline_plan.policy_client import PolicyPackServer
     stack = "drill-private"
     path = ROOT / f"Pulumi.{stack}.yaml"
     try:

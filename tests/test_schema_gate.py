@@ -1,4 +1,4 @@
-"""The schema gate (components/schema_gate.py) against a real PostgreSQL and, for the Kubernetes side, make
+"""The schema gate (in_cluster/schema_gate.py) against a real PostgreSQL and, for the Kubernetes side, make
 e2e-upgrade's local Deployment and its API (real HTTP, the API server's shapes) over real processes."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from components import schema_gate
-from tools.e2e import cluster as cluster_module
-from tools.e2e.cluster import LocalCluster, longest_gap, old_after, Served
-from tools.e2e.services import Processes
-from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, free_port
+from in_cluster import schema_gate
+from e2e import cluster as cluster_module
+from e2e.cluster import LocalCluster, longest_gap, old_after, Served
+from e2e.services import Processes
+from testing.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, free_port
 
 SELECTOR = "app.kubernetes.io/name=open-webui,!app.kubernetes.io/component"
 

@@ -11,7 +11,7 @@ from components.entra_app import ADMIN_ROLE, USER_ROLE, SecretRotation, app_role
 from components.open_webui import SECRETS_ANNOTATION
 from components.sign_in import OAUTH_SECRETS
 from stack_files import temporary_stack
-from tools.mock_engine import SECURE_PLACEHOLDER, MockRun, is_secret, reveal, run_program
+from offline_plan.mock_engine import SECURE_PLACEHOLDER, MockRun, is_secret, reveal, run_program
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 ADMINS, USERS = "aaaaaaaa-0000-0000-0000-000000000001", "aaaaaaaa-0000-0000-0000-000000000002"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tools.mock_engine import MockRun, is_secret, reveal, run_program
+from offline_plan.mock_engine import MockRun, is_secret, reveal, run_program
 
 K8S_PREFIX = "kubernetes:"
 

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 
 from components.connection_budget import VERIFY_APPLICATION, with_application_name
-from tools.mock_engine import MOCK_KUBECONFIG, ROOT, MockRun, reveal
-from tools.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres, TlsFront
-from tools.verify import ALEMBIC_HEADS, Check, http_check, kubectl_error, kubernetes_checks, postgres_checks
+from offline_plan.mock_engine import MOCK_KUBECONFIG, ROOT, MockRun, reveal
+from testing.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres, TlsFront
+from ops.verify import ALEMBIC_HEADS, Check, http_check, kubectl_error, kubernetes_checks, postgres_checks
 
 # The tables Open WebUI's migrations leave (a few of them) and its pgvector store, as it creates them.
 OPEN_WEBUI_SCHEMA = """
@@ -252,7 +252,7 @@ def test_make_verify_exits_0_on_a_healthy_stack_and_1_naming_the_check_and_fix(o
     objects.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": live(dev_run)}))
 
     def verify(*extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "tools.verify", "dev", "--outputs", str(saved),
+        return subprocess.run([sys.executable, "-m", "ops.verify", "dev", "--outputs", str(saved),
                                "--kubernetes", str(objects), *extra], cwd=ROOT, capture_output=True, text=True,
                               timeout=120)
 
@@ -274,7 +274,7 @@ def test_make_verify_exits_0_on_a_healthy_stack_and_1_naming_the_check_and_fix(o
 def test_outputs_missing_a_key_get_one_line_naming_it(outputs, tmp_path):
     saved = tmp_path / "outputs.json"
     saved.write_text(json.dumps({k: v for k, v in outputs.items() if k != "kubeconfig"}))
-    result = subprocess.run([sys.executable, "-m", "tools.verify", "dev", "--outputs", str(saved)], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "ops.verify", "dev", "--outputs", str(saved)], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and result.stderr == ""
     assert result.stdout.strip().splitlines() == [
@@ -311,7 +311,7 @@ def test_an_unreachable_cluster_and_database_still_report_every_check(outputs, t
     saved = tmp_path / "outputs.json"
     saved.write_text(json.dumps({**outputs, "kubeconfig": kubeconfig, "url": f"https://127.0.0.1:{port}",
                                  "databaseUrl": f"postgresql://u:p@127.0.0.1:{port}/openwebui?sslmode=require"}))
-    result = subprocess.run([sys.executable, "-m", "tools.verify", "dev", "--outputs", str(saved)], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "ops.verify", "dev", "--outputs", str(saved)], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     closed.close()
     lines = result.stdout.splitlines()

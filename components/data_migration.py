@@ -21,10 +21,10 @@ import pulumi_kubernetes as k8s
 
 from in_cluster import PROGRAMS
 from components.connection_budget import POSTGRES_CONNECTIONS_ANNOTATION, POSTGRES_SERVER_ANNOTATION, PlainClient
-from components.open_webui import BACKEND_DIR, DATA_DIR, OpenWebUISettings
+from components.open_webui import DATA_DIR, IMPORTABLE, OpenWebUISettings
 from components.pod_security import hardened
 
-SCRIPTS = ("postgres_target.py", "migrate_database.py", "migrate_files.py", "migrate_vectors.py")
+SCRIPTS = ("postgres_target.py", "alembic_step.py", "migrate_database.py", "migrate_files.py", "migrate_vectors.py")
 RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
 """The migrator holds one batch of rows or vectors and Chroma's SQLite cache at a time: its memory does not grow
 with the data. It runs once, before the replicas, so a generous limit costs nothing at the peak."""
@@ -116,9 +116,7 @@ class DataMigration(pulumi.ComponentResource):
                                 secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
                                     name=secret.metadata.name, key="DATABASE_URL")))]
                             + [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in index_env.items()]
-                            + [k8s.core.v1.EnvVarArgs(name="TMPDIR", value="/scratch"),
-                               # The scripts run from /migrate; Open WebUI's Alembic must import open_webui.
-                               k8s.core.v1.EnvVarArgs(name="PYTHONPATH", value=BACKEND_DIR)],
+                            + [k8s.core.v1.EnvVarArgs(name="TMPDIR", value="/scratch"), IMPORTABLE],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests=RESOURCES["requests"], limits=RESOURCES["limits"]),
                             security_context=hardened(),

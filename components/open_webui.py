@@ -29,6 +29,11 @@ BACKEND_DIR = "/app/backend"
 DATA_DIR = f"{BACKEND_DIR}/data"
 MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
 GATE_SCRIPT = PROGRAMS / "schema_gate.py"
+SCHEMA_JOB_SCRIPT = PROGRAMS / "schema_job.py"
+"""The schema Job's program: schema, the stack-owned settings, the first account, the vector store, the model."""
+IMPORTABLE = k8s.core.v1.EnvVarArgs(name="PYTHONPATH", value=BACKEND_DIR)
+"""A script run by path has its own folder first on sys.path, not the working directory the image imports Open WebUI
+from: the programs that import it name the folder."""
 ROLLING_SURGE = 1
 """Pods a rolling update adds above the count before an old one stops (maxUnavailable is 0): the budgets count it."""
 PRE_STOP_SECONDS = 10
@@ -43,65 +48,6 @@ SECRETS_ANNOTATION = "openwebui.io/secrets-digest"
 """On the replicas' pod template: a digest of the Secret's values they read (not a credential), so a rotated
 password or client secret rolls them onto it; env from a Secret is read only when a container starts."""
 
-MIGRATE = """\
-import asyncio, os, secrets
-import open_webui.config  # with ENABLE_DB_MIGRATIONS=true this runs Alembic to head
-from open_webui.config import seed_registered_defaults
-from open_webui.models.auths import Auths
-from open_webui.models.config import Config
-from open_webui.models.users import Users
-from open_webui.utils.auth import create_admin_user, get_password_hash
-from sentence_transformers import SentenceTransformer
-
-# Every replica inserts the config table's missing defaults at start, with no lock: replicas starting together
-# collide on its primary key and all but one crash (seen in `make e2e`). Seeded here first, they find nothing to add.
-asyncio.run(seed_registered_defaults())
-
-# Open WebUI reads its Ollama connections and its own URL from the database on every request; env only seeds
-# them on a first start. Writing them here makes a changed ollamaBaseUrl, Ollama service or hostname reach the
-# running app.
-urls = [url for url in os.environ.get("OLLAMA_BASE_URLS", "").split(";") if url]
-asyncio.run(Config.upsert({"ollama.base_urls": urls, "ollama.enable": bool(urls), "webui.url": os.environ["WEBUI_URL"],
-                           # sign-in is the stack's too: an admin's toggle in the UI must not reopen sign-up for good
-                           "ui.enable_signup": os.environ["ENABLE_SIGNUP"] == "true",
-                           "ui.enable_login_form": os.environ["ENABLE_LOGIN_FORM"] == "true",
-                           "ui.default_user_role": os.environ["DEFAULT_USER_ROLE"]}))
-
-
-# The first account on an empty database is admin, whoever makes it (components/sign_in.py). Every replica would
-# make the env's admin at start (main.py), each checking for users first with no lock; here it is made once, before
-# any replica serves. A migrated or restored database keeps its own users, and no second admin is made.
-async def first_account():
-    if await Users.has_users():
-        return
-    email, name = os.environ["WEBUI_ADMIN_EMAIL"], os.environ["WEBUI_ADMIN_NAME"]
-    if os.environ["ENABLE_PASSWORD_AUTH"] == "true":
-        made = await create_admin_user(email, os.environ["WEBUI_ADMIN_PASSWORD"], name)
-    else:  # Entra ID: a placeholder with no access and a password nobody knows, so no Entra user is the first
-        made = await Auths.insert_new_auth(email=email, password=await get_password_hash(secrets.token_urlsafe(32)),
-                                           name=name, role="pending")
-    if not made:
-        raise SystemExit(f"could not make the first account {email}: see the log above")
-
-asyncio.run(first_account())
-
-# Every replica also creates the vector store's table and indexes at start (Open WebUI's vector client, on import),
-# checking first with no lock: replicas starting together race to create document_chunk and the loser crashes
-# (seen in `make e2e`). Created here first, with the app's own client and settings, they find it there.
-import open_webui.retrieval.vector.factory
-SentenceTransformer(os.environ["RAG_EMBEDDING_MODEL"], cache_folder=os.environ["SENTENCE_TRANSFORMERS_HOME"])
-
-# The replicas connect as the app role, not the admin; their vector client runs CREATE INDEX IF NOT EXISTS on
-# import, which PostgreSQL allows only to the table's owner even when the index exists: the role owns the table
-# (components/pg_role.py GRANTS).
-if os.environ.get("VECTOR_DB") == "pgvector":
-    import psycopg
-    from psycopg import sql
-    with psycopg.connect(os.environ["PGVECTOR_DB_URL"], autocommit=True) as conn:
-        role = sql.Identifier(os.environ["APP_DATABASE_ROLE"])
-        conn.execute(sql.SQL("ALTER TABLE document_chunk OWNER TO {}").format(role))
-"""
-"""The migration Job's program: schema, the stack-owned settings, the vector store, the shared embedding model."""
 
 
 def migration_job_name(app: str, image: str, step: str = "migrate") -> str:
@@ -319,7 +265,7 @@ class OpenWebUI(pulumi.ComponentResource):
         script = k8s.core.v1.ConfigMap(
             f"{name}-schema-gate", metadata=k8s.meta.v1.ObjectMetaArgs(name=account_name, namespace=args.namespace,
                                                                        labels=labels),
-            data={GATE_SCRIPT.name: GATE_SCRIPT.read_text()}, opts=child)
+            data={script.name: script.read_text() for script in (GATE_SCRIPT, SCHEMA_JOB_SCRIPT)}, opts=child)
         account = k8s.core.v1.ServiceAccount(
             f"{name}-schema-gate-account",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=account_name, namespace=args.namespace, labels=labels),
@@ -345,7 +291,7 @@ class OpenWebUI(pulumi.ComponentResource):
             opts=child)
         env = [k8s.core.v1.EnvVarArgs(name="NAMESPACE", value_from=k8s.core.v1.EnvVarSourceArgs(
                    field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="metadata.namespace"))),
-               k8s.core.v1.EnvVarArgs(name="DEPLOYMENT", value=name),
+               k8s.core.v1.EnvVarArgs(name="DEPLOYMENT", value=name), IMPORTABLE,
                # the Deployment's pods: the Jobs' own carry a component label
                k8s.core.v1.EnvVarArgs(name="POD_SELECTOR",
                                       value=",".join(f"{k}={v}" for k, v in labels.items()) + f",!{COMPONENT_LABEL}"),
@@ -452,7 +398,7 @@ class OpenWebUI(pulumi.ComponentResource):
                        labels: dict[str, str], annotations: dict[str, str], gate: "SchemaGate") -> k8s.batch.v1.Job:
         """One Job per image tag: Alembic runs once, not in every replica at once, before the Deployment rolls.
 
-        See MIGRATE. The Job also fills the shared embedding model cache once: the image pre-downloads the model
+        See in_cluster/schema_job.py. The Job also fills the shared embedding model cache once: the image pre-downloads the model
         under the data directory, which the volume mount hides, so an init container copies it onto the volume
         (atomically, if absent). A changed env (the Ollama URLs) replaces the Job, so it runs again.
         """
@@ -482,9 +428,10 @@ class OpenWebUI(pulumi.ComponentResource):
                             gate.container("gate", args.settings.image, [e for e in env if e.name == "DATABASE_URL"],
                                            resources)],
                         containers=[k8s.core.v1.ContainerArgs(
-                            name="migrate", image=args.settings.image, command=["python", "-c", MIGRATE], env=env,
-                            resources=resources, security_context=hardened(),
-                            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR)])],
+                            name="migrate", image=args.settings.image, command=gate.program(SCHEMA_JOB_SCRIPT),
+                            env=[*env, IMPORTABLE], resources=resources, security_context=hardened(),
+                            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR),
+                                           gate.programs_mount])],
                         volumes=[data_volume, *gate.volumes],
                     ),
                 ),
@@ -512,10 +459,15 @@ class SchemaGate:
         return [k8s.core.v1.VolumeArgs(name="schema-gate", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
             name=self.config_map)), API_TOKEN_VOLUME]
 
+    programs_mount = k8s.core.v1.VolumeMountArgs(name="schema-gate", mount_path="/schema-gate", read_only=True)
+
+    @staticmethod
+    def program(script: Path, *argv: str) -> list[str]:
+        return ["python", f"/schema-gate/{script.name}", *argv]
+
     def container(self, step: str, image: str, env: list[k8s.core.v1.EnvVarArgs],
                   resources: k8s.core.v1.ResourceRequirementsArgs) -> k8s.core.v1.ContainerArgs:
         return k8s.core.v1.ContainerArgs(
-            name=f"schema-{step}", image=image, command=["python", f"/schema-gate/{GATE_SCRIPT.name}", step],
+            name=f"schema-{step}", image=image, command=self.program(GATE_SCRIPT, step),
             env=self.env + env, resources=resources, security_context=hardened(),
-            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="schema-gate", mount_path="/schema-gate", read_only=True),
-                           API_TOKEN_MOUNT])
+            volume_mounts=[self.programs_mount, API_TOKEN_MOUNT])

@@ -107,9 +107,9 @@ def contract(stack: LocalStack) -> list[Check]:
     app as a worker does, with the env the replicas ran with, or the Job's when the Job failed (that one may bring
     the database to the release's head first). Reported in both cases: a failed Job is when it matters most."""
     job = workload(stack.objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, stack.secrets)
-    # APP_DATABASE_ROLE is the Job program's own (components/open_webui.py MIGRATE), not the release's
+    # APP_DATABASE_ROLE is the Job program's own (in_cluster/schema_job.py), not the release's
     names = sorted({*stack.rendered_env, *job.containers[0].env} - {APP_ROLE_ENV})
-    keys = stack.job_keys or job_config_keys(job.containers[0].command)
+    keys = stack.job_keys or job_config_keys(job.program(job.containers[0])[2])
     _, env, cwd = stack.container_process(stack.container if stack.job_keys else job.containers[0])
     probe = subprocess.run([str(stack.release.python), str(HERE / "release_facts.py"),
                             json.dumps({"env": names, "config_keys": keys})],

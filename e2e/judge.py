@@ -15,9 +15,8 @@ from e2e.usage import Usage
 from ops.verify import Check
 
 
-def job_config_keys(command: Sequence[str]) -> list[str]:
-    """The Config keys the migration Job's program writes: the literal keys of its Config.upsert({...}) call."""
-    source = command[-1]
+def job_config_keys(source: str) -> list[str]:
+    """The Config keys the schema Job's program writes: the literal keys of its Config.upsert({...}) call."""
     keys: list[str] = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "upsert":
@@ -38,7 +37,7 @@ def config_check(rows: Mapping[str, Any], env: Mapping[str, str]) -> Check:
              if rows.get(key) != value]
     return Check("config table holds the stack's settings", not wrong,
                  "; ".join(wrong) or ", ".join(f"{k}={v!r}" for k, v in wanted.items()),
-                 "the migration Job writes these with Config.upsert (components/open_webui.py MIGRATE): check its "
+                 "the migration Job writes these with Config.upsert (in_cluster/schema_job.py): check its "
                  "keys against the release's config.py (the release check below names unknown ones)")
 
 
@@ -132,7 +131,7 @@ def release_checks(facts: Mapping[str, Any], known_heads: Mapping[str, str], ima
               "change components/open_webui.py (environment) before deploying it"),
         Check("release defines the Config keys the Job writes", not unknown,
               f"unknown: {', '.join(unknown)}" if unknown else "all defined",
-              "change the keys in components/open_webui.py MIGRATE to the release's (config.py's Config defaults)"),
+              "change the keys in in_cluster/schema_job.py to the release's (config.py's Config defaults)"),
         Check("Alembic head of the release", len(heads) == 1 and (known is None or heads == [known]),
               f"{', '.join(heads)}" + (f"; components/releases.json has {known} for {image_tag}" if known else
                                        f"; {image_tag} is not in components/releases.json"),

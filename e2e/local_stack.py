@@ -169,10 +169,10 @@ class LocalStack:
         holds other values (an earlier deploy's, or an admin's): the stack-owned keys must end as the stack says.
         job_keys stays empty when the Job failed."""
         job = self.job()
+        volume, file, program = job.program(job.containers[0])
         if self.sabotage == "config-key":
-            main = job.containers[0]
-            command = tuple(c.replace('"ollama.base_urls"', '"ollama.base_url"') for c in main.command)
-            job = replace(job, containers=(replace(main, command=command),))
+            program = program.replace('"ollama.base_urls"', '"ollama.base_url"')
+            job = replace(job, config_maps={**job.config_maps, volume: {**job.config_maps[volume], file: program}})
         self.mount_config_maps(job)
         job_app = f"{APP_NAME}-migrate"
         started = time.monotonic()
@@ -188,7 +188,7 @@ class LocalStack:
             failed = self.run_containers(f"{job.name} (again)", job.containers)
             if failed:
                 return [done, failed]
-        self.job_keys = job_config_keys(job.containers[0].command)
+        self.job_keys = job_config_keys(program)
         with self.pg.superuser() as conn:
             rows = conn.execute("SELECT key, value FROM config WHERE key = ANY(%s)", (self.job_keys,)).fetchall()
             store = vector_store_check(conn, self.webui)

@@ -49,6 +49,12 @@ class Workload:
     config_maps: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Volume name -> the files of the ConfigMap it mounts."""
 
+    def program(self, container: Container) -> tuple[str, str, str]:
+        """The script a container runs (`python /mount/script.py ...`): its ConfigMap's volume, file name and text."""
+        directory, _, file = container.command[1].rpartition("/")
+        volume = container.mounts[directory]
+        return volume, file, self.config_maps[volume][file]
+
 
 def load_manifests(directory: Path) -> list[dict[str, Any]]:
     if not directory.is_dir():

@@ -63,7 +63,7 @@ EXIT_REFUSED = 2
 VERSION_TABLE = "alembic_version"
 STACK_CONFIG = ("ollama.base_urls", "ollama.enable", "webui.url", "ui.enable_signup", "ui.enable_login_form",
                 "ui.default_user_role")
-"""Config keys the schema Job writes from the stack (components/open_webui.py MIGRATE): the old install's values
+"""Config keys the schema Job writes from the stack (in_cluster/schema_job.py): the old install's values
 are not carried."""
 OPEN_WEBUI_TABLES = {"auth", "user", "chat", "config"}
 """Any of these makes a SQLite file an Open WebUI database."""
@@ -71,33 +71,8 @@ SHOWN = 5
 """Keys named per kind of problem in the output (the report lists up to SHOWN_IN_REPORT)."""
 SHOWN_IN_REPORT = 100
 
-ALEMBIC = r"""
-import json, sys
-from importlib.util import find_spec
-from pathlib import Path
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-
-package = Path(find_spec("open_webui").submodule_search_locations[0])
-config = Config(str(package / "alembic.ini"))
-config.set_main_option("script_location", str(package / "migrations"))
-script = ScriptDirectory.from_config(config)
-head = script.get_current_head()
-current = sys.argv[1] or None
-if current:
-    try:
-        script.get_revision(current)
-    except CommandError:
-        print(json.dumps({"head": head, "unknown": current}))
-        sys.exit(0)
-if sys.argv[2] == "upgrade":
-    command.upgrade(config, "head")
-print(json.dumps({"head": head}))
-"""
-"""Run by the installed Open WebUI's Python, its own env.py reading DATABASE_URL: the release's Alembic, on one
-database per process (open_webui.env reads the URL once, at import)."""
+ALEMBIC_STEP = Path(__file__).with_name("alembic_step.py")
+"""The release's Alembic, run by the installed Open WebUI's Python beside this script."""
 
 
 class Refused(Exception):
@@ -278,7 +253,7 @@ def alembic(database_url: str, current: Optional[str], upgrade: bool, scratch: P
     env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(scratch / "data"),
            "WEBUI_SECRET_KEY": os.environ.get("WEBUI_SECRET_KEY") or "unused-by-alembic"}
     env.pop("DATABASE_SCHEMA", None)
-    done = subprocess.run([sys.executable, "-c", ALEMBIC, current or "", "upgrade" if upgrade else "check"],
+    done = subprocess.run([sys.executable, str(ALEMBIC_STEP), current or "", "upgrade" if upgrade else "check"],
                           env=env, cwd=scratch, capture_output=True, text=True)
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-8:])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.open_webui import MIGRATE
+from components.open_webui import SCHEMA_JOB_SCRIPT
 from e2e.judge import (config_check, connections_check, engines_check, fault_check, hpa_desired,
                              job_config_keys, memory_peak_check, release_checks, sizing_check, summarize)
 from e2e.usage import Usage
@@ -18,11 +18,11 @@ ENV = {"OLLAMA_BASE_URLS": "http://ollama.open-webui.svc.cluster.local:11434",
 
 
 def test_the_keys_the_job_writes_come_from_its_own_program() -> None:
-    assert job_config_keys(["python", "-c", MIGRATE]) == ["ollama.base_urls", "ollama.enable", "webui.url",
+    assert job_config_keys(SCHEMA_JOB_SCRIPT.read_text()) == ["ollama.base_urls", "ollama.enable", "webui.url",
                                                           "ui.enable_signup", "ui.enable_login_form",
                                                           "ui.default_user_role"]
-    misspelt = MIGRATE.replace('"ollama.base_urls"', '"ollama.base_url"')
-    assert "ollama.base_url" in job_config_keys(["python", "-c", misspelt])
+    misspelt = SCHEMA_JOB_SCRIPT.read_text().replace('"ollama.base_urls"', '"ollama.base_url"')
+    assert "ollama.base_url" in job_config_keys(misspelt)
 
 
 def test_config_check() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components.config import APP_NAME
-from components.open_webui import MIGRATION_DATABASE_URL, secret_values
+from components.open_webui import MIGRATION_DATABASE_URL, SCHEMA_JOB_SCRIPT, secret_values
 from components.postgres import database_url
 from components.redis import redis_url
 from e2e.local_stack import image_command, local_env
@@ -62,7 +62,7 @@ def test_the_app_and_its_job_connect_under_their_budget_names(objects: list[dict
     assert job.containers[0].env["DATABASE_URL"] == local_secrets[(APP_NAME, MIGRATION_DATABASE_URL)]
     assert app.env["WEBSOCKET_REDIS_URL"] == app.env["REDIS_URL"] == "redis://:redispw@127.0.0.1:16379/0"
     assert app.command == ()  # the image's own entrypoint
-    assert job.containers[0].command[:2] == ("python", "-c")
+    assert job.program(job.containers[0])[1:] == ("schema_job.py", SCHEMA_JOB_SCRIPT.read_text())
     assert [c.name for c in job.init_containers] == ["seed-model-cache", "schema-gate"]
 
 
@@ -106,7 +106,7 @@ def test_paths_map_mounts_before_the_image_tree(objects: list[dict[str, Any]],
     assert "src=/cache/image/app/backend/data/cache/embedding/models;" in script
     assert "dst=/run/app-data/cache/embedding/models;" in script
     migrate = job.containers[0]
-    paths = local_paths(migrate, {"data": shared}, image)
+    paths = local_paths(migrate, {"data": shared, "schema-gate": Path("/run/schema-gate")}, image)
     assert localize(migrate.env["SENTENCE_TRANSFORMERS_HOME"], paths) == "/run/app-data/cache/embedding/models"
     assert localize("/apple /app-x /app/build", paths) == "/apple /app-x /cache/image/app/build"
     with pytest.raises(RenderedError, match="mounts volume"):
@@ -128,7 +128,7 @@ def test_containers_run_with_the_images_binaries_and_env(objects: list[dict[str,
         "/cache/0.12.4/venv/bin/python", "-m", "uvicorn", "open_webui.main:app", "--host", "127.0.0.1", "--port",
         "8123", "--forwarded-allow-ips", "10.244.0.0/16", "--workers", "1"]
     job = workload(objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, local_secrets)
-    assert image_command(job.containers[0], release, 0)[:2] == ["/cache/0.12.4/venv/bin/python", "-c"]
+    assert image_command(job.containers[0], release, 0) == ["/cache/0.12.4/venv/bin/python", "/schema-gate/schema_job.py"]
     with pytest.raises(RuntimeError, match="cannot map"):
         image_command(replace(app, command=("node", "x.js")), release, 0)
     env = local_env(app, local_paths(app, {"data": Path("/run/data")}, release.image_root), 8123)

@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from programs import job_program
 from components.aks import POD_CIDR
 from components.edge import HSTS, ISSUERS
 from offline_plan.mock_engine import MockRun, reveal, run_program
@@ -56,8 +57,7 @@ def test_the_app_knows_it_lives_at_https_on_the_default_hostname(run):
 
 
 def test_a_changed_url_reaches_the_running_app_through_the_migration_job(run):
-    job = inputs(run, "open-webui-migrate")["spec"]["template"]["spec"]["containers"][0]
-    program = job["command"][-1]
+    program = job_program(run, "open-webui")
     # webui.url is one of Open WebUI's persistent settings: env only seeds it on a first start
     assert '"webui.url": os.environ["WEBUI_URL"]' in program
 

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import psycopg
 import pytest
 
-from components.open_webui import MIGRATE
+from components.open_webui import SCHEMA_JOB_SCRIPT
 from e2e.judge import job_config_keys
 from in_cluster.migrate_database import STACK_CONFIG
 from testing.postgres_server import RunningPostgres
@@ -114,7 +114,7 @@ def test_rows_equal_read_independently(migrated: dict[str, Any]) -> None:
 
 
 def test_settings_come_across_and_the_stack_owned_keys_are_left_to_the_stack(migrated: dict[str, Any]) -> None:
-    assert set(STACK_CONFIG) == set(job_config_keys(["python", "-c", MIGRATE])), \
+    assert set(STACK_CONFIG) == set(job_config_keys(SCHEMA_JOB_SCRIPT.read_text())), \
         "the tool must leave exactly the keys the schema Job writes"
     for fixture in (CURRENT.name, OLDER.name):
         with psycopg.connect(migrated[fixture]["url"]) as conn:

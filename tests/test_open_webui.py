@@ -8,6 +8,7 @@ from components.entra_app import EntraSettings, SecretRotation
 from components.open_webui import SECRETS_ANNOTATION, OpenWebUI, OpenWebUIArgs, OpenWebUISettings
 from components.sign_in import SignInSettings
 from offline_plan.mock_engine import is_secret, reveal, run_components
+from programs import job_program
 
 SETTINGS = OpenWebUISettings(
     image="ghcr.io/open-webui/open-webui:v0.12.4-cuda", min_replicas=2, max_replicas=6, cpu_target_percent=70,
@@ -75,7 +76,7 @@ def test_app_pods_never_download_the_model_the_job_does():
     assert env_of(run, "webui-deployment")["HF_HUB_OFFLINE"] == "1"
     assert "HF_HUB_OFFLINE" not in env_of(run, "webui-migrate")
     migrate = run.named("webui-migrate").inputs["spec"]["template"]["spec"]
-    assert "SentenceTransformer" in migrate["containers"][0]["command"][-1]
+    assert "SentenceTransformer(" in job_program(run, "webui")
     seed = migrate["initContainers"][0]
     assert seed["volumeMounts"] == [{"name": "data", "mountPath": "/shared"}]
     assert 'mv "$dst.partial" "$dst"' in seed["command"][-1]
@@ -87,10 +88,11 @@ def test_ollama_urls_reach_the_app_and_the_job_that_writes_them_into_the_databas
         env = env_of(run, name)
         assert env["OLLAMA_BASE_URLS"] == "http://ollama.ns.svc.cluster.local:11434;https://models.example.com"
         assert env["ENABLE_OLLAMA_API"] == "true"
-    program = run.named("webui-migrate").inputs["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert program[:2] == ["python", "-c"]
+    program = job_program(run, "webui")
     # Open WebUI's own config API, after Alembic: the database is where the app reads the URLs on each request
-    assert program[2].index("import open_webui.config") < program[2].index("Config.upsert({\"ollama.base_urls\": urls")
+    assert program.index("seed_defaults()\n    write_stack_settings()") > 0
+    assert program.index("from open_webui.config import") < program.index("Config.upsert({\"ollama.base_urls\": urls")
+
 
 
 def test_no_ollama_turns_the_ollama_api_off():
@@ -126,6 +128,7 @@ def test_the_schema_gate_runs_before_alembic_with_an_account_that_may_only_scale
     assert env["POD_SELECTOR"] == "app.kubernetes.io/name=webui,!app.kubernetes.io/component"  # not the Jobs' pods
     assert env["NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}} and env["MIN_REPLICAS"] == "2"
     assert env["DATABASE_URL"] == {"secretKeyRef": {"name": "webui", "key": "MIGRATION_DATABASE_URL"}}
+    assert env["PYTHONPATH"] == "/app/backend"  # it reads the image's Alembic head from Open WebUI's package
     assert job["serviceAccountName"] == "webui-schema-gate"
     script = run.named("webui-schema-gate").inputs["data"]["schema_gate.py"]
     assert "def gate(" in script and "def resume(" in script

@@ -75,7 +75,7 @@ def test_the_role_works_its_database_and_nothing_more(postgres, database, admin)
 
 
 def hand_over(conn: psycopg.Connection[Any], role: str) -> None:
-    """What the schema Job does (components/open_webui.py MIGRATE)."""
+    """What the schema Job does (in_cluster/schema_job.py)."""
     conn.execute(sql.SQL("ALTER TABLE document_chunk OWNER TO {}").format(sql.Identifier(role)))
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from programs import job_program
 from components.config import ConfigError
 from components.entra_app import ADMIN_ROLE, USER_ROLE, SecretRotation, app_role_id
 from components.open_webui import SECRETS_ANNOTATION
@@ -55,7 +56,7 @@ def test_password_mode_the_job_alone_makes_the_admin_and_sign_up_is_closed(dev_r
 
 
 def test_the_jobs_program_writes_the_sign_in_settings_and_makes_the_first_account_once(dev_run):
-    program = container(dev_run, "open-webui-migrate")["command"][-1]
+    program = job_program(dev_run, "open-webui")
     for key in ('"ui.enable_signup"', '"ui.enable_login_form"', '"ui.default_user_role"'):
         assert key in program
     assert "if await Users.has_users():" in program and "create_admin_user(" in program

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from programs import job_program
 from offline_plan.mock_engine import MockRun, is_secret, reveal, run_program
 
 K8S_PREFIX = "kubernetes:"
@@ -188,7 +189,7 @@ def test_migration_job_runs_once_per_image_tag(run):
     spec = job["spec"]["template"]["spec"]
     env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
     assert env["ENABLE_DB_MIGRATIONS"] == "true"
-    assert "import open_webui.config" in spec["containers"][0]["command"][-1]
+    assert "from open_webui.config import" in job_program(run, "open-webui")
     assert spec["initContainers"][0]["name"] == "seed-model-cache"
     assert job["spec"].get("parallelism", 1) == 1
 

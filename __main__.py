@@ -4,7 +4,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import resources
 
-from components import config
+from components import settings as stack_settings, stack_capacity
 from components.aks import AksCluster, AksClusterArgs
 from components.alerts import AlertReceivers, AlertReceiversArgs, AlertTarget
 from components.audit import AuditLog, AuditLogArgs
@@ -15,6 +15,7 @@ from components.data_migration import DataMigration, DataMigrationArgs
 from components.defender import Defender
 from components.edge import NAMESPACE as EDGE_NAMESPACE, SOLVER_LABELS, SOLVER_PORT, Edge, EdgeArgs
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
+from components.names import APP_NAME, DATA_CLAIM_NAME, DATA_MIGRATION_NAME, OLLAMA_NAME, POSTGRES_NAME
 from components.network import Network, NetworkArgs
 from components.network_policies import Exposure, NetworkPolicies, NetworkPoliciesArgs, Peer
 from components.ollama import OLLAMA_PORT, Ollama, OllamaArgs
@@ -25,8 +26,9 @@ from components.redis import REDIS_PORT, Redis, RedisArgs
 from components.sign_in import SignIn, SignInArgs
 
 # Validated, connection budget included, before anything is declared: a bad stack fails `pulumi preview`.
-settings = config.load(pulumi.Config())
-budget = settings.connection_budget()
+settings = stack_settings.load(pulumi.Config())
+budget = stack_capacity.connection_budget(settings)
+role_limits = stack_capacity.role_limits(settings)
 tags = {"app": "open-webui", "stack": pulumi.get_stack(), "managed-by": "pulumi"}
 
 # The budget rides on the resource group, where the policy pack's monthly-budget policy reads it.
@@ -48,11 +50,11 @@ audit = AuditLog("audit", AuditLogArgs(retention_days=settings.audit_retention_d
 if settings.defender:
     Defender("defender")
 
-postgres = PostgresFlexibleServer(config.POSTGRES_NAME, PostgresFlexibleServerArgs(
+postgres = PostgresFlexibleServer(POSTGRES_NAME, PostgresFlexibleServerArgs(
     settings=settings.postgres, resource_group_name=group.name, location=group.location, tags=tags,
     protect=settings.protect, egress_ip_address=net.egress_ip_address, delegated_subnet_id=net.postgres_subnet_id,
     private_dns_zone_id=net.private_dns_zone_id, dns_zone_link=net.dns_zone_link, alerts=alerts,
-    app_connection_limit=settings.role_limits()[settings.postgres.app_role], audit=audit,
+    app_connection_limit=role_limits[settings.postgres.app_role], audit=audit,
     connection_alert_threshold=budget.alert_threshold))
 
 cluster = AksCluster("aks", AksClusterArgs(
@@ -67,7 +69,7 @@ namespace = k8s.core.v1.Namespace(
     "namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=settings.namespace, labels=NAMESPACE_LABELS),
     opts=pulumi.ResourceOptions(provider=cluster.provider))
 
-data = PremiumFilesVolume(config.DATA_CLAIM_NAME, PremiumFilesVolumeArgs(
+data = PremiumFilesVolume(DATA_CLAIM_NAME, PremiumFilesVolumeArgs(
     settings=settings.files, namespace=namespace.metadata.name, protect=settings.protect,
     resource_group_name=group.name, location=group.location, tags=tags, egress_ip_address=net.egress_ip_address,
     private_endpoint_subnet_id=net.aks_subnet_id, files_dns_zone_id=net.files_dns_zone_id, audit=audit),
@@ -82,26 +84,26 @@ FilesBackup("backup", FilesBackupArgs(
 redis = Redis("open-webui-redis", RedisArgs(image=settings.redis_image, namespace=namespace.metadata.name),
               opts=on_cluster)
 
-# Its Service URL reaches Open WebUI through settings.webui (config.py derives both from the namespace).
-ollama = Ollama(config.OLLAMA_NAME, OllamaArgs(settings=settings.ollama, namespace=namespace.metadata.name,
+# Its Service URL reaches Open WebUI through settings.webui (components/settings.py derives both from the namespace).
+ollama = Ollama(OLLAMA_NAME, OllamaArgs(settings=settings.ollama, namespace=namespace.metadata.name,
                                                node_pool=cluster.gpu_pool), opts=on_cluster) if settings.ollama else None
 
 # An existing Open WebUI's files and vectors come across, verified, before the new one starts.
-migration = DataMigration(config.DATA_MIGRATION_NAME, DataMigrationArgs(
-    settings=settings.migration, webui=settings.webui, namespace=namespace.metadata.name,
+data_migration = DataMigration(DATA_MIGRATION_NAME, DataMigrationArgs(
+    settings=settings.data_migration, webui=settings.webui, namespace=namespace.metadata.name,
     database_url=postgres.database_url, data_claim_name=data.claim_name,
-    postgres_server=postgres.server_resource_name), opts=on_cluster) if settings.migration else None
+    postgres_server=postgres.server_resource_name), opts=on_cluster) if settings.data_migration else None
 
 # The admin made at deploy, or Entra ID: nobody owns the site by arriving first.
 sign_in = SignIn("sign-in", SignInArgs(settings=settings.webui.sign_in,
                                        display_name=f"Open WebUI ({pulumi.get_stack()})"))
 
-webui = OpenWebUI(config.APP_NAME, OpenWebUIArgs(
+webui = OpenWebUI(APP_NAME, OpenWebUIArgs(
     settings=settings.webui, namespace=namespace.metadata.name, database_url=postgres.database_url,
     app_database_url=postgres.app_database_url, app_role=settings.postgres.app_role,
     redis_url=redis.url, sign_in_secrets=sign_in.secret_values,
     data_claim_name=data.claim_name, postgres_server=postgres.server_resource_name,
-    wait_for=[migration.job] if migration else []), opts=on_cluster)
+    wait_for=[data_migration.job] if data_migration else []), opts=on_cluster)
 
 # HTTPS ends at the edge, on the network's static IP; Open WebUI's own Service is ClusterIP. A stack without an edge
 # (edgeEnabled false: the restore drill) has no public address at all: kubectl port-forward reaches the app.
@@ -147,13 +149,13 @@ pulumi.export("databaseName", postgres.database_name)
 pulumi.export("kubeconfig", cluster.kubeconfig)  # no credential: kubelogin asks the Azure CLI for an Entra token
 pulumi.export("connectionBudget", {
     "maxConnections": budget.max_connections, "reserved": budget.reserved, "capacity": budget.capacity,
-    "demand": budget.demand, "headroom": budget.headroom, "roleLimits": settings.role_limits(),
+    "demand": budget.demand, "headroom": budget.headroom, "roleLimits": role_limits,
     "workloads": {w.name: {"peakReplicas": w.peak_replicas, "perPod": w.per_pod, "demand": w.demand}
                   for w in budget.workloads},
 })
 pulumi.export("capacity", [{"title": c.title, "within": c.capacity.within, "arithmetic": c.capacity.arithmetic()}
-                           for c in settings.capacity()])
-gpus = settings.gpu_capacity()
+                           for c in stack_capacity.checks(settings)])
+gpus = stack_capacity.gpu_capacity(settings)
 if gpus:
     pulumi.export("gpuCapacity", {"wanted": gpus.wanted, "available": gpus.available, "arithmetic": gpus.arithmetic()})
     pulumi.export("ollamaModels", list(settings.ollama.models) if settings.ollama else [])

@@ -32,7 +32,8 @@ from typing import Any, Mapping, Optional
 import psycopg
 
 from components.connection_budget import ConnectionBudget, PlainClient
-from offline_plan.mock_engine import ROOT, reveal, run_program
+from components.stack_config import ROOT
+from offline_plan.mock_engine import reveal, run_program
 from testing.postgres_server import RunningPostgres, start_postgres
 
 APP_ROLE = "openwebui"

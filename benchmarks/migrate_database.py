@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 import psycopg
 
-from offline_plan.mock_engine import ROOT
+from components.stack_config import ROOT
 from testing.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, start_postgres
 
 TARGET_SECONDS = 60

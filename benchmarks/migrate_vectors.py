@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from offline_plan.mock_engine import ROOT
+from components.stack_config import ROOT
 
 from testing.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, start_postgres  # noqa: E402
 

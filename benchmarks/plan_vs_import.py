@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from offline_plan.mock_engine import ROOT
+from components.stack_config import ROOT
 
 TARGET = 1.3
 RUNS = 3

@@ -131,7 +131,7 @@ class SignIn(pulumi.ComponentResource):
                     s.entra, args.display_name, s.redirect_uri), opts=child)
                 client_id, client_secret = app.client_id, app.client_secret
             else:
-                assert s.entra.client_secret is not None  # config.load refuses a brought registration without it
+                assert s.entra.client_secret is not None  # settings.load refuses a brought registration without it
                 client_id, client_secret = pulumi.Output.from_input(s.entra.client_id), s.entra.client_secret
             self.client_id = client_id
             values = pulumi.Output.all(client_id, client_secret, key.result).apply(

@@ -23,7 +23,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from components.config import APP_NAME, stack_settings
+from components.names import APP_NAME
+from components.stack_config import StackConfig
 from components.open_webui import APP_ROLE_ENV
 from e2e import checklist
 from e2e.judge import (connections_check, engines_check, fault_check, job_config_keys, release_checks,
@@ -81,7 +82,7 @@ def exercise(stack: LocalStack, users: int, seconds: int) -> list[Check]:
                    per_pod, capacity)
         redis = max(usage.phases[phase].pop("redis").peak_rss for phase in ("rest", "load"))
         checks.append(sizing_check(APP_NAME, usage.phases["rest"], usage.phases["load"], stack.container.resources,
-                                   stack.config["cpuTargetPercent"]))
+                                   stack.config.cpu_target_percent))
         checks.append(memory_peak_check("redis", redis, stack.redis_container.resources))
 
         print(f"   fault: SIGKILL replica {KILLED + 1} under load, then restart it ...", flush=True)
@@ -107,8 +108,8 @@ def contract(stack: LocalStack) -> list[Check]:
     app as a worker does, with the env the replicas ran with, or the Job's when the Job failed (that one may bring
     the database to the release's head first). Reported in both cases: a failed Job is when it matters most."""
     job = workload(stack.objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, stack.secrets)
-    # APP_DATABASE_ROLE is the Job program's own (in_cluster/schema_job.py), not the release's
-    names = sorted({*stack.rendered_env, *job.containers[0].env} - {APP_ROLE_ENV})
+    # APP_DATABASE_ROLE is the Job program's own (in_cluster/schema_job.py) and PYTHONPATH Python's, not the release's
+    names = sorted({*stack.rendered_env, *job.containers[0].env} - {APP_ROLE_ENV, "PYTHONPATH"})
     keys = stack.job_keys or job_config_keys(job.program(job.containers[0])[2])
     _, env, cwd = stack.container_process(stack.container if stack.job_keys else job.containers[0])
     probe = subprocess.run([str(stack.release.python), str(HERE / "release_facts.py"),
@@ -134,7 +135,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--print-version", action="store_true", help="print the release it would run, and exit")
     args = parser.parse_args(argv)
     if args.print_version:
-        print(args.version or version_of_image(stack_settings(args.stack)["image"]))
+        print(args.version or version_of_image(StackConfig.of_stack(args.stack).image))
         return 0
     work = Path(tempfile.mkdtemp(prefix="openwebui-e2e-"))
     work.chmod(0o755)

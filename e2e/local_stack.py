@@ -19,7 +19,8 @@ from typing import Callable, Mapping, Sequence
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from components.config import APP_NAME, stack_settings
+from components.names import APP_NAME
+from components.stack_config import StackConfig
 from components.open_webui import HTTP_PORT, secret_values
 from components.pod_security import API_TOKEN_VOLUME_NAME
 from components.redis import redis_url
@@ -32,7 +33,7 @@ from e2e.rendered import (COMPONENT_LABEL, NAME_LABEL, Container, Workload, load
 from e2e.sampler import ConnectionSampler
 from e2e.usage import peak_rss_while
 from e2e.services import Process, Processes, start_database, start_redis
-from offline_plan.mock_engine import ROOT
+from components.stack_config import ROOT
 from testing.postgres_server import free_port
 from ops.verify import Check, vector_store_check
 
@@ -96,10 +97,10 @@ class LocalStack:
         plan = json.loads((build / "plan.json").read_text())
         self.budget, self.webui = plan["budget"], plan["openWebUI"]
         self.objects = load_manifests(manifests or build / "manifests")
-        self.config = stack_settings(stack)
-        self.admin = (self.config["adminEmail"], secrets.token_urlsafe(18))
+        self.config = StackConfig.of_stack(stack)
+        self.admin = (self.config.admin_email, secrets.token_urlsafe(18))
         """The made admin (password mode): the stack's e-mail, a password generated as the program's is."""
-        self.version = version or version_of_image(self.config["image"])
+        self.version = version or version_of_image(self.config.image)
         self.shared = work / "data"  # the ReadWriteMany volume every pod mounts
         self.shared.mkdir()
         token = work / "volumes" / API_TOKEN_VOLUME_NAME
@@ -118,16 +119,16 @@ class LocalStack:
 
     def start_services(self, exit_stack: ExitStack) -> None:
         self.release = ensure(self.version, self.work / "setup.log")
-        extensions = list(self.config["postgresExtensions"])
-        self.pg = start_database(self.budget["maxConnections"], self.config["postgresAdminLogin"],
-                                 self.config["postgresDatabase"], extensions)
+        extensions = list(self.config.postgres_extensions)
+        self.pg = start_database(self.budget["maxConnections"], self.config.postgres_admin_login,
+                                 self.config.postgres_database, extensions)
         exit_stack.callback(self.pg.stop)
         exit_stack.callback(self.processes.stop_all)
         [(redis_secret, redis_key)] = [k for k in secret_keys(self.objects) if k[1] == "REDIS_PASSWORD"]
         password, port = secrets.token_hex(20), free_port()
         app_redis = redis_url("127.0.0.1", "wrong-" + password if self.sabotage == "redis-password" else password,
                               port=port)
-        role = self.config["postgresAppRole"]
+        role = self.config.postgres_app_role
         self.pg.make_app_role(role, self.budget["roleLimits"][role])
         values = secret_values(APP_NAME, self.pg.url, self.pg.app_url, app_redis, secrets.token_urlsafe(32),
                                self.sign_in_secrets())

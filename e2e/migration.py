@@ -25,7 +25,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from components.config import DATA_MIGRATION_NAME
+from components.names import DATA_MIGRATION_NAME
 from e2e import api
 from e2e.judge import memory_peak_check, report
 from e2e.local_stack import REPLICAS, START_SECONDS, LocalStack
@@ -191,7 +191,7 @@ def scenario(stack: LocalStack, version: str) -> list[Check]:
     stack.shared.rename(old)
     stack.shared.mkdir()
     untouched = digests(old)
-    stack.objects = render_with_migration(stack.name, stack.config["namespace"])
+    stack.objects = render_with_migration(stack.name, stack.config.namespace)
     stack.secrets[(DATA_MIGRATION_NAME, "DATABASE_URL")] = stack.pg.url
     print("   data-migration Job (database, files, vectors) ...", flush=True)
     checks = run_data_migration(stack, old)

@@ -25,7 +25,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Optional
 
-from components.config import stack_settings
+from components.stack_config import StackConfig
 from components.sign_in import OIDC_CALLBACK
 from e2e import api, oidc
 from e2e.judge import report
@@ -164,7 +164,7 @@ def checks(stack: LocalStack, urls: list[str], provider: str) -> list[Check]:
 def run(stack_name: str, version: Optional[str], sabotage: Optional[str], work: Path) -> list[Check]:
     rendered = work / "entra-manifests"
     program = run_program(stack_name, overrides=ENTRA)
-    errors = write_manifests(manifests(program), rendered, f"{stack_settings(stack_name)['aksKubernetesVersion']}.0")
+    errors = write_manifests(manifests(program), rendered, f"{StackConfig.of_stack(stack_name).aks_kubernetes_version}.0")
     if errors:
         return [Check("entra mode renders", False, "\n".join(errors), "make plan names the same errors")]
     stack = LocalStack(stack_name, version, None, work, manifests=rendered)

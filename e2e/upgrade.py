@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from components.config import APP_NAME
+from components.names import APP_NAME
 from components.upgrade import RECREATE, ROLLING, release_heads, upgrade_kind
 from e2e import api
 from e2e.checklist import accounts
@@ -98,7 +98,7 @@ def rehearse(stack: LocalStack, source: str, target: str) -> list[Check]:
         command, env, cwd = stack.container_process(stack.deployment_container(), port)
         return stack.processes.start(f"pod-{version}-{index}", command, env, cwd), f"http://127.0.0.1:{port}"
 
-    cluster = LocalCluster(stack.config["namespace"], APP_NAME, start_pod, source)
+    cluster = LocalCluster(stack.config.namespace, APP_NAME, start_pod, source)
     try:
         cluster.scale(REPLICAS)
         while sum(p.ready for p in cluster.pods) < REPLICAS:
@@ -128,7 +128,7 @@ def rehearse(stack: LocalStack, source: str, target: str) -> list[Check]:
         resume = workload(stack.objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "resume"}, stack.secrets)
         failed = stack.run_containers("resume Job", [with_env(c, gate_env) for c in resume.containers])
         # a stopped Deployment comes back at minReplicas (the HPA, which this run has not, then scales it to the load)
-        wanted = int(stack.config["minReplicas"]) if kind.kind == RECREATE else REPLICAS
+        wanted = stack.config.min_replicas if kind.kind == RECREATE else REPLICAS
         while sum(p.ready for p in cluster.pods) < wanted:
             time.sleep(1)
         ended = time.monotonic()

@@ -9,7 +9,6 @@ dependencies, inputs with secrets still marked), by a subclass of the SDK's Mock
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import runpy
 from dataclasses import dataclass, field
@@ -23,7 +22,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.settings import reset_options
 from pulumi.runtime.sync_await import _sync_await
 
-ROOT = Path(__file__).resolve().parent.parent
+from components.stack_config import ROOT, config_string, engine_config, project, project_name
+
 SECURE_PLACEHOLDER = "placeholder-secure-value"
 UNKNOWN_OUTPUT = "(known after deployment)"
 MOCK_KUBECONFIG = """apiVersion: v1
@@ -44,43 +44,21 @@ users:
 """What AKS answers listManagedClusterUserCredentials(format=exec) for an Entra-integrated cluster: no credential."""
 
 
-@functools.cache
-def project() -> dict[str, Any]:
-    """Pulumi.yaml, parsed once (with libyaml's loader where available: the config schema is long)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return dict(yaml.load((ROOT / "Pulumi.yaml").read_text(), Loader=loader))
-
-
-def project_name() -> str:
-    return str(project()["name"])
-
-
 def stack_config(stack: str, overrides: Optional[dict[str, Any]] = None) -> tuple[dict[str, str], list[str]]:
     """The config map the engine would pass for `stack` (values as strings, arrays as JSON), and its secret keys."""
+    try:
+        values = engine_config(stack)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no stack file Pulumi.{stack}.yaml: create it or choose STACK=dev or STACK=prod") \
+            from None
     name = project_name()
-    stack_file = ROOT / f"Pulumi.{stack}.yaml"
-    if not stack_file.exists():
-        raise FileNotFoundError(f"no stack file {stack_file.name}: create it or choose STACK=dev or STACK=prod")
-    values: dict[str, Any] = {f"{name}:{k}": v["default"] for k, v in project().get("config", {}).items()
-                              if "default" in v}
     secret_keys = [f"{name}:{k}" for k, v in project().get("config", {}).items() if v.get("secret")]
-    for key, value in (yaml.safe_load(stack_file.read_text()) or {}).get("config", {}).items():
-        full = key if ":" in key else f"{name}:{key}"
+    for key, value in values.items():
         if isinstance(value, dict) and "secure" in value:
-            value = SECURE_PLACEHOLDER
-            secret_keys.append(full)
-        values[full] = value
-    for key, value in (overrides or {}).items():
-        values[f"{name}:{key}"] = value
-    return {k: _config_string(v) for k, v in values.items()}, secret_keys
-
-
-def _config_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
+            values[key] = SECURE_PLACEHOLDER
+            secret_keys.append(key)
+    values.update({f"{name}:{key}": value for key, value in (overrides or {}).items()})
+    return {k: config_string(v) for k, v in values.items()}, secret_keys
 
 
 @dataclass

@@ -27,10 +27,11 @@ import kubernetes_validate
 import kubernetes_validate.utils
 import yaml
 
-from components.config import ConfigError
+from components.stack_config import ConfigError
 from components.cost import estimate
 from components.upgrade import image_tag, release_heads, upgrade_kind
-from offline_plan.mock_engine import ROOT, MockRun, Registration, reveal, run_program, stack_config
+from components.stack_config import ROOT
+from offline_plan.mock_engine import MockRun, Registration, reveal, run_program, stack_config
 from offline_plan.policy_client import PolicyPackServer, Violation, check_stack
 from offline_plan.pinned_schemas import is_custom_resource, validate_custom_resource, validate_release
 
@@ -179,7 +180,7 @@ def manifests(run: MockRun) -> list[dict[str, Any]]:
 
 
 def releases(run: MockRun) -> list[dict[str, Any]]:
-    return [_ints(reveal(r.inputs, REDACTED)) for r in run.of_type(HELM_RELEASE)]
+    return [_ints(reveal(r.inputs, REDACTED)) for r in sorted(run.of_type(HELM_RELEASE), key=lambda r: r.urn)]
 
 
 def write_manifests(objects: list[dict[str, Any]], directory: Path, kubernetes_version: str) -> list[str]:
@@ -266,7 +267,9 @@ def plan(stack: str, pack: PolicyPackServer, running: Optional[str] = None) -> i
           f"{run.outputs['acmeIssuer']})")
     print(f"\n-- sign-in\n  {run.outputs['signIn']}")
 
-    bill = estimate((r.name, r.type, _ints(reveal(r.inputs, REDACTED))) for r in run.registrations)
+    # by URN: the SDK registers resources in whatever order their inputs resolve, and the PR's cost table diffs lines
+    bill = estimate((r.name, r.type, _ints(reveal(r.inputs, REDACTED)))
+                    for r in sorted(run.registrations, key=lambda r: r.urn))
     print(f"\n-- estimated monthly cost (an ESTIMATE from components/prices.json: list prices, {bill.region}, "
           f"{bill.date})")
     print("\n".join(bill.table()))

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from components.config import ROOT, stack_settings
+from components.stack_config import ROOT, StackConfig, project_name, stack_file
 
 DRILL_OVERRIDES: dict[str, Any] = {
     "protect": False, "ollamaEnabled": False, "postgresHighAvailability": "Disabled",
@@ -27,16 +27,14 @@ DRILL_OVERRIDES: dict[str, Any] = {
 
 
 def drill_config(source: str, stack: str, firewall: str, now: datetime, hours_ago: float) -> dict[str, Any]:
-    own = (yaml.safe_load((ROOT / f"Pulumi.{source}.yaml").read_text()) or {}).get("config") or {}
-    project = str(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"])
-    source_settings = stack_settings(source)
-    config = {**own, **{f"{project}:{k}": v for k, v in {
+    source_config = StackConfig.of_stack(source)
+    config = {**stack_file(source), **{f"{project_name()}:{k}": v for k, v in {
         **DRILL_OVERRIDES,
         "postgresRestoreFrom": source,
         "postgresRestorePointInTime": f"{now - timedelta(hours=hours_ago):%Y-%m-%dT%H:%M:%SZ}",
         "postgresFirewallRules": [firewall], "aksAuthorizedIpRanges": [f"{firewall}/32"],
         "dnsLabel": f"openwebui-{stack}",
-        "location": source_settings["location"], "postgresAdminLogin": source_settings["postgresAdminLogin"],
+        "location": source_config.location, "postgresAdminLogin": source_config.postgres_admin_login,
     }.items()}}
     return {"config": config}
 
@@ -52,7 +50,7 @@ def main(argv: list[str]) -> int:
     path = ROOT / f"Pulumi.{args.stack}.yaml"
     path.write_text("# The restore drill's throwaway stack (ops/restore_drill.py): destroyed after the check.\n"
                     + yaml.safe_dump(config, sort_keys=False))
-    when = stack_settings(args.stack)["postgresRestorePointInTime"]
+    when = StackConfig.of_stack(args.stack).postgres_restore_point_in_time
     print(f"{path.name}: {args.source}'s PostgreSQL server as it was at {when}")
     return 0
 

@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 import psycopg
 from psycopg import sql
 
-from components.config import APP_NAME, DATA_CLAIM_NAME, OLLAMA_NAME
+from components.names import APP_NAME, DATA_CLAIM_NAME, OLLAMA_NAME
 from components.connection_budget import VERIFY_APPLICATION
 from components.open_webui import migration_job_name
 from components.upgrade import release_heads

@@ -10,13 +10,12 @@ from typing import Any, Iterator, Optional
 
 import yaml
 
-from offline_plan.mock_engine import ROOT
+from components.stack_config import ROOT, stack_file
 
 
 def stack_config(stack: str) -> dict[str, Any]:
     """A repository stack's own settings (Pulumi.<stack>.yaml), by bare key."""
-    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
-    return {k.split(":", 1)[1]: v for k, v in config.items()}
+    return {k.split(":", 1)[1]: v for k, v in stack_file(stack).items()}
 
 
 @contextlib.contextmanager

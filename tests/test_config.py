@@ -2,7 +2,7 @@
 
 import pytest
 
-from components.config import ConfigError
+from components.stack_config import ROOT, ConfigError
 from offline_plan.mock_engine import run_program
 
 BAD_CONFIGS = [
@@ -114,7 +114,7 @@ def test_nothing_is_declared_when_config_is_bad():
     with pytest.raises(ConfigError):
         import runpy
 
-        runpy.run_path(str(mock_engine.ROOT / "__main__.py"))
+        runpy.run_path(str(ROOT / "__main__.py"))
     assert monitor.registrations == []
 
 

@@ -72,7 +72,7 @@ def test_weakened_clusters_are_refused(dev_run):
 
 
 def test_bad_ranges_are_refused_naming_the_key():
-    from components.config import ConfigError
+    from components.stack_config import ConfigError
     for ranges, says in ((["203.0.113.300/24"], "not an IPv4 range in CIDR form"), (["0.0.0.0/0"], "large part")):
         with pytest.raises(ConfigError, match=says):
             run_program("dev", {"aksAuthorizedIpRanges": ranges})

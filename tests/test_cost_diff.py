@@ -11,7 +11,7 @@ import pytest
 
 from stack_files import stack_config, temporary_stack
 from ops.cost_diff import diff, markdown
-from offline_plan.mock_engine import ROOT
+from components.stack_config import ROOT
 
 
 def plan_json(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from offline_plan.mock_engine import MockRun, ROOT, reveal, run_program
+from components.stack_config import ROOT
+from offline_plan.mock_engine import MockRun, reveal, run_program
 from offline_plan.plan import manifests, write_manifests
 from offline_plan.policy_client import PolicyPackServer, check_stack
 
@@ -122,7 +123,7 @@ def test_manifests_validate(run, tmp_path):
     ("open-webui/open-webui-data", "this stack's own data claim"),
 ])
 def test_bad_migrate_from_is_refused(value, says):
-    from components.config import ConfigError
+    from components.stack_config import ConfigError
 
     with pytest.raises(ConfigError) as rejected:
         run_program("dev", {"migrateFrom": value})
@@ -130,7 +131,7 @@ def test_bad_migrate_from_is_refused(value, says):
 
 
 def test_migration_needs_pgvector():
-    from components.config import ConfigError
+    from components.stack_config import ConfigError
 
     with pytest.raises(ConfigError, match="vectorDb must be pgvector"):
         run_program("dev", {**MIGRATE_FROM, "vectorDb": "chroma", "maxReplicas": 1})

@@ -4,7 +4,8 @@ import re
 
 import yaml
 
-from offline_plan.mock_engine import ROOT, MockRun, reveal
+from components.stack_config import ROOT
+from offline_plan.mock_engine import MockRun, reveal
 
 README = (ROOT / "README.md").read_text()
 

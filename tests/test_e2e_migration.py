@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from components.config import DATA_MIGRATION_NAME
+from components.names import DATA_MIGRATION_NAME
 from e2e.migration import OLD_CLAIM, differences, digests, render_with_migration, retrieval_problems
 from e2e.rendered import COMPONENT_LABEL, NAME_LABEL, local_paths, workload
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.config import APP_NAME
+from components.names import APP_NAME
 from components.open_webui import MIGRATION_DATABASE_URL, SCHEMA_JOB_SCRIPT, secret_values
 from components.postgres import database_url
 from components.redis import redis_url

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from components.config import APP_NAME
+from components.names import APP_NAME
 from components.connection_budget import POSTGRES_ROLE_ANNOTATION
 from components.open_webui import SECRETS_ANNOTATION
 from components.pod_security import API_TOKEN_PATH

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from in_cluster import migrate_files
-from offline_plan.mock_engine import ROOT
+from components.stack_config import ROOT
 
 
 def old_data_dir(root: Path, sqlite: bool = False) -> Path:

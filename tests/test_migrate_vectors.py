@@ -16,7 +16,7 @@ import pytest
 
 import chroma_store
 from testing.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres
-from offline_plan.mock_engine import ROOT
+from components.stack_config import ROOT
 
 ROWS = 3000
 COLLECTIONS = chroma_store.open_webui_collections(ROWS)

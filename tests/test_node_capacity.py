@@ -3,7 +3,7 @@ program's config validation (the policy pack's side is in test_policy_validators
 
 import pytest
 
-from components.config import ConfigError
+from components.stack_config import ConfigError
 from components.gpu_capacity import GPUS_PER_VM
 from components.node_capacity import (GIB, MIB, VM_SIZES, NodeCapacity, NodePool, PodDemand, Resources, allocatable,
                                       cpu_millicores, kube_reserved_cpu_m, kube_reserved_memory, memory_bytes)

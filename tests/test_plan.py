@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from stack_files import temporary_stack
-from offline_plan.mock_engine import ROOT, SECURE_PLACEHOLDER
+from components.stack_config import ROOT
+from offline_plan.mock_engine import SECURE_PLACEHOLDER
 
 
 def plan(stack: str) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from offline_plan.mock_engine import ROOT
+from components.stack_config import ROOT
 
 CONFIG = json.loads((ROOT / "renovate.json").read_text())
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from components.config import ConfigError
+from components.stack_config import ConfigError
 from offline_plan.mock_engine import SECURE_PLACEHOLDER, is_secret, reveal, run_program
 
 NOW = datetime.now(timezone.utc)

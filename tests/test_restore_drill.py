@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 import yaml
 
 from ops import restore_drill
-from offline_plan.mock_engine import ROOT, reveal, run_program
+from components.stack_config import ROOT
+from offline_plan.mock_engine import reveal, run_program
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
 

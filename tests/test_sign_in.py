@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from programs import job_program
-from components.config import ConfigError
+from components.stack_config import ConfigError
 from components.entra_app import ADMIN_ROLE, USER_ROLE, SecretRotation, app_role_id
 from components.open_webui import SECRETS_ANNOTATION
 from components.sign_in import OAUTH_SECRETS

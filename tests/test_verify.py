@@ -15,7 +15,8 @@ import psycopg
 import pytest
 
 from components.connection_budget import VERIFY_APPLICATION, with_application_name
-from offline_plan.mock_engine import MOCK_KUBECONFIG, ROOT, MockRun, reveal
+from components.stack_config import ROOT
+from offline_plan.mock_engine import MOCK_KUBECONFIG, MockRun, reveal
 from testing.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres, TlsFront
 from ops.verify import ALEMBIC_HEADS, Check, http_check, kubectl_error, kubernetes_checks, postgres_checks
 

@@ -6,7 +6,7 @@ import subprocess
 
 import yaml
 
-from offline_plan.mock_engine import ROOT
+from components.stack_config import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONS = sorted((ROOT / ".github").rglob("*.yml"))

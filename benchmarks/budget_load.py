@@ -2,7 +2,7 @@
 
 The embedded PostgreSQL gets the SKU's default max_connections and Azure's reservations (10 superuser + 5
 reserved_connections, so an application role has max_connections - 15). Then one process per Open WebUI replica at
-the HPA maximum, plus the migration Job's, each builds the engines Open WebUI 0.12.4 builds per Uvicorn worker
+the HPA maximum, plus the schema Job's, each builds the engines Open WebUI 0.12.4 builds per Uvicorn worker
 from the stack's rendered env (internal/db.py: a sync and an async engine on DATABASE_URL; retrieval/vector/dbs/
 pgvector.py: one on PGVECTOR_DB_URL, which defaults to DATABASE_URL), SQLAlchemy 2.0.50 with psycopg2 (sync) and
 psycopg 3 (async) as it pins them, connects as a non-superuser, and checks out every connection its pools can hold,
@@ -189,7 +189,7 @@ class LoadReport:
             ("server max_connections (SKU default)", self.max_connections),
             ("capacity (max_connections - 15 reserved)", self.capacity),
             (f"predicted demand at the HPA maximum ({self.max_replicas} replicas + the rolling update's surge + "
-             "migration Job)", self.demand),
+             "schema Job)", self.demand),
             ("peak seen by the server (pg_stat_activity)", self.peak_seen),
             ("errors at the maximum", _kinds(self.errors_at_max)),
             ("first replica count the budget forbids", self.predicted_first_failure),

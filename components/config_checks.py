@@ -285,7 +285,7 @@ def _check_app(c: StackConfig) -> list[str]:
     errors = []
     if unpinned(c.image):
         errors.append(f"image: {c.image!r} has no pinned tag; a moving tag lets replicas run different versions "
-                      "and skips the per-tag migration Job. Use a release tag such as ghcr.io/open-webui/open-webui:v0.12.4.")
+                      "and skips the per-tag schema Job. Use a release tag such as ghcr.io/open-webui/open-webui:v0.12.4.")
     errors += _check_quantities(c, "")
     if c.min_replicas < 1:
         errors.append(f"minReplicas: {c.min_replicas} must be at least 1.")
@@ -362,7 +362,7 @@ def _check_migration(c: StackConfig) -> list[str]:
         return [f"migrateFrom: {c.migrate_from!r} is not '<namespace>/<claim>', e.g. 'open-webui/open-webui-old'."]
     errors = []
     if namespace != c.namespace:
-        errors.append(f"migrateFrom: the claim is in namespace {namespace!r} but the migration Job runs in "
+        errors.append(f"migrateFrom: the claim is in namespace {namespace!r} but the data-migration Job runs in "
                       f"{c.namespace!r}, and a pod can mount only claims of its own namespace. Bind the old disk "
                       f"to a claim in {c.namespace!r} (README, 'Migrating an existing Open WebUI') and name that.")
     if claim == DATA_CLAIM_NAME:

@@ -95,7 +95,7 @@ class DataMigration(pulumi.ComponentResource):
                    f"if [ -f {OLD_DATA}/vector_db/chroma.sqlite3 ]; then {shlex.join(vectors)}; "
                    "else echo 'no Chroma store in the old data directory: no vectors to migrate'; fi")
         # The new Open WebUI's own pgvector settings, so the migrator builds the index Open WebUI would.
-        index_env = {k: v for k, v in webui.environment(run_migrations=False).items() if k.startswith("PGVECTOR_INDEX")}
+        index_env = {k: v for k, v in webui.environment(schema_job=False).items() if k.startswith("PGVECTOR_INDEX")}
 
         self.job = k8s.batch.v1.Job(
             f"{name}-job",

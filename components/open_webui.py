@@ -42,16 +42,16 @@ RESUME_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cp
 """The resume step is one small script polling the Kubernetes API."""
 APP_ROLE_ENV = "APP_DATABASE_ROLE"
 """The schema Job's env: the role it hands document_chunk to (components/pg_role.py)."""
-MIGRATION_DATABASE_URL = "MIGRATION_DATABASE_URL"
-"""The Secret's key for the migration Job's DATABASE_URL (the same server, under the Job's application_name)."""
+SCHEMA_JOB_DATABASE_URL = "SCHEMA_JOB_DATABASE_URL"
+"""The Secret's key for the schema Job's DATABASE_URL (the same server, under the Job's application_name)."""
 SECRETS_ANNOTATION = "openwebui.io/secrets-digest"
 """On the replicas' pod template: a digest of the Secret's values they read (not a credential), so a rotated
 password or client secret rolls them onto it; env from a Secret is read only when a container starts."""
 
 
 
-def migration_job_name(app: str, image: str, step: str = "migrate") -> str:
-    """The schema migration Job of an image (or its resume Job): one per tag (a valid Kubernetes name)."""
+def schema_job_name(app: str, image: str, step: str = "migrate") -> str:
+    """The schema Job of an image (or its resume Job): one per tag (a valid Kubernetes name)."""
     tag = re.sub(r"[^a-z0-9]+", "-", image_tag(image).lower()).strip("-")
     return f"{app}-{step}-{tag}"[:63].rstrip("-")
 
@@ -61,7 +61,7 @@ def secret_values(name: str, database_url: str, app_database_url: str, redis_url
     """The Secret's data: the replicas connect as the app role, the schema Job as the admin, each under its name
     in the connection budget (pg_stat_activity counts them). `make e2e` fills the same shape with local values."""
     return {"DATABASE_URL": with_application_name(app_database_url, name),
-            MIGRATION_DATABASE_URL: with_application_name(database_url, f"{name}-migrate"),
+            SCHEMA_JOB_DATABASE_URL: with_application_name(database_url, f"{name}-migrate"),
             "WEBUI_SECRET_KEY": secret_key, "REDIS_URL": redis_url, "WEBSOCKET_REDIS_URL": redis_url, **sign_in}
 
 
@@ -100,10 +100,10 @@ class OpenWebUISettings:
     def image_tag(self) -> str:
         return image_tag(self.image)
 
-    def environment(self, run_migrations: bool) -> dict[str, str]:
+    def environment(self, schema_job: bool) -> dict[str, str]:
         """The plain (non-secret) environment. The connection budget reads these same values."""
         env = {
-            "ENABLE_DB_MIGRATIONS": str(run_migrations).lower(),
+            "ENABLE_DB_MIGRATIONS": str(schema_job).lower(),
             "UVICORN_WORKERS": str(self.uvicorn_workers),
             "DATABASE_POOL_SIZE": str(self.database_pool_size),
             "DATABASE_POOL_MAX_OVERFLOW": str(self.database_pool_max_overflow),
@@ -114,7 +114,7 @@ class OpenWebUISettings:
             "ENABLE_WEBSOCKET_SUPPORT": "true",
             "RAG_EMBEDDING_MODEL": self.embedding_model,
             "SENTENCE_TRANSFORMERS_HOME": MODEL_CACHE,
-            # The migration Job fills the shared model cache once; replicas only read it, never race to download.
+            # The schema Job fills the shared model cache once; replicas only read it, never race to download.
             "RAG_EMBEDDING_MODEL_AUTO_UPDATE": "false",
             # Served at https://<host> by the edge: links and OAuth redirects use it, cookies never travel over
             # plain HTTP, browsers call the API only from the site itself, and the client address and scheme
@@ -127,9 +127,9 @@ class OpenWebUISettings:
             # Open WebUI sets Strict-Transport-Security itself (utils/security_headers.py); the edge passes it on.
             "HSTS": HSTS,
             **self.sign_in.environment(),
-            **(self.sign_in.job_environment() if run_migrations else {}),
+            **(self.sign_in.job_environment() if schema_job else {}),
         }
-        if not run_migrations:
+        if not schema_job:
             env["HF_HUB_OFFLINE"] = "1"
         if self.vector_db == "pgvector":
             env.update({
@@ -143,20 +143,20 @@ class OpenWebUISettings:
                 # The extension is created by this program (PgExtension), not by the app at start.
                 "PGVECTOR_CREATE_EXTENSION": "false",
             })
-        # Only a first start copies these into the database; the migration Job writes them there on every
-        # deploy that changes them (see _migration_job), so the stack stays the owner of the Ollama connections.
+        # Only a first start copies these into the database; the schema Job writes them there on every
+        # deploy that changes them (see _schema_job), so the stack stays the owner of the Ollama connections.
         env["ENABLE_OLLAMA_API"] = str(bool(self.ollama_base_urls)).lower()
         if self.ollama_base_urls:
             env["OLLAMA_BASE_URLS"] = ";".join(self.ollama_base_urls)
         return env
 
     def workloads(self, name: str) -> tuple[Workload, Workload, Workload]:
-        """The app at its HPA peak, the pod a rolling update adds above it, and the migration Job, as the connection
+        """The app at its HPA peak, the pod a rolling update adds above it, and the schema Job, as the connection
         budget sees them. The Job's schema gate connects once, before Alembic, never beside it."""
-        app = self.environment(run_migrations=False)
+        app = self.environment(schema_job=False)
         return (Workload.from_env(name, self.max_replicas, app),
                 Workload.from_env(f"{name}-surge", ROLLING_SURGE, app),
-                Workload.from_env(f"{name}-migrate", 1, self.environment(run_migrations=True)))
+                Workload.from_env(f"{name}-migrate", 1, self.environment(schema_job=True)))
 
 
 @dataclass
@@ -176,7 +176,7 @@ class OpenWebUIArgs:
     postgres_server: str
     """Logical name of the PostgreSQL server resource (for the policy pack's connection budget)."""
     wait_for: Sequence[pulumi.Resource] = ()
-    """What must be complete before the schema Job runs and the app starts: the data migration, which carries an
+    """What must be complete before the schema Job runs and the app starts: the data-migration Job, which carries an
     old webui.db into the empty database first, so that the schema Job's defaults fill only what the old admin
     never set and its stack-owned settings are written last."""
 
@@ -201,7 +201,7 @@ class OpenWebUI(pulumi.ComponentResource):
             limits={"cpu": s.cpu_limit, "memory": s.memory_limit})
 
         gate = self._schema_gate(name, args, labels)
-        migration = self._migration_job(name, args, env(True), data_volume, resources, labels, annotations, gate)
+        migration = self._schema_job(name, args, env(True), data_volume, resources, labels, annotations, gate)
         deployment = self._deployment(name, args, env(False), data_volume, resources, labels, replica_annotations,
                                       digest,
                                       wait_for=[migration])
@@ -237,21 +237,21 @@ class OpenWebUI(pulumi.ComponentResource):
             string_data=secret_data,
             opts=pulumi.ResourceOptions(parent=self))
 
-        def keys(run_migrations: bool) -> dict[str, str]:
+        def keys(schema_job: bool) -> dict[str, str]:
             """Env name -> the Secret's key, for the schema Job or the replicas."""
-            database_key = MIGRATION_DATABASE_URL if run_migrations else "DATABASE_URL"
+            database_key = SCHEMA_JOB_DATABASE_URL if schema_job else "DATABASE_URL"
             found = {"DATABASE_URL": database_key, "WEBUI_SECRET_KEY": "WEBUI_SECRET_KEY", "REDIS_URL": "REDIS_URL",
                      "WEBSOCKET_REDIS_URL": "WEBSOCKET_REDIS_URL"}
             if s.vector_db == "pgvector":
                 found["PGVECTOR_DB_URL"] = database_key
-            return found | {key: key for key in s.sign_in.secret_env(run_migrations)}
+            return found | {key: key for key in s.sign_in.secret_env(schema_job)}
 
-        def env(run_migrations: bool) -> list[k8s.core.v1.EnvVarArgs]:
-            plain = {**s.environment(run_migrations), **({APP_ROLE_ENV: args.app_role} if run_migrations else {})}
+        def env(schema_job: bool) -> list[k8s.core.v1.EnvVarArgs]:
+            plain = {**s.environment(schema_job), **({APP_ROLE_ENV: args.app_role} if schema_job else {})}
             return [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in plain.items()] + [
                 k8s.core.v1.EnvVarArgs(name=env_name, value_from=k8s.core.v1.EnvVarSourceArgs(
                     secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=key)))
-                for env_name, key in keys(run_migrations).items()]
+                for env_name, key in keys(schema_job).items()]
 
         replicas_read = sorted(set(keys(False).values()))
         digest = pulumi.Output.unsecret(secret_data.apply(lambda data: hashlib.sha256(json.dumps(
@@ -304,7 +304,7 @@ class OpenWebUI(pulumi.ComponentResource):
         job_labels = {**labels, COMPONENT_LABEL: "resume"}
         return k8s.batch.v1.Job(
             f"{name}-resume",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=migration_job_name(name, args.settings.image, "resume"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=schema_job_name(name, args.settings.image, "resume"),
                                                 namespace=args.namespace, labels=job_labels),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=2, active_deadline_seconds=1200,
@@ -393,7 +393,7 @@ class OpenWebUI(pulumi.ComponentResource):
                 max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels)),
             opts=pulumi.ResourceOptions(parent=self))
 
-    def _migration_job(self, name: str, args: OpenWebUIArgs, env: list[k8s.core.v1.EnvVarArgs],
+    def _schema_job(self, name: str, args: OpenWebUIArgs, env: list[k8s.core.v1.EnvVarArgs],
                        data_volume: k8s.core.v1.VolumeArgs, resources: k8s.core.v1.ResourceRequirementsArgs,
                        labels: dict[str, str], annotations: dict[str, str], gate: "SchemaGate") -> k8s.batch.v1.Job:
         """One Job per image tag: Alembic runs once, not in every replica at once, before the Deployment rolls.
@@ -410,7 +410,7 @@ class OpenWebUI(pulumi.ComponentResource):
             'rm -rf "$dst.partial"; cp -RP "$src" "$dst.partial"; mv "$dst.partial" "$dst"; fi')
         return k8s.batch.v1.Job(
             f"{name}-migrate",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=migration_job_name(name, args.settings.image),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=schema_job_name(name, args.settings.image),
                                                 namespace=args.namespace, labels=job_labels, annotations=annotations),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=2,

@@ -4,7 +4,7 @@ Not the server's admin: no member of azure_pg_admin, no CREATEROLE or CREATEDB, 
 and a CONNECTION LIMIT that is its share of the connection budget, so the server itself refuses what the policy
 pack computes. What Open WebUI 0.12.4 needs of it, found by running the real release under it (`make e2e`), is
 GRANTS below, each with its reason; the admin keeps what only it may do (extensions, Alembic in the schema Job,
-the data migration).
+the data-migration Job).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class PgRoleProvider(PgServerProvider):
         "GRANT USAGE ON SCHEMA public TO {role}",
         "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
         "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
-        # and the tables the admin makes later (Alembic in the schema Job, the data migration)
+        # and the tables the admin makes later (Alembic in the schema Job, the data-migration Job)
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}",
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}",
         # Open WebUI's vector client runs `CREATE INDEX IF NOT EXISTS idx_document_chunk_collection_name` at every

@@ -106,7 +106,7 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
     """What another stack restores from (postgresRestoreFrom names this stack; it reads the stack's output)."""
     database_name: pulumi.Output[str]
     database_url: pulumi.Output[str]
-    """postgresql:// URL of the admin (secret): the schema Job (Alembic), the data migration, `make verify`."""
+    """postgresql:// URL of the admin (secret): the schema Job (Alembic), the data-migration Job, `make verify`."""
     app_database_url: pulumi.Output[str]
     """postgresql:// URL of the app role (secret): Open WebUI's replicas, DATABASE_URL and PGVECTOR_DB_URL."""
     extensions: list[PgExtension]
@@ -229,7 +229,7 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
         self.server_id = server.id
         self.database_name = database.name
 
-        # The URL is handed out only once the extensions exist: whatever connects with it (the migration Job
+        # The URL is handed out only once the extensions exist: whatever connects with it (the schema Job
         # that creates document_chunk's vector column) waits for them through the data flow.
         installed = [extension.installed_version for extension in self.extensions]
         self.database_url = pulumi.Output.secret(pulumi.Output.all(

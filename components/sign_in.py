@@ -76,11 +76,11 @@ class SignInSettings:
         email, name = self.first_account
         return {"WEBUI_ADMIN_EMAIL": email, "WEBUI_ADMIN_NAME": name}
 
-    def secret_env(self, run_migrations: bool) -> tuple[str, ...]:
+    def secret_env(self, schema_job: bool) -> tuple[str, ...]:
         """The Secret's sign-in keys a pod reads: the admin's password for the Job, the OAuth client for replicas."""
         if self.entra:
-            return () if run_migrations else OAUTH_SECRETS
-        return (ADMIN_PASSWORD,) if run_migrations else ()
+            return () if schema_job else OAUTH_SECRETS
+        return (ADMIN_PASSWORD,) if schema_job else ()
 
     def describe(self) -> str:
         """How people sign in, for the plan."""

@@ -4,7 +4,7 @@
                         [--users 200] [--seconds 60] [--keep] [--print-version]
 
 Reads what `make plan` rendered (build/<stack>/manifests and plan.json), starts PostgreSQL (the SKU's limit, Azure's
-reservations, TLS), Redis (the Redis Deployment's args), runs the migration Job's containers, then three replicas
+reservations, TLS), Redis (the Redis Deployment's args), runs the schema Job's containers, then three replicas
 of the Deployment's container sharing one data directory, and prints the hand-run report's checklist as code, the
 load table and the fault line. --break sabotages one thing on purpose to show the check that must catch it.
 Exit 0 only when every check passes.
@@ -146,7 +146,7 @@ def main(argv: list[str]) -> int:
     try:
         with ExitStack() as exit_stack:
             stack.start_services(exit_stack)
-            print("   migration Job ...", flush=True)
+            print("   schema Job ...", flush=True)
             checks = stack.run_job()
             if stack.job_keys:  # a failed Job leaves nothing to start on its database
                 checks += exercise(stack, args.users, args.seconds)

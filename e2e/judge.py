@@ -37,7 +37,7 @@ def config_check(rows: Mapping[str, Any], env: Mapping[str, str]) -> Check:
              if rows.get(key) != value]
     return Check("config table holds the stack's settings", not wrong,
                  "; ".join(wrong) or ", ".join(f"{k}={v!r}" for k, v in wanted.items()),
-                 "the migration Job writes these with Config.upsert (in_cluster/schema_job.py): check its "
+                 "the schema Job writes these with Config.upsert (in_cluster/schema_job.py): check its "
                  "keys against the release's config.py (the release check below names unknown ones)")
 
 

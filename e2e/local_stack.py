@@ -1,4 +1,4 @@
-"""The dev stack's rendered Open WebUI as local processes: its servers, its migration Job, its replicas.
+"""The dev stack's rendered Open WebUI as local processes: its servers, its schema Job, its replicas.
 
 Everything it runs comes from build/<stack> (`make plan`): the Job's and the Deployment's containers, the Redis
 Deployment's args, the budget and the openWebUI outputs. Sabotage (--break) alters one thing on purpose, here,
@@ -160,7 +160,7 @@ class LocalStack:
         env["PATH"] = f"{self.release.python.parent}:{env.get('PATH', '')}"  # the image's python, as a shell finds it
         return command, env, paths["/app"] / "backend"
 
-    # -- the migration Job -----------------------------------------------------------------------------------
+    # -- the schema Job -----------------------------------------------------------------------------------
 
     def job(self) -> Workload:
         return workload(self.objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, self.secrets)
@@ -181,7 +181,7 @@ class LocalStack:
             failed = self.run_containers(job.name, (*job.init_containers, *job.containers))
             if failed:
                 return [failed]
-            done = Check(f"migration Job {job.name}", True, f"init {', '.join(c.name for c in job.init_containers)} "
+            done = Check(f"schema Job {job.name}", True, f"init {', '.join(c.name for c in job.init_containers)} "
                          f"and {job.containers[0].name} exited 0 in {time.monotonic() - started:.0f}s")
             with self.pg.superuser() as conn:
                 for key, stale in STALE_CONFIG.items():
@@ -195,7 +195,7 @@ class LocalStack:
             store = vector_store_check(conn, self.webui)
         return [done,
                 replace(store, name=f"{store.name} made by the Job, before any replica (which would race to make it)"),
-                memory_peak_check(f"migration Job {job.containers[0].name}",
+                memory_peak_check(f"schema Job {job.containers[0].name}",
                                  self.job_peak_rss[job.containers[0].name], job.containers[0].resources),
                 connections_check(job_app, {"the Job": sampler.by_application.get(job_app, 0)},
                                   self.budget["workloads"][job_app]["perPod"]),
@@ -216,7 +216,7 @@ class LocalStack:
             code, peak = peak_rss_while(process.pid, lambda: process.popen.wait(timeout=JOB_DEADLINE_SECONDS))
             self.job_peak_rss[container.name] = max(peak, self.job_peak_rss.get(container.name, 0))
             if code != 0:
-                return Check(f"migration Job {job}", False, f"container {container.name} exited {code}:\n"
+                return Check(f"schema Job {job}", False, f"container {container.name} exited {code}:\n"
                              + process.tail(), "the log names the failure; fix it before any replica starts")
         return None
 

@@ -5,7 +5,7 @@ Runs with the release's own Python and a replica's env (`make e2e` starts it so)
     python e2e/release_facts.py '<json: {"env": [names], "config_keys": [keys]}>'
 
 and prints one JSON document: the release's version and Alembic head(s), the env names the stack sets that no
-module of the release (or the libraries that read them) mentions, the Config keys the migration Job writes that
+module of the release (or the libraries that read them) mentions, the Config keys the schema Job writes that
 the release does not define, and the SQLAlchemy engines one worker builds on import, with their pools. Standalone:
 it imports nothing of this project (the release's venv does not have it).
 """

@@ -54,7 +54,7 @@ from psycopg import sql
 
 try:
     from in_cluster.postgres_target import connect, redact
-except ImportError:  # a script beside it in the migration Job's ConfigMap
+except ImportError:  # a script beside it in the data-migration Job's ConfigMap
     from postgres_target import connect, redact  # type: ignore[no-redef,import-not-found]
 
 APPLICATION_NAME = "openwebui-migrate-database"

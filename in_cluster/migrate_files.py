@@ -5,7 +5,7 @@
 What moves: everything Open WebUI keeps in its data directory (uploads/, the Chroma store vector_db/, and any
 other file or folder), except cache/ (embedding models, tiktoken, whisper...: rebuilt by the new deployment) and
 the SQLite main database webui.db with its journal files (carried into PostgreSQL by in_cluster/migrate_database.py,
-which the migration Job runs first; the new Open WebUI would never read them).
+which the data-migration Job runs first; the new Open WebUI would never read them).
 The source is only read. A file already at the target with the same checksum is left alone, so a second run
 copies nothing and a run cut short completes on the next. Each copy goes to a temporary name and is renamed
 into place only once its checksum matches the source's.

@@ -48,7 +48,7 @@ import psycopg
 
 try:
     from in_cluster.postgres_target import connect, redact
-except ImportError:  # a script beside it in the migration Job's ConfigMap
+except ImportError:  # a script beside it in the data-migration Job's ConfigMap
     from postgres_target import connect, redact  # type: ignore[no-redef,import-not-found]
 
 TABLE = "document_chunk"

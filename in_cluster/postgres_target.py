@@ -1,6 +1,6 @@
 """The migration tools' connection to the target PostgreSQL, and the one rule for what they print about it.
 
-Shipped beside in_cluster/migrate_vectors.py and in_cluster/migrate_database.py in the migration Job's ConfigMap, so both
+Shipped beside in_cluster/migrate_vectors.py and in_cluster/migrate_database.py in the data-migration Job's ConfigMap, so both
 import it as a sibling script there and as in_cluster.postgres_target here. psycopg 3 only (the Open WebUI image has it).
 """
 

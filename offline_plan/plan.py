@@ -260,7 +260,7 @@ def plan(stack: str, pack: PolicyPackServer, running: Optional[str] = None) -> i
         print("\n".join(f"    {line}" for line in check["arithmetic"].splitlines()))
     print("  the server enforces its share: " + ", ".join(
         f"role {role} CONNECTION LIMIT {limit}" for role, limit in budget["roleLimits"].items())
-          + " (the replicas at the peak and the surge); the admin runs only the schema Job, the data migration and "
+          + " (the replicas at the peak and the surge); the admin runs only the schema Job, the data-migration Job and "
             "the extensions")
 
     print(f"\n-- edge\n  users open {run.outputs['url']} (HTTP redirects there; certificate from Let's Encrypt "

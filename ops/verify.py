@@ -27,7 +27,7 @@ from psycopg import sql
 
 from components.names import APP_NAME, DATA_CLAIM_NAME, OLLAMA_NAME
 from components.connection_budget import VERIFY_APPLICATION
-from components.open_webui import migration_job_name
+from components.open_webui import schema_job_name
 from components.upgrade import release_heads
 
 ALEMBIC_HEADS = release_heads()
@@ -115,7 +115,7 @@ def schema_check(conn: psycopg.Connection[Any], image_tag: str) -> Check:
     detail = (f"missing {', '.join(missing)}" if missing else
               f"Alembic revision {revision}" + (f", {image_tag} expects {expected}" if expected else ""))
     return Check("Open WebUI tables", ok, detail,
-                 "the migration Job creates them: check it completed (`make verify` names it under 'migration Job'; "
+                 "the schema Job creates them: check it completed (`make verify` names it under 'schema Job'; "
                  "`kubectl -n <namespace> logs job/<name>`)")
 
 
@@ -182,7 +182,7 @@ class KubernetesUnreachable(Exception):
     """kubectl could not reach the cluster's API; the message is what it said, in one line."""
 
 
-KUBERNETES_CHECKS = ("Open WebUI replicas ready", "data claim", "migration Job", "Ollama models")
+KUBERNETES_CHECKS = ("Open WebUI replicas ready", "data claim", "schema Job", "Ollama models")
 
 
 def kubernetes_checks(objects: list[dict[str, Any]] | KubernetesUnreachable, outputs: dict[str, Any]) -> list[Check]:
@@ -200,7 +200,7 @@ def kubernetes_checks(objects: list[dict[str, Any]] | KubernetesUnreachable, out
     webui = outputs["openWebUI"]
     checks = [deployment_check(find("Deployment", APP_NAME), webui["minReplicas"], webui["maxReplicas"]),
               claim_check(find("PersistentVolumeClaim", DATA_CLAIM_NAME)),
-              migration_job_check(find("Job", prefix=f"{APP_NAME}-migrate-"), find("Deployment", APP_NAME))]
+              schema_job_check(find("Job", prefix=f"{APP_NAME}-migrate-"), find("Deployment", APP_NAME))]
     if outputs.get("gpuCapacity"):
         checks.append(ollama_check(find("StatefulSet", OLLAMA_NAME), outputs.get("ollamaModels", [])))
     return checks
@@ -211,7 +211,7 @@ def deployment_check(found: list[dict[str, Any]], low: int, high: int) -> Check:
     return Check("Open WebUI replicas ready", bool(found) and low <= ready <= high,
                  f"{ready} ready (HPA range {low}..{high})" if found else "Deployment open-webui not found",
                  "`kubectl -n <namespace> describe deployment open-webui` and its pods' events: image pulls, probes "
-                 "(/ready needs PostgreSQL and Redis), the migration Job it waits for")
+                 "(/ready needs PostgreSQL and Redis), the schema Job it waits for")
 
 
 def claim_check(found: list[dict[str, Any]]) -> Check:
@@ -221,13 +221,13 @@ def claim_check(found: list[dict[str, Any]]) -> Check:
                  "the Azure Files CSI driver provisions it: `kubectl -n <namespace> describe pvc open-webui-data`")
 
 
-def migration_job_check(jobs: list[dict[str, Any]], deployment: list[dict[str, Any]]) -> Check:
+def schema_job_check(jobs: list[dict[str, Any]], deployment: list[dict[str, Any]]) -> Check:
     image = deployment[0]["spec"]["template"]["spec"]["containers"][0]["image"] if deployment else ""
-    wanted = migration_job_name(APP_NAME, image)
+    wanted = schema_job_name(APP_NAME, image)
     job = next((j for j in jobs if j["metadata"]["name"] == wanted), None)
     complete = bool(job and any(c.get("type") == "Complete" and c.get("status") == "True"
                                 for c in (job.get("status") or {}).get("conditions") or []))
-    return Check("migration Job", complete, f"{wanted} for image {image or '?'}: "
+    return Check("schema Job", complete, f"{wanted} for image {image or '?'}: "
                  f"{'complete' if complete else 'not complete' if job else 'not found'}",
                  f"`kubectl -n <namespace> logs job/{wanted}`; the app does not start before it completes")
 

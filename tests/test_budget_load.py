@@ -17,7 +17,7 @@ def dev() -> LoadReport:
 def test_dev_at_its_maximum_holds_every_pool_at_its_peak_with_no_error(dev):
     # B1ms: 50 max_connections, Azure's 15 reserved
     assert (dev.max_connections, dev.capacity) == (50, 35)
-    # (2 replicas + 1 rolling-update surge) x (2 x (2+1) main + (2+0) pgvector) + the migration Job's 8 + 1 Alembic
+    # (2 replicas + 1 rolling-update surge) x (2 x (2+1) main + (2+0) pgvector) + the schema Job's 8 + 1 Alembic
     assert dev.demand == dev.peak_seen == 33
     assert dev.errors_at_max == {}
 

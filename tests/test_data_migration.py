@@ -1,4 +1,4 @@
-"""The data migration Job: rendered for a stack with migrateFrom, budgeted, ordered before the app, validated."""
+"""The data-migration Job: rendered for a stack with migrateFrom, budgeted, ordered before the app, validated."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components.names import APP_NAME
-from components.open_webui import MIGRATION_DATABASE_URL, SCHEMA_JOB_SCRIPT, secret_values
+from components.open_webui import SCHEMA_JOB_DATABASE_URL, SCHEMA_JOB_SCRIPT, secret_values
 from components.postgres import database_url
 from components.redis import redis_url
 from e2e.local_stack import image_command, local_env
@@ -59,7 +59,7 @@ def test_the_app_and_its_job_connect_under_their_budget_names(objects: list[dict
     assert app.env["DATABASE_URL"].endswith("sslmode=require&application_name=open-webui")
     assert "pw%2Fwith%3Aodd%40chars@127.0.0.1:15432/openwebui" in app.env["DATABASE_URL"]
     assert job.containers[0].env["DATABASE_URL"].endswith("application_name=open-webui-migrate")
-    assert job.containers[0].env["DATABASE_URL"] == local_secrets[(APP_NAME, MIGRATION_DATABASE_URL)]
+    assert job.containers[0].env["DATABASE_URL"] == local_secrets[(APP_NAME, SCHEMA_JOB_DATABASE_URL)]
     assert app.env["WEBSOCKET_REDIS_URL"] == app.env["REDIS_URL"] == "redis://:redispw@127.0.0.1:16379/0"
     assert app.command == ()  # the image's own entrypoint
     assert job.program(job.containers[0])[1:] == ("schema_job.py", SCHEMA_JOB_SCRIPT.read_text())

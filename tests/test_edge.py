@@ -56,7 +56,7 @@ def test_the_app_knows_it_lives_at_https_on_the_default_hostname(run):
     assert run.named("network-aks-edge-network-contributor").urn in run.named("aks-cluster").dependencies
 
 
-def test_a_changed_url_reaches_the_running_app_through_the_migration_job(run):
+def test_a_changed_url_reaches_the_running_app_through_the_schema_job(run):
     program = job_program(run, "open-webui")
     # webui.url is one of Open WebUI's persistent settings: env only seeds it on a first start
     assert '"webui.url": os.environ["WEBUI_URL"]' in program

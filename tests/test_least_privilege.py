@@ -36,7 +36,7 @@ def test_the_replicas_connect_as_their_own_role_and_the_job_as_the_admin(stack_r
         budget["workloads"]["open-webui"]["peakReplicas"] + 1)
     data = reveal(stack_run.named("open-webui-secret").inputs["stringData"])
     assert data["DATABASE_URL"].startswith("postgresql://openwebui_app:")
-    assert data["MIGRATION_DATABASE_URL"].startswith("postgresql://openwebuiadmin:")
+    assert data["SCHEMA_JOB_DATABASE_URL"].startswith("postgresql://openwebuiadmin:")
     deployment = stack_run.inputs_of("open-webui-deployment")
     assert deployment["metadata"]["annotations"][POSTGRES_ROLE_ANNOTATION] == "openwebui_app"
     job_env = {e["name"]: e.get("value") for e in stack_run.inputs_of("open-webui-migrate")["spec"]["template"]["spec"][

@@ -45,15 +45,15 @@ def test_secret_holds_urls_and_a_generated_key_shared_by_all_replicas():
     secret = run.named("webui-secret").inputs
     assert is_secret(secret["stringData"])
     data = reveal(secret["stringData"])
-    assert set(data) == {"DATABASE_URL", "MIGRATION_DATABASE_URL", "WEBUI_SECRET_KEY", "REDIS_URL",
+    assert set(data) == {"DATABASE_URL", "SCHEMA_JOB_DATABASE_URL", "WEBUI_SECRET_KEY", "REDIS_URL",
                          "WEBSOCKET_REDIS_URL", "WEBUI_ADMIN_PASSWORD"}
     assert reveal(run.named("webui-secret-key").inputs)["length"] == 48
     env = env_of(run, "webui-deployment")
     assert env["WEBUI_SECRET_KEY"] == {"secretKeyRef": {"name": "webui", "key": "WEBUI_SECRET_KEY"}}
     # the replicas as the app role, the Job as the admin, each under its name in the connection budget
     assert data["DATABASE_URL"] == "postgresql://app:q@h:5432/d?sslmode=require&application_name=webui"
-    assert data["MIGRATION_DATABASE_URL"] == "postgresql://u:p@h:5432/d?sslmode=require&application_name=webui-migrate"
-    for workload, key in (("webui-deployment", "DATABASE_URL"), ("webui-migrate", "MIGRATION_DATABASE_URL")):
+    assert data["SCHEMA_JOB_DATABASE_URL"] == "postgresql://u:p@h:5432/d?sslmode=require&application_name=webui-migrate"
+    for workload, key in (("webui-deployment", "DATABASE_URL"), ("webui-migrate", "SCHEMA_JOB_DATABASE_URL")):
         env = env_of(run, workload)
         assert env["DATABASE_URL"] == env["PGVECTOR_DB_URL"] == {"secretKeyRef": {"name": "webui", "key": key}}
 
@@ -127,7 +127,7 @@ def test_the_schema_gate_runs_before_alembic_with_an_account_that_may_only_scale
     env = {e["name"]: e.get("value", e.get("valueFrom")) for e in gate["env"]}
     assert env["POD_SELECTOR"] == "app.kubernetes.io/name=webui,!app.kubernetes.io/component"  # not the Jobs' pods
     assert env["NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}} and env["MIN_REPLICAS"] == "2"
-    assert env["DATABASE_URL"] == {"secretKeyRef": {"name": "webui", "key": "MIGRATION_DATABASE_URL"}}
+    assert env["DATABASE_URL"] == {"secretKeyRef": {"name": "webui", "key": "SCHEMA_JOB_DATABASE_URL"}}
     assert env["PYTHONPATH"] == "/app/backend"  # it reads the image's Alembic head from Open WebUI's package
     assert job["serviceAccountName"] == "webui-schema-gate"
     script = run.named("webui-schema-gate").inputs["data"]["schema_gate.py"]

@@ -127,7 +127,7 @@ def test_extensions_wait_for_allow_list_database_and_firewall(run):
 
 
 def test_app_waits_for_the_extensions(run):
-    # The migration Job creates Open WebUI's tables, document_chunk's vector column among them; it reads the
+    # The schema Job creates Open WebUI's tables, document_chunk's vector column among them; it reads the
     # database URL from the Secret, which is only written once the extensions exist.
     secret = run.named("open-webui-secret")
     for extension in run.of_type("pulumi-python:dynamic/postgres:Extension"):
@@ -183,7 +183,7 @@ def test_pools_in_the_deployment_are_what_the_budget_counted(run):
     assert budget["demand"] <= budget["capacity"]
 
 
-def test_migration_job_runs_once_per_image_tag(run):
+def test_schema_job_runs_once_per_image_tag(run):
     job = run.named("open-webui-migrate").inputs
     assert job["metadata"]["name"] == "open-webui-migrate-v0-12-4"
     spec = job["spec"]["template"]["spec"]
@@ -194,7 +194,7 @@ def test_migration_job_runs_once_per_image_tag(run):
     assert job["spec"].get("parallelism", 1) == 1
 
 
-def test_migration_job_follows_the_image_tag():
+def test_schema_job_follows_the_image_tag():
     run = run_program("dev", {"image": "ghcr.io/open-webui/open-webui:v0.12.5"})
     assert run.named("open-webui-migrate").inputs["metadata"]["name"] == "open-webui-migrate-v0-12-5"
 

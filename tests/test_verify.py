@@ -133,7 +133,7 @@ def test_tables_at_another_revision_fail(outputs, postgres, database):
     with psycopg.connect(postgres.conninfo(dbname=database), autocommit=True) as conn:
         conn.execute("UPDATE alembic_version SET version_num = '018012973d35'")
     check = by_name(postgres_checks(outputs))["Open WebUI tables"]
-    assert not check.ok and "migration Job" in check.fix
+    assert not check.ok and "schema Job" in check.fix
 
 
 def test_the_apps_role_shows_its_limit_and_one_changed_by_hand_fails(outputs, postgres, database):
@@ -185,9 +185,9 @@ def live(run: MockRun) -> list[dict[str, Any]]:
 
 def test_a_healthy_namespace_passes(dev_outputs, dev_run):
     checks = kubernetes_checks(live(dev_run), dev_outputs)
-    assert [c.name for c in checks] == ["Open WebUI replicas ready", "data claim", "migration Job", "Ollama models"]
+    assert [c.name for c in checks] == ["Open WebUI replicas ready", "data claim", "schema Job", "Ollama models"]
     assert all(c.ok for c in checks), [c.line() for c in checks]
-    assert by_name(checks)["migration Job"].detail.startswith("open-webui-migrate-v0-12-4 for image "
+    assert by_name(checks)["schema Job"].detail.startswith("open-webui-migrate-v0-12-4 for image "
                                                               "ghcr.io/open-webui/open-webui:v0.12.4: complete")
 
 
@@ -195,7 +195,7 @@ def test_a_healthy_namespace_passes(dev_outputs, dev_run):
     ("Deployment", {"replicas": 2, "readyReplicas": 0}, "Open WebUI replicas ready", "0 ready (HPA range 1..2)"),
     ("PersistentVolumeClaim", {"phase": "Pending"}, "data claim", "Pending"),
     ("PersistentVolumeClaim", {"phase": "Bound", "accessModes": ["ReadWriteOnce"]}, "data claim", "ReadWriteOnce"),
-    ("Job", {"active": 1}, "migration Job", "not complete"),
+    ("Job", {"active": 1}, "schema Job", "not complete"),
     ("StatefulSet", {"replicas": 1, "readyReplicas": 0}, "Ollama models", "0/1 replicas Ready"),
 ])
 def test_each_broken_object_fails_its_check(dev_outputs, dev_run, kind, status, check, says):
@@ -210,7 +210,7 @@ def test_a_job_for_another_image_tag_does_not_count(dev_outputs, dev_run):
     objects = live(dev_run)
     [deployment] = [o for o in objects if o["kind"] == "Deployment"]
     deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "ghcr.io/open-webui/open-webui:v0.12.5"
-    result = by_name(kubernetes_checks(objects, dev_outputs))["migration Job"]
+    result = by_name(kubernetes_checks(objects, dev_outputs))["schema Job"]
     assert not result.ok and "open-webui-migrate-v0-12-5" in result.detail and "not found" in result.detail
 
 
@@ -320,7 +320,7 @@ def test_an_unreachable_cluster_and_database_still_report_every_check(outputs, t
     for check in ("postgres reachable over TLS", "extension vector", "Open WebUI tables", "pgvector store",
                   "postgres connections"):
         assert any(line.startswith(f"FAIL  {check}: server unreachable: connection") for line in lines), check
-    for check in ("Open WebUI replicas ready", "data claim", "migration Job", "Ollama models"):
+    for check in ("Open WebUI replicas ready", "data claim", "schema Job", "Ollama models"):
         assert f"FAIL  {check}: Kubernetes API unreachable: The connection to the server 127.0.0.1:{port} was " \
                "refused - did you specify the right host or port?" in lines, check
     assert any(line.startswith("FAIL  public address answers /health") for line in lines)

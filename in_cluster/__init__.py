@@ -3,7 +3,7 @@ the component that runs it ships its text in a ConfigMap and runs it in the imag
 
 - schema_gate.py, the schema Job's gate and the resume Job (components/open_webui.py; the Open WebUI image);
 - ollama_pull.py, the model gate beside each Ollama pod (components/ollama.py; the puller image);
-- migrate_database.py, migrate_files.py, migrate_vectors.py and what they share, postgres_target.py: the
+- migrate_database.py, migrate_files.py, migrate_vectors.py and what they share, migration_common.py: the
   data-migration Job, an old install carried across (components/data_migration.py; the Open WebUI image).
 
 Standard library plus what their image holds; checked by `make test` (mypy, and tests against a real PostgreSQL).

@@ -53,13 +53,11 @@ import psycopg
 from psycopg import sql
 
 try:
-    from in_cluster.postgres_target import connect, redact
+    from in_cluster.migration_common import Refused, connect, finish, redact
 except ImportError:  # a script beside it in the data-migration Job's ConfigMap
-    from postgres_target import connect, redact  # type: ignore[no-redef,import-not-found]
+    from migration_common import Refused, connect, finish, redact  # type: ignore[no-redef,import-not-found]
 
 APPLICATION_NAME = "openwebui-migrate-database"
-EXIT_VERIFY = 1
-EXIT_REFUSED = 2
 VERSION_TABLE = "alembic_version"
 STACK_CONFIG = ("ollama.base_urls", "ollama.enable", "webui.url", "ui.enable_signup", "ui.enable_login_form",
                 "ui.default_user_role")
@@ -73,10 +71,6 @@ SHOWN_IN_REPORT = 100
 
 ALEMBIC_STEP = Path(__file__).with_name("alembic_step.py")
 """The release's Alembic, run by the installed Open WebUI's Python beside this script."""
-
-
-class Refused(Exception):
-    """The migration cannot run as asked; nothing has been written to the target."""
 
 
 # Schema -------------------------------------------------------------------------------------------------------
@@ -691,26 +685,17 @@ def main(argv: Sequence[str]) -> int:
         parser.error("--batch-size must be positive")
     if args.once and not args.report:
         parser.error("--once needs --report")
+    return finish("migrate_database", lambda: run(args), print_result, args.report, args.database_url)
+
+
+def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
     if not args.sqlite.is_file():
-        print(f"migrate_database: --sqlite {args.sqlite} is not a file", file=sys.stderr)
-        return EXIT_REFUSED
-    try:
-        if args.once and (earlier := already_done(args.report, args.sqlite, args.database_url)):
-            print(f"migrate_database: {args.sqlite} was carried across and verified before ({args.report}, head "
-                  f"{earlier['head']}); the database is Open WebUI's since: nothing to do")
-            return 0
-        result = migrate(args.sqlite, args.database_url, args.batch_size, args.dry_run, args.work)
-    except Refused as e:
-        print(f"migrate_database: refused, nothing written: {redact(str(e), args.database_url)}", file=sys.stderr)
-        return EXIT_REFUSED
-    except psycopg.Error as e:
-        print(f"migrate_database: PostgreSQL: {redact(str(e), args.database_url)}", file=sys.stderr)
-        return EXIT_VERIFY
-    print_result(result)
-    if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
-    return 0 if result["verified"] or result["dry_run"] else EXIT_VERIFY
+        raise Refused(f"--sqlite {args.sqlite} is not a file")
+    if args.once and (earlier := already_done(args.report, args.sqlite, args.database_url)):
+        print(f"migrate_database: {args.sqlite} was carried across and verified before ({args.report}, head "
+              f"{earlier['head']}); the database is Open WebUI's since: nothing to do")
+        return None
+    return migrate(args.sqlite, args.database_url, args.batch_size, args.dry_run, args.work)
 
 
 if __name__ == "__main__":

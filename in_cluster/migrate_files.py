@@ -24,13 +24,17 @@ import shutil
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
+
+try:
+    from in_cluster.migration_common import Refused, finish
+except ImportError:  # a script beside it in the data-migration Job's ConfigMap
+    from migration_common import Refused, finish  # type: ignore[no-redef,import-not-found]
 
 REBUILT = ("cache",)
 """Top-level folders not copied: the new deployment rebuilds them."""
 SQLITE_FILES = ("webui.db", "webui.db-wal", "webui.db-shm", "webui.db-journal")
 """Top-level files not copied: the SQLite main database, which in_cluster/migrate_database.py carries into PostgreSQL."""
-EXIT_FAILED = 1
 CHUNK = 1 << 20
 
 
@@ -106,21 +110,24 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--target", type=Path, required=True, help="the shared volume's data directory")
     parser.add_argument("--report", type=Path, help="write the result as JSON here")
     args = parser.parse_args(argv)
-    if not args.source.is_dir():
-        print(f"migrate_files: --source {args.source} is not a directory", file=sys.stderr)
-        return EXIT_FAILED
+    return finish("migrate_files", lambda: run(args.source, args.target), show, args.report)
 
-    report = migrate(args.source, args.target)
-    if args.report:
-        args.report.write_text(json.dumps(asdict(report), indent=2))
-    print(f"migrate_files: {report.copied} file(s) copied ({report.bytes_copied} bytes), {report.already_there} "
-          f"already there, all verified by SHA-256; not copied (rebuilt): {', '.join(report.skipped_rebuilt) or 'none'}"
-          + (f"; not copied (carried into PostgreSQL by migrate_database): {', '.join(report.skipped_database)}"
-             if report.skipped_database else ""))
-    for failure in report.failures:
+
+def run(source: Path, target: Path) -> dict[str, Any]:
+    if not source.is_dir():
+        raise Refused(f"--source {source} is not a directory")
+    report = migrate(source, target)
+    return {**asdict(report), "verified": report.ok}
+
+
+def show(result: dict[str, Any]) -> None:
+    print(f"migrate_files: {result['copied']} file(s) copied ({result['bytes_copied']} bytes), "
+          f"{result['already_there']} already there, all verified by SHA-256; not copied (rebuilt): "
+          f"{', '.join(result['skipped_rebuilt']) or 'none'}"
+          + (f"; not copied (carried into PostgreSQL by migrate_database): {', '.join(result['skipped_database'])}"
+             if result["skipped_database"] else ""))
+    for failure in result["failures"]:
         print(f"migrate_files: FAILED {failure}")
-    return 0 if report.ok else EXIT_FAILED
-
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -47,9 +47,9 @@ import numpy.typing as npt
 import psycopg
 
 try:
-    from in_cluster.postgres_target import connect, redact
+    from in_cluster.migration_common import Refused, connect, finish, redact
 except ImportError:  # a script beside it in the data-migration Job's ConfigMap
-    from postgres_target import connect, redact  # type: ignore[no-redef,import-not-found]
+    from migration_common import Refused, connect, finish, redact  # type: ignore[no-redef,import-not-found]
 
 TABLE = "document_chunk"
 TOP_K = 10
@@ -57,17 +57,11 @@ QUERIES_PER_COLLECTION = 3
 VECTOR_SAMPLE_EVERY = 97
 """One vector in this many (and the first of every batch) is read back and compared as float32."""
 TIE_TOLERANCE = 1e-6
-EXIT_VERIFY = 1
-EXIT_REFUSED = 2
 APPLICATION_NAME = "openwebui-migrate-vectors"
 SURROGATES = re.compile("[\ud800-\udfff]")
 PG_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 
 Floats = npt.NDArray[np.float32]
-
-
-class Refused(Exception):
-    """The migration cannot run as asked; nothing has been written."""
 
 
 @dataclass
@@ -454,25 +448,16 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("--database-url or DATABASE_URL is required")
-    if not (args.chroma / "chroma.sqlite3").is_file():
-        print(f"migrate_vectors: {args.chroma} is not a Chroma persistent store (no chroma.sqlite3)", file=sys.stderr)
-        return EXIT_REFUSED
     if args.batch_size < 1 or (args.dimension is not None and args.dimension < 1):
         parser.error("--batch-size and --dimension must be positive")
     limit_malloc_arenas()
-    try:
-        result = migrate(args.chroma, args.database_url, args.dimension, args.halfvec, args.batch_size, args.dry_run)
-    except Refused as e:
-        print(f"migrate_vectors: refused, nothing written: {e}", file=sys.stderr)
-        return EXIT_REFUSED
-    except psycopg.Error as e:
-        print(f"migrate_vectors: PostgreSQL: {redact(str(e), args.database_url)}", file=sys.stderr)
-        return EXIT_VERIFY
-    print_table(result)
-    if args.report:
-        args.report.write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    return 0 if result["verified"] or result["dry_run"] else EXIT_VERIFY
+    return finish("migrate_vectors", lambda: run(args), print_table, args.report, args.database_url)
 
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    if not (args.chroma / "chroma.sqlite3").is_file():
+        raise Refused(f"{args.chroma} is not a Chroma persistent store (no chroma.sqlite3)")
+    return migrate(args.chroma, args.database_url, args.dimension, args.halfvec, args.batch_size, args.dry_run)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -43,7 +43,7 @@ def test_job_mounts_the_old_claim_read_only_and_the_new_volume(run):
 
 def test_job_runs_the_repos_own_scripts(run):
     config_map = reveal(run.named("open-webui-data-migration-scripts").inputs)
-    for script in ("postgres_target.py", "migrate_database.py", "migrate_files.py", "migrate_vectors.py"):
+    for script in ("migration_common.py", "alembic_step.py", "migrate_database.py", "migrate_files.py", "migrate_vectors.py"):
         assert config_map["data"][script] == (ROOT / "in_cluster" / script).read_text()
     program = pod(run)["containers"][0]["command"][-1]
     steps = ["migrate_database.py --sqlite /old-data/webui.db --work /app/backend/data/.migration/database "

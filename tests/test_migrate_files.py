@@ -91,3 +91,11 @@ def test_the_sqlite_database_is_left_to_migrate_database(tmp_path: Path) -> None
     assert "not copied (carried into PostgreSQL by migrate_database): webui.db, webui.db-wal" in result.stdout
     assert not (tmp_path / "new" / "webui.db").exists() and not (tmp_path / "new" / "webui.db-wal").exists()
     assert (tmp_path / "new" / "uploads").is_dir()
+
+
+def test_a_missing_source_is_refused_as_every_migrator_refuses(tmp_path: Path) -> None:
+    result = run("--source", str(tmp_path / "absent"), "--target", str(tmp_path / "new"), "--report",
+                 str(tmp_path / "report.json"))
+    assert result.returncode == 2
+    assert result.stderr == f"migrate_files: refused, nothing written: --source {tmp_path / 'absent'} is not a directory\n"
+    assert not (tmp_path / "new").exists() and not (tmp_path / "report.json").exists()

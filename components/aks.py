@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
@@ -16,6 +17,12 @@ from components.audit import AuditTarget, audit_logs
 from components.pod_security import hardened
 
 POD_CIDR = "10.244.0.0/16"
+AKS_VERSIONS = {"1.34": date(2026, 11, 30), "1.35": date(2027, 3, 31), "1.36": date(2027, 7, 31),
+                "1.37": date(2027, 10, 31)}
+"""The Kubernetes minors AKS offers, each with the end of its standard support, from AKS's release calendar as read
+in 2026-12 (the months are the calendar's; the day is the month's last). AKS creates clusters only on a supported
+minor, so any other aksKubernetesVersion is refused at deploy. `az aks get-versions --location <region>` is the
+authority: refresh this table from it when AKS releases a minor."""
 """The overlay's pod range (AKS's default, named here because Open WebUI trusts forwarded headers from it: the
 edge's pods live there)."""
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
-from components.aks import POD_CIDR
+from components.aks import AKS_VERSIONS, POD_CIDR
 from components.audit import RETENTION_DAYS as AUDIT_RETENTION_DAYS
 from components.backup import FILES_MAX_DAILY_RETENTION
 from components.connection_budget import POSTGRES_SKUS
@@ -17,10 +17,11 @@ from components.files_storage import FILES_SKUS, PREMIUM_MINIMUM_GI, FilesSettin
 from components.gpu_capacity import GPUS_PER_VM
 from components.names import DATA_CLAIM_NAME
 from components.network import NETWORK_MODES
-from components.node_capacity import CPU, MEMORY, VM_SIZES
+from components.node_capacity import CPU, MEMORY, VM_SIZES, cpu_millicores, memory_bytes
 from components.pg_extension import PgExtensionProvider
 from components.pg_role import PgRoleProvider
-from components.postgres import LIBRARY_ONLY, PRELOAD_LIBRARIES, FirewallRange
+from components.open_webui import MEASURED_PEAK_RESIDENT
+from components.postgres import LIBRARY_ONLY, PRELOAD_LIBRARIES, PRELOADABLE, STORAGE_SIZES_GB, FirewallRange
 from components.regions import region_error
 from components.sign_in import AUTH_MODES
 from components.stack_config import StackConfig
@@ -40,8 +41,12 @@ def problems(c: StackConfig, stack: str, now: datetime, has_client_secret: bool)
         errors.append(f"auditRetentionDays: {c.audit_retention_days} is outside Log Analytics' {low}..{high} days.")
     if c.monthly_budget_usd < 0:
         errors.append(f"monthlyBudgetUsd: {c.monthly_budget_usd} is negative; 0 means no budget.")
-    errors += _check_cluster(c)
+    errors += _check_cluster(c, now.date())
     errors += _check_app(c)
+    if not KUBERNETES_NAME.match(c.namespace):
+        errors.append(f"namespace: {c.namespace!r} is not a Kubernetes namespace name (a DNS label: at most 63 lowercase "
+                      "letters, digits and hyphens, starting and ending with a letter or digit); Kubernetes refuses "
+                      "it. For example 'open-webui'.")
     if c.ollama_enabled:
         errors += _check_ollama(c)
     if c.migrate_from:
@@ -75,8 +80,11 @@ def _check_postgres(c: StackConfig) -> list[str]:
                       f"({sku.name}); choose a GeneralPurpose postgresSku or set it to Disabled.")
     if not 7 <= c.postgres_backup_retention_days <= 35:
         errors.append(f"postgresBackupRetentionDays: {c.postgres_backup_retention_days} is outside Azure's 7..35 days.")
-    if not 32 <= c.postgres_storage_gb <= 32768:
-        errors.append(f"postgresStorageGb: {c.postgres_storage_gb} is outside Azure's 32..32768 GiB.")
+    if c.postgres_storage_gb not in STORAGE_SIZES_GB:
+        larger = [size for size in STORAGE_SIZES_GB if size > c.postgres_storage_gb]
+        errors.append(f"postgresStorageGb: {c.postgres_storage_gb} GiB is not a size Azure offers a Flexible Server "
+                      f"({', '.join(map(str, STORAGE_SIZES_GB))} GiB) and would be refused at deploy"
+                      + (f"; the next size up is {larger[0]}." if larger else "."))
     if not re.match(r"^[a-z_][a-z0-9_]{0,62}$", c.postgres_database):
         errors.append(f"postgresDatabase: {c.postgres_database!r} must be a lower-case identifier such as 'openwebui'.")
     if not re.match(r"^[a-z][a-z0-9_]{0,62}$", c.postgres_admin_login) or c.postgres_admin_login in (
@@ -92,6 +100,9 @@ def _check_postgres(c: StackConfig) -> list[str]:
         if not re.match(PgExtensionProvider.NAME_PATTERN, ext):
             errors.append(f"postgresExtensions: {ext!r} is not an extension name (lower case, e.g. 'vector').")
     errors += _check_preload(c.postgres_extensions, c.postgres_preloaded_libraries)
+    errors += [f"postgresPreloadedLibraries: {library!r} is not a library Azure can preload (its "
+               f"shared_preload_libraries takes {', '.join(PRELOADABLE)}); a server cannot have loaded it."
+               for library in c.postgres_preloaded_libraries if library not in PRELOADABLE]
     if c.vector_db == "pgvector" and "vector" not in c.postgres_extensions:
         errors.append("postgresExtensions: must include 'vector' while vectorDb is pgvector, or Open WebUI "
                       "cannot create its document_chunk table.")
@@ -170,8 +181,9 @@ def _check_preload(extensions: tuple[str, ...], preloaded: tuple[str, ...]) -> l
     return errors
 
 
-def _check_cluster(c: StackConfig) -> list[str]:
+def _check_cluster(c: StackConfig, today: date) -> list[str]:
     errors = []
+    errors += _check_kubernetes_version(c.aks_kubernetes_version, today)
     if c.aks_system_node_count < 1:
         errors.append("aksSystemNodeCount: needs at least 1 node (2 or more to spread replicas).")
     if c.gpu_autoscaling:
@@ -201,6 +213,25 @@ def _check_cluster(c: StackConfig) -> list[str]:
     return errors
 
 
+def _check_kubernetes_version(version: str, today: date) -> list[str]:
+    match = re.fullmatch(r"(1\.\d+)(\.\d+)?", version)
+    if not match:
+        return [f"aksKubernetesVersion: {version!r} is not a version AKS takes: a minor such as '1.35' (AKS runs its "
+                "latest patch) or a patch such as '1.35.2'."]
+    minor = match.group(1)
+    supported = [v for v, end in AKS_VERSIONS.items() if end >= today]
+    if minor not in AKS_VERSIONS:
+        return [f"aksKubernetesVersion: AKS offers no Kubernetes {minor} (it offers {', '.join(supported)}, "
+                "components/aks.py AKS_VERSIONS; `az aks get-versions --location <region>` lists a region's) and "
+                "would refuse the cluster."]
+    if AKS_VERSIONS[minor] < today:
+        newer = [v for v in supported if tuple(map(int, v.split("."))) > tuple(map(int, minor.split(".")))]
+        return [f"aksKubernetesVersion: AKS ended standard support for {minor} on {AKS_VERSIONS[minor]} and creates "
+                f"no cluster on it; use {newer[0] if newer else supported[0]}. A running cluster moves one minor at a "
+                "time: set the next minor, `pulumi up`, then the one after."]
+    return []
+
+
 def _check_quantities(c: StackConfig, prefix: str) -> list[str]:
     errors = []
     # the grammar node_capacity.py reads the requests with
@@ -209,9 +240,19 @@ def _check_quantities(c: StackConfig, prefix: str) -> list[str]:
         key = f"{prefix}{key[0].upper()}{key[1:]}" if prefix else key
         if not pattern.fullmatch(c.value(key)):
             errors.append(f"{key}: {c.value(key)!r} is not a Kubernetes quantity such as {example!r}.")
+    if errors:
+        return errors
+    for resource, amount in (("cpu", cpu_millicores), ("memory", memory_bytes)):
+        request, limit = (f"{prefix}{resource.capitalize()}{kind}" if prefix else f"{resource}{kind}"
+                          for kind in ("Request", "Limit"))
+        if amount(c.value(request)) > amount(c.value(limit)):
+            errors.append(f"{request}/{limit}: the request {c.value(request)} is above the limit {c.value(limit)}; "
+                          "Kubernetes refuses such a pod. Raise the limit or lower the request.")
     return errors
 
 
+KUBERNETES_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+"""RFC 1123 label: what Kubernetes takes as a namespace's name."""
 DNS_LABEL = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -287,6 +328,10 @@ def _check_app(c: StackConfig) -> list[str]:
         errors.append(f"image: {c.image!r} has no pinned tag; a moving tag lets replicas run different versions "
                       "and skips the per-tag schema Job. Use a release tag such as ghcr.io/open-webui/open-webui:v0.12.4.")
     errors += _check_quantities(c, "")
+    if MEMORY.fullmatch(c.memory_limit) and memory_bytes(c.memory_limit) < memory_bytes(MEASURED_PEAK_RESIDENT):
+        errors.append(f"memoryLimit: {c.memory_limit} is under the {MEASURED_PEAK_RESIDENT} a replica holds at its "
+                      "peak (measured by `make e2e` on Open WebUI 0.12.4): the kernel would kill it at the limit and "
+                      f"the pod crash-loop. Give at least {MEASURED_PEAK_RESIDENT}; the default is 2Gi.")
     if c.min_replicas < 1:
         errors.append(f"minReplicas: {c.min_replicas} must be at least 1.")
     if c.min_replicas > c.max_replicas:

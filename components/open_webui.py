@@ -38,6 +38,10 @@ ROLLING_SURGE = 1
 """Pods a rolling update adds above the count before an old one stops (maxUnavailable is 0): the budgets count it."""
 PRE_STOP_SECONDS = 10
 """A stopping pod keeps serving this long: the Service and the edge stop sending to it first."""
+MEASURED_PEAK_RESIDENT = "1.26Gi"
+"""A replica's resident memory at its peak, measured by `make e2e` on Open WebUI 0.12.4 (the embedding model loaded,
+200 signed-in users; Pulumi.yaml's memoryRequest notes the runs): a memory limit under it is OOM-killed, and the
+pod crash-loops."""
 RESUME_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
 """The resume step is one small script polling the Kubernetes API."""
 APP_ROLE_ENV = "APP_DATABASE_ROLE"

@@ -25,6 +25,14 @@ PRELOAD_LIBRARIES = {"pg_cron": "pg_cron", "pgaudit": "pgaudit", "pg_hint_plan":
 works (Azure's 'Load libraries' page)."""
 LIBRARY_ONLY = {"pg_partman_bgw": "pg_partman", "auto_explain": None}
 """Preload libraries with no extension of that name: the extension to list instead, if any."""
+PRELOADABLE = ("age", "anon", "auto_explain", "azure_storage", "credcheck", "pg_cron", "pg_failover_slots",
+               "pg_hint_plan", "pg_partman_bgw", "pg_prewarm", "pg_squeeze", "pg_stat_statements", "pgaudit",
+               "pglogical", "timescaledb")
+"""The values Azure accepts in a Flexible Server's shared_preload_libraries (its 'Load libraries' page, PostgreSQL
+16): a server can preload no other."""
+STORAGE_SIZES_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767)
+"""The sizes Azure offers a Flexible Server's (Premium SSD) storage, P4 to P80; it refuses any other at deploy, and
+auto-grow moves a server up these same steps."""
 
 
 def database_url(login: str, password: str, host: str, database: str, port: int = POSTGRES_PORT) -> str:

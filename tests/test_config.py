@@ -56,6 +56,16 @@ BAD_CONFIGS = [
     ({"ollamaNumParallel": 0}, "ollamaNumParallel", "at least 1"),
     ({"ollamaBaseUrl": "ollama:11434"}, "ollamaBaseUrl", "http(s) URL"),
     ({"maxReplicas": "many"}, "maxReplicas", "not a valid 'int'"),
+    # what Azure or Kubernetes would refuse at deploy
+    ({"postgresStorageGb": 100}, "postgresStorageGb", "not a size Azure offers a Flexible Server"),
+    ({"postgresStorageGb": 32768}, "postgresStorageGb", "would be refused at deploy."),
+    ({"postgresPreloadedLibraries": ["pg_vector"]}, "postgresPreloadedLibraries", "not a library Azure can preload"),
+    ({"aksKubernetesVersion": "1.29"}, "aksKubernetesVersion", "AKS offers no Kubernetes 1.29"),
+    ({"aksKubernetesVersion": "v1.35"}, "aksKubernetesVersion", "not a version AKS takes"),
+    ({"namespace": "Open_WebUI"}, "namespace", "not a Kubernetes namespace name"),
+    ({"memoryLimit": "1Gi", "memoryRequest": "1Gi"}, "memoryLimit", "under the 1.26Gi a replica holds at its peak"),
+    ({"cpuRequest": "3", "cpuLimit": "2"}, "cpuRequest/cpuLimit", "Kubernetes refuses such a pod"),
+    ({"ollamaMemoryRequest": "40Gi"}, "ollamaMemoryRequest/ollamaMemoryLimit", "above the limit 32Gi"),
     ({"memoryRequest": "lots"}, "memoryRequest", "Kubernetes quantity"),
     ({"cpuLimit": "2 cores"}, "cpuLimit", "Kubernetes quantity"),
     ({"postgresExtensions": ["vector", "pg_cron"]}, "postgresExtensions",
@@ -150,3 +160,14 @@ def test_a_preloaded_library_lets_its_extension_through():
 def test_current_gpu_sizes_are_known_with_their_gpus(size, gpus):
     run = run_program("prod", {"gpuVmSize": size})
     assert run.outputs["gpuCapacity"]["available"] == 2 * gpus
+
+
+def test_an_aks_minor_past_its_end_of_support_names_the_next_one():
+    from datetime import date
+
+    from components.config_checks import _check_kubernetes_version
+
+    assert _check_kubernetes_version("1.35.2", date(2026, 12, 2)) == []
+    [ended] = _check_kubernetes_version("1.34", date(2026, 12, 2))
+    assert "AKS ended standard support for 1.34 on 2026-11-30" in ended and "use 1.35" in ended
+    assert "one minor at a time" in ended

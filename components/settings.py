@@ -13,7 +13,9 @@ import pulumi
 from components import stack_capacity
 from components.aks import POD_CIDR, AksSettings
 from components.backup import FilesBackupSettings
-from components.config_checks import default_dns_label, firewall_range, problems
+from components.config_checks import problems
+from components.config_checks.edge import default_dns_label
+from components.config_checks.postgres import firewall_range
 from components.connection_budget import POSTGRES_SKUS
 from components.data_migration import DataMigrationSettings
 from components.edge import EdgeSettings

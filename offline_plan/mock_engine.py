@@ -9,14 +9,11 @@ dependencies, inputs with secrets still marked), by a subclass of the SDK's Mock
 from __future__ import annotations
 
 import base64
-import json
 import runpy
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 import pulumi
-import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import reset_options

@@ -165,9 +165,9 @@ def test_current_gpu_sizes_are_known_with_their_gpus(size, gpus):
 def test_an_aks_minor_past_its_end_of_support_names_the_next_one():
     from datetime import date
 
-    from components.config_checks import _check_kubernetes_version
+    from components.config_checks.cluster import check_kubernetes_version
 
-    assert _check_kubernetes_version("1.35.2", date(2026, 12, 2)) == []
-    [ended] = _check_kubernetes_version("1.34", date(2026, 12, 2))
+    assert check_kubernetes_version("1.35.2", date(2026, 12, 2)) == []
+    [ended] = check_kubernetes_version("1.34", date(2026, 12, 2))
     assert "AKS ended standard support for 1.34 on 2026-11-30" in ended and "use 1.35" in ended
     assert "one minor at a time" in ended

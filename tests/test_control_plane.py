@@ -1,14 +1,12 @@
 """The control plane, under the SDK's mock runtime: Entra ID on the cluster, the API server limited or private, the
 provider signed in with an Entra token, an audit trail; and the policies that refuse a cluster without them."""
 
-from typing import Any
-
 import pytest
 
 from components.aks import RBAC_CLUSTER_ADMIN
 from policy_fixtures import replace
 from test_policy_validators import resource_violations, seed_cluster, stack_violations
-from offline_plan.mock_engine import MockRun, reveal, run_program
+from offline_plan.mock_engine import reveal, run_program
 
 import sys
 from pathlib import Path

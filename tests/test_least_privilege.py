@@ -4,8 +4,6 @@ and the policies that refuse each weakened variant."""
 
 from typing import Any
 
-import pytest
-
 from components.names import APP_NAME
 from components.connection_budget import POSTGRES_ROLE_ANNOTATION
 from components.open_webui import SECRETS_ANNOTATION

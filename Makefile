@@ -1,4 +1,4 @@
-# The two commands of the README: `make plan` (STACK=dev|prod) and `make test`. Each sets itself up.
+# The two commands of README.md: `make plan` (STACK=dev|prod) and `make test`. Each sets itself up.
 STACK ?= dev
 PYTHON ?= python3
 VENV := venv
@@ -61,7 +61,7 @@ bench-database: $(VENV)/.installed build/open-webui/.installed
 bench-budget: $(VENV)/.installed
 	$(PY) -m benchmarks.budget_load $(STACK)
 
-# The stack's Open WebUI on the real release (README, "Proven against the real Open WebUI"): not part of `make test`.
+# The stack's Open WebUI on the real release (docs/proven.md, 'Proven against the real Open WebUI'): not part of `make test`.
 # OPEN_WEBUI=<version> tries another release; BREAK=redis-password|pool-budget|config-key|role-grant sabotages one thing in
 # the stack as rendered, BREAK=secret-key|session-key in the Entra ID scenario (e2e/sign_in.py).
 # The release's venv is cached in E2E_HOME (~/.cache/openwebui-e2e): about 7.4 GB and 5 minutes the first time.

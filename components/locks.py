@@ -1,6 +1,6 @@
 """Azure resource locks: what `protect` cannot do. `protect` stops Pulumi's own deletes; a CanNotDelete lock stops
 everyone's (the portal, the CLI, a stolen deploy identity without Microsoft.Authorization/locks/delete), until a
-person lifts it (README, "Backups and restores": lifting a lock)."""
+person lifts it (docs/operations.md, 'Backups and restores': lifting a lock)."""
 
 from __future__ import annotations
 

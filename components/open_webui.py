@@ -334,7 +334,7 @@ class OpenWebUI(pulumi.ComponentResource):
                 # No replicas here: the HPA owns the count, and `pulumi up` must not reset it.
                 # Rolling, never below the serving count: a new pod starts and turns Ready (/ready) before an old
                 # one stops. Across a schema change the schema Job's gate has stopped every old pod before Alembic
-                # runs, so two releases never serve one schema (schema_gate.py; README, "Upgrades").
+                # runs, so two releases never serve one schema (schema_gate.py; docs/upgrades-and-migrations.md, 'Upgrades').
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(
                     type="RollingUpdate", rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
                         max_surge=ROLLING_SURGE, max_unavailable=0)),

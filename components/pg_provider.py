@@ -84,8 +84,8 @@ class PgServerProvider(ResourceProvider):
                         f"{message.strip()}. A new server and its firewall rules take minutes to be ready; if it "
                         f"persists, allow the address running Pulumi in the config key {self.FIREWALL_CONFIG_KEY} "
                         "(pulumi config set --path ...). With postgresNetwork private the server has no public "
-                        "endpoint at all: run Pulumi from inside its VNet (a self-hosted runner; README, "
-                        "'Network').") from None
+                        "endpoint at all: run Pulumi from inside its VNet (a self-hosted runner; "
+                        "docs/network-and-edge.md, 'Network').") from None
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
 

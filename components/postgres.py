@@ -175,9 +175,9 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
             tags=dict(args.tags),
             # Public access and VNet integration are chosen at creation: a change of mode is a new server, and
             # `pulumi preview` shows it as a replacement (which prod's protect refuses) rather than an update
-            # Azure would reject half-way. See README, "Network".
+            # Azure would reject half-way. See docs/network-and-edge.md, 'Network'.
             # How the server was born matters only when it is created: adding or removing a restore later must
-            # never replace a server holding data (README, Backups and restores).
+            # never replace a server holding data (docs/operations.md, 'Backups and restores').
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, replace_on_changes=["network"],
                                         ignore_changes=["createMode", "sourceServerResourceId", "pointInTimeUTC"],
                                         additional_secret_outputs=["administrator_login_password"],

@@ -15,7 +15,7 @@ REDIS_PORT = 6379
 REDIS_USER = 999
 RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
 """Measured by `make e2e` (redis-server 7, the rendered args): 12 MiB resident at its peak while three replicas'
-websockets and 200 users go through it (README, Sizing); the limit leaves room for a burst of events."""
+websockets and 200 users go through it (docs/capacity-and-cost.md, 'Sizing and node capacity'); the limit leaves room for a burst of events."""
 """The redis user of the official image: the container runs as it from the start (no su-exec, no capabilities)."""
 
 

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RETIRED = {
     "migrateAllowSqlite": "With migrateFrom, a SQLite webui.db in the old data directory is now carried into "
                           "PostgreSQL (users, chats, settings) and verified before anything else, so there is nothing "
-                          "left to allow (README, 'Migrating an existing Open WebUI').",
+                          "left to allow (docs/upgrades-and-migrations.md, 'Migrating an existing Open WebUI').",
 }
 """Keys a stack may still set from an earlier release of this program, and why they went."""
 

@@ -136,7 +136,7 @@ def release_checks(facts: Mapping[str, Any], known_heads: Mapping[str, str], ima
               f"{', '.join(heads)}" + (f"; components/releases.json has {known} for {image_tag}" if known else
                                        f"; {image_tag} is not in components/releases.json"),
               "the release's wheel says otherwise: `make releases VERSIONS=<version>` reads it again; a new head is "
-              "a schema change, an upgrade that stops the old pods first (README, Upgrades)"),
+              "a schema change, an upgrade that stops the old pods first (docs/upgrades-and-migrations.md, 'Upgrades')"),
     ]
 
 
@@ -186,7 +186,7 @@ def sizing_check(name: str, rest: Mapping[str, Usage], load: Mapping[str, Usage]
               f"would want {wanted} replicas for these {len(load)} at its {target_percent}% target)")
     return Check(f"{name} requests and limits fit the release", not wrong,
                  ("; ".join(wrong) + ". Measured: " if wrong else "") + detail,
-                 "raise memoryRequest/memoryLimit/cpuRequest in Pulumi.yaml to the measured figures (README, Sizing) "
+                 "raise memoryRequest/memoryLimit/cpuRequest in Pulumi.yaml to the measured figures (docs/capacity-and-cost.md, 'Sizing and node capacity') "
                  "and rerun make plan: the node capacity check then says whether the pools still hold the peak")
 
 
@@ -196,7 +196,7 @@ def memory_peak_check(name: str, peak_rss: int, resources: Mapping[str, Mapping[
     request = resources.get("requests", {})["memory"]
     return Check(f"{name} memory within its limit", peak_rss <= memory_bytes(limit),
                  f"peak {_gib(peak_rss)} (request {request}, limit {limit})",
-                 "raise its memory limit above the measured peak (README, Sizing: where each one is set)")
+                 "raise its memory limit above the measured peak (docs/capacity-and-cost.md, 'Sizing and node capacity': where each one is set)")
 
 
 def report(checks: list[Check], title: str = "checklist") -> int:

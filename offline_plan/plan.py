@@ -248,7 +248,7 @@ def plan(stack: str, pack: PolicyPackServer, running: Optional[str] = None) -> i
     print("\n".join(tree(run)))
 
     target = run.outputs["openWebUI"]["imageTag"]
-    print("\n-- upgrade: what this image does to the running Open WebUI (README, Upgrades)")
+    print("\n-- upgrade: what this image does to the running Open WebUI (docs/upgrades-and-migrations.md, 'Upgrades')")
     print("\n".join(upgrade_lines(target, running or committed_image_tag(stack),
                                    "FROM" if running else "the image at git HEAD")))
 

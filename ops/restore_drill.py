@@ -4,7 +4,7 @@ Writes Pulumi.<stack>.yaml: the source stack's settings, its PostgreSQL server r
 before now, made cheap and reachable by the runner alone (no Ollama and no GPU pool, no HA, no edge and so no public
 address for the app, PostgreSQL's firewall and the cluster's API server admitting only the runner's address,
 nothing protected). `pulumi up` on it with prod's mandatory policies (policy/drill.json), `make verify ...
-RESTORED=1`, `pulumi destroy` (README, Backups and restores; .github/workflows/restore-drill.yml).
+RESTORED=1`, `pulumi destroy` (docs/operations.md, 'Backups and restores'; .github/workflows/restore-drill.yml).
 """
 
 from __future__ import annotations

@@ -135,8 +135,8 @@ def vector_store_check(conn: psycopg.Connection[Any], webui: dict[str, Any]) -> 
               f"{'deferred until enough rows' if deferred else index[0].split(' USING ')[1] if index else 'missing'}")
     return Check("pgvector store", ok, detail,
                  "pgvectorMaxVectorLength must match the embedding model's dimension and the column Open WebUI made "
-                 "on first start; a changed pgvectorIndexMethod needs the old index dropped by hand (README, "
-                 "Troubleshooting)")
+                 "on first start; a changed pgvectorIndexMethod needs the old index dropped by hand "
+                 "(docs/operations.md, 'Troubleshooting')")
 
 
 def connections_check(conn: psycopg.Connection[Any], budget: dict[str, Any]) -> Check:

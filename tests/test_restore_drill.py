@@ -1,5 +1,5 @@
 """The restore drill's throwaway stack, made by ops/restore_drill.py and run under the mocks as `pulumi up` would;
-its workflow's steps are the README's."""
+its workflow's steps are the ones docs/operations.md gives."""
 
 from __future__ import annotations
 
@@ -42,13 +42,13 @@ def test_the_drill_stack_deploys_under_the_mocks(tmp_path, monkeypatch):
         path.unlink(missing_ok=True)
 
 
-def test_the_workflows_steps_are_the_readmes():
+def test_the_workflows_steps_are_the_documented_ones():
     workflow = yaml.safe_load((ROOT / ".github/workflows/restore-drill.yml").read_text())
     steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
     commands = [line.strip() for s in steps for line in str(s.get("run", "")).splitlines()
                 if re.match(r"\s*((venv/bin/)?python -m ops.restore_drill|pulumi (stack|up|destroy)|make verify)", line)]
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Backups and restores"):]
+    page = (ROOT / "docs" / "operations.md").read_text()
+    section = page[page.index("## Backups and restores"):]
     section = section[:section.index("\n## ", 3)]
     assert len(commands) >= 6
     for command in commands:

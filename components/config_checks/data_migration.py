@@ -17,7 +17,7 @@ def check_data_migration(c: StackConfig) -> list[str]:
     if namespace != c.namespace:
         errors.append(f"migrateFrom: the claim is in namespace {namespace!r} but the data-migration Job runs in "
                       f"{c.namespace!r}, and a pod can mount only claims of its own namespace. Bind the old disk "
-                      f"to a claim in {c.namespace!r} (README, 'Migrating an existing Open WebUI') and name that.")
+                      f"to a claim in {c.namespace!r} (docs/upgrades-and-migrations.md, 'Migrating an existing Open WebUI') and name that.")
     if claim == DATA_CLAIM_NAME:
         errors.append(f"migrateFrom: {claim!r} is this stack's own data claim; name the old deployment's claim.")
     if c.vector_db != "pgvector":

@@ -90,7 +90,7 @@ def check_restore(c: StackConfig, stack: str, now: datetime) -> list[str]:
         return [f"postgresRestoreFrom: {source!r} is this stack: a restore makes a new server, so restoring a stack "
                 "into itself would replace the very server it restores from. Restore into a new stack "
                 f"(`pulumi stack init {stack}-restore`), check it with `make verify`, then move users to it "
-                "(README, Backups and restores)."]
+                "(docs/operations.md, 'Backups and restores')."]
     try:
         source_config = StackConfig.of_stack(source)
     except FileNotFoundError:

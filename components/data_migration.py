@@ -23,7 +23,8 @@ from components.connection_budget import POSTGRES_CONNECTIONS_ANNOTATION, POSTGR
 from components.open_webui import DATA_DIR, IMPORTABLE, OpenWebUISettings
 from components.pod_security import hardened
 
-SCRIPTS = ("migration_common.py", "alembic_step.py", "migrate_database.py", "migrate_files.py", "migrate_vectors.py")
+SCRIPTS = ("migration_common.py", "alembic_revisions.py", "alembic_upgrade.py", "migrate_database.py", "migrate_files.py",
+           "migrate_vectors.py")
 RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
 """The migrator holds one batch of rows or vectors and Chroma's SQLite cache at a time: its memory does not grow
 with the data. It runs once, before the replicas, so a generous limit costs nothing at the peak."""

@@ -30,6 +30,8 @@ DATA_DIR = f"{BACKEND_DIR}/data"
 MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
 GATE_SCRIPT = PROGRAMS / "schema_gate.py"
 SCHEMA_JOB_SCRIPT = PROGRAMS / "schema_job.py"
+REVISIONS_SCRIPT = PROGRAMS / "alembic_revisions.py"
+"""What the gate reads the image's Alembic head with."""
 """The schema Job's program: schema, the stack-owned settings, the first account, the vector store, the model."""
 IMPORTABLE = k8s.core.v1.EnvVarArgs(name="PYTHONPATH", value=BACKEND_DIR)
 """A script run by path has its own folder first on sys.path, not the working directory the image imports Open WebUI
@@ -269,7 +271,7 @@ class OpenWebUI(pulumi.ComponentResource):
         script = k8s.core.v1.ConfigMap(
             f"{name}-schema-gate", metadata=k8s.meta.v1.ObjectMetaArgs(name=account_name, namespace=args.namespace,
                                                                        labels=labels),
-            data={script.name: script.read_text() for script in (GATE_SCRIPT, SCHEMA_JOB_SCRIPT)}, opts=child)
+            data={script.name: script.read_text() for script in (GATE_SCRIPT, REVISIONS_SCRIPT, SCHEMA_JOB_SCRIPT)}, opts=child)
         account = k8s.core.v1.ServiceAccount(
             f"{name}-schema-gate-account",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=account_name, namespace=args.namespace, labels=labels),

@@ -53,8 +53,10 @@ import psycopg
 from psycopg import sql
 
 try:
+    from in_cluster.alembic_revisions import installed, installed_head
     from in_cluster.migration_common import Refused, connect, finish, redact
-except ImportError:  # a script beside it in the data-migration Job's ConfigMap
+except ImportError:  # scripts beside it in the data-migration Job's ConfigMap
+    from alembic_revisions import installed, installed_head  # type: ignore[no-redef,import-not-found]
     from migration_common import Refused, connect, finish, redact  # type: ignore[no-redef,import-not-found]
 
 APPLICATION_NAME = "openwebui-migrate-database"
@@ -69,7 +71,7 @@ SHOWN = 5
 """Keys named per kind of problem in the output (the report lists up to SHOWN_IN_REPORT)."""
 SHOWN_IN_REPORT = 100
 
-ALEMBIC_STEP = Path(__file__).with_name("alembic_step.py")
+ALEMBIC_UPGRADE = Path(__file__).with_name("alembic_upgrade.py")
 """The release's Alembic, run by the installed Open WebUI's Python beside this script."""
 
 
@@ -241,20 +243,15 @@ def revision(db: sqlite3.Connection) -> Optional[str]:
     return str(row[0]) if row else None
 
 
-def alembic(database_url: str, current: Optional[str], upgrade: bool, scratch: Path) -> dict[str, str]:
-    """The installed Open WebUI's Alembic on one database: its head, whether it knows `current`, and (upgrade)
-    the database brought to the head."""
+def alembic_upgrade(database_url: str, scratch: Path) -> None:
+    """The installed Open WebUI's Alembic brings one database to the release's head."""
     env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(scratch / "data"),
            "WEBUI_SECRET_KEY": os.environ.get("WEBUI_SECRET_KEY") or "unused-by-alembic"}
     env.pop("DATABASE_SCHEMA", None)
-    done = subprocess.run([sys.executable, str(ALEMBIC_STEP), current or "", "upgrade" if upgrade else "check"],
-                          env=env, cwd=scratch, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, str(ALEMBIC_UPGRADE)], env=env, cwd=scratch, capture_output=True, text=True)
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-8:])
-        raise Refused(f"Open WebUI's Alembic failed ({'upgrade' if upgrade else 'check'}):\n"
-                      f"{redact(tail, database_url)}")
-    result: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+        raise Refused(f"Open WebUI's Alembic failed (upgrade):\n{redact(tail, database_url)}")
 
 
 def prepare_source(source: Path, digest: str, work: Path, scratch: Path) -> tuple[Path, str, str]:
@@ -274,21 +271,21 @@ def prepare_source(source: Path, digest: str, work: Path, scratch: Path) -> tupl
                           "again")
         before = revision(db)
     assert before is not None
-    facts = alembic(f"sqlite:///{scratch_copy}", before, upgrade=False, scratch=scratch)
-    if "unknown" in facts:
-        raise Refused(f"{source} is at Alembic revision {before}, which this Open WebUI (head {facts['head']}) "
-                      "does not know: it was written by a newer release. Migrate with that release's image (or "
-                      "newer): set the stack's image to it")
-    made = {"source_sha256": digest, "revision_before": before, "head": facts["head"]}
+    head = installed_head()
+    if before not in installed():
+        raise Refused(f"{source} is at Alembic revision {before}, which this Open WebUI (head {head}) does not know: "
+                      "it was written by a newer release. Migrate with that release's image (or newer): set the "
+                      "stack's image to it")
+    made = {"source_sha256": digest, "revision_before": before, "head": head}
     if copy.is_file() and state.is_file() and json.loads(state.read_text()) == made:
-        return copy, before, facts["head"]
-    if before != facts["head"]:
-        alembic(f"sqlite:///{scratch_copy}", before, upgrade=True, scratch=scratch)
+        return copy, before, head
+    if before != head:
+        alembic_upgrade(f"sqlite:///{scratch_copy}", scratch)
     work.mkdir(parents=True, exist_ok=True)
     state.unlink(missing_ok=True)
     shutil.move(scratch_copy, copy)
     state.write_text(json.dumps(made))
-    return copy, before, facts["head"]
+    return copy, before, head
 
 
 # Orphans: rows PostgreSQL could not hold ------------------------------------------------------------------------
@@ -551,7 +548,7 @@ def migrate(source: Path, url: str, batch_size: int, dry_run: bool, work: Option
         if current is None:
             if dry_run:
                 return {**result, **dry_run_on_empty(copy), "seconds": round(time.monotonic() - started, 1)}
-            alembic(url, None, upgrade=True, scratch=scratch)
+            alembic_upgrade(url, scratch)
         with connect(url, APPLICATION_NAME, autocommit=True) as conn:
             text_loaders(conn)
             result.update(carry(copy, conn, batch_size, dry_run))

@@ -21,8 +21,6 @@ Job's service account (KUBERNETES_API_URL overrides the in-cluster address, as `
 from __future__ import annotations
 
 import argparse
-import ast
-import importlib.util
 import json
 import os
 import ssl
@@ -31,7 +29,12 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
+
+try:
+    from in_cluster.alembic_revisions import installed_head
+except ImportError:  # a script beside it in the schema gate's ConfigMap
+    from alembic_revisions import installed_head  # type: ignore[no-redef,import-not-found]
 
 ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 POLL_SECONDS = 2
@@ -41,45 +44,9 @@ def log(message: str) -> None:
     print(f"schema-gate: {message}", flush=True)
 
 
-def _revisions(source: str) -> tuple[Optional[str], tuple[str, ...]]:
-    """(revision, what it revises) from a migration module's top-level assignments."""
-    values: dict[str, object] = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value:
-                    values[target.id] = ast.literal_eval(node.value)
-    revision = values.get("revision")
-    down = values.get("down_revision")
-    parents = tuple(down) if isinstance(down, (tuple, list)) else (down,) if isinstance(down, str) else ()
-    return (str(revision) if revision else None), tuple(str(p) for p in parents)
-
-
-def heads(sources: Iterable[str]) -> list[str]:
-    """The revisions nothing revises, sorted (one for a release whose migrations are linear)."""
-    revisions: set[str] = set()
-    revised: set[str] = set()
-    for source in sources:
-        revision, parents = _revisions(source)
-        if revision:
-            revisions.add(revision)
-            revised.update(parents)
-    return sorted(revisions - revised)
-
-
 def image_head() -> str:
-    """The Alembic head of the Open WebUI this image holds, read from its migration files (executing them would
-    import Open WebUI, which refuses to load without its secrets). ops/release_heads.py reads the wheels the same
-    way."""
-    spec = importlib.util.find_spec("open_webui")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("open_webui is not installed in this image")
-    versions = Path(list(spec.submodule_search_locations)[0]) / "migrations" / "versions"
-    found = heads(path.read_text() for path in versions.glob("*.py"))
-    if len(found) != 1:
-        raise RuntimeError(f"the image's migrations have {len(found)} heads: {found}")
-    return found[0]
+    """The Alembic head of the Open WebUI this image holds, read from its migration files."""
+    return installed_head()
 
 
 def database_revision(url: str) -> Optional[str]:

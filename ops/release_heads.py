@@ -15,7 +15,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from in_cluster.schema_gate import heads
+from in_cluster.alembic_revisions import heads
 from components.upgrade import RELEASES_FILE
 
 MIGRATIONS = "open_webui/migrations/versions/"

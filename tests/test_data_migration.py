@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 from typing import Any
 
@@ -43,8 +44,14 @@ def test_job_mounts_the_old_claim_read_only_and_the_new_volume(run):
 
 def test_job_runs_the_repos_own_scripts(run):
     config_map = reveal(run.named("open-webui-data-migration-scripts").inputs)
-    for script in ("migration_common.py", "alembic_step.py", "migrate_database.py", "migrate_files.py", "migrate_vectors.py"):
+    scripts = {"migrate_database.py", "migrate_files.py", "migrate_vectors.py", "migration_common.py",
+               "alembic_revisions.py", "alembic_upgrade.py"}
+    assert set(config_map["data"]) == scripts
+    for script in scripts:
         assert config_map["data"][script] == (ROOT / "in_cluster" / script).read_text()
+        # what a script imports beside it in the ConfigMap is there
+        for sibling in re.findall(r"^    from (\w+) import .*# type: ignore", config_map["data"][script], re.M):
+            assert f"{sibling}.py" in scripts, (script, sibling)
     program = pod(run)["containers"][0]["command"][-1]
     steps = ["migrate_database.py --sqlite /old-data/webui.db --work /app/backend/data/.migration/database "
              "--report /app/backend/data/.migration/database.json --once",

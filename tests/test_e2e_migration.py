@@ -95,5 +95,5 @@ def test_the_scenario_runs_the_job_the_stack_renders_with_migrate_from(tmp_path:
     volumes_here = {name: tmp_path / name for name in ("data", "old-data", "scripts", "scratch")}
     paths = local_paths(container, volumes_here, tmp_path / "image")
     assert paths["/old-data"] == tmp_path / "old-data" and paths["/migrate"] == tmp_path / "scripts"
-    assert set(job.config_maps["scripts"]) >= {"migrate_database.py", "migration_common.py", "alembic_step.py"}
+    assert set(job.config_maps["scripts"]) >= {"migrate_database.py", "migration_common.py", "alembic_upgrade.py", "alembic_revisions.py"}
 

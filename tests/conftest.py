@@ -11,6 +11,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from offline_plan.mock_engine import MockRun, run_program  # noqa: E402
+from offline_plan.policy_client import PolicyPackServer  # noqa: E402
 from testing.postgres_server import RunningPostgres, start_postgres  # noqa: E402
 
 # Azure's allow-list, simulated on the real server: refuses CREATE EXTENSION with Azure's exact message and
@@ -47,6 +48,13 @@ def dev_run() -> MockRun:
 def prod_run() -> MockRun:
     """The prod stack under the mocks, once per session, for the tests that only read it."""
     return run_program("prod")
+
+
+@pytest.fixture(scope="session")
+def policy_pack() -> Iterator[PolicyPackServer]:
+    """The policy pack's own gRPC server, started once per session; each check configures it for its stack."""
+    with PolicyPackServer() as pack:
+        yield pack
 
 
 @pytest.fixture(params=["dev", "prod"])

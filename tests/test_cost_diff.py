@@ -9,25 +9,25 @@ from typing import Any
 
 import pytest
 
-from stack_files import stack_config, temporary_stack
+from offline_plan.policy_client import PolicyPackServer
+from stack_files import run_plan, stack_config, temporary_stack
 from ops.cost_diff import diff, markdown
 from components.stack_config import ROOT
 
 
-def plan_json(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
+def plan_json(stack: str, overrides: dict[str, Any], pack: PolicyPackServer) -> dict[str, Any]:
     """`make plan` of a repository stack with overrides (a stack made for the test), its plan.json read back."""
     policy = json.loads((ROOT / "policy" / f"{stack}.json").read_text())
     with temporary_stack({**stack_config(stack), **overrides}, policy) as name:
-        result = subprocess.run([sys.executable, "-m", "offline_plan.plan", name], cwd=ROOT, capture_output=True, text=True,
-                                timeout=300)
+        result = run_plan(name, pack)
         assert result.returncode == 0, result.stdout + result.stderr
         plan: dict[str, Any] = json.loads((ROOT / "build" / name / "plan.json").read_text())
         return plan
 
 
 @pytest.fixture(scope="module")
-def plans() -> tuple[dict[str, Any], dict[str, Any]]:
-    return plan_json("prod", {}), plan_json("prod", {"gpuNodeCount": 3, "ollamaReplicas": 3})
+def plans(policy_pack: PolicyPackServer) -> tuple[dict[str, Any], dict[str, Any]]:
+    return plan_json("prod", {}, policy_pack), plan_json("prod", {"gpuNodeCount": 3, "ollamaReplicas": 3}, policy_pack)
 
 
 def test_a_third_gpu_node_is_549_a_month(plans):

@@ -11,7 +11,7 @@ from components.pod_security import API_TOKEN_PATH
 from policy_fixtures import replace, seed_stack
 from test_policy_validators import resource_violations, stack_violations
 from offline_plan.mock_engine import MockRun, reveal, run_program
-from offline_plan.policy_client import PolicyPackServer, policy_config_for
+from offline_plan.policy_client import policy_config_for
 
 import sys
 from pathlib import Path
@@ -156,12 +156,11 @@ def test_each_weakened_variant_is_refused(dev_run):
     assert "namespace 'open-webui'" in stack_violations(no_instance_metadata, open_egress)[0]
 
 
-def test_prod_makes_them_mandatory_dev_advisory(dev_run):
+def test_prod_makes_them_mandatory_dev_advisory(dev_run, policy_pack):
     weakened = replace(replace(dev_run.registrations, "openwebuidata", ["networkRuleSet", "defaultAction"], "Allow"),
                        "open-webui-deployment", ["metadata", "annotations", POSTGRES_ROLE_ANNOTATION], "openwebuiadmin")
-    with PolicyPackServer() as pack:
-        for stack, mandatory in (("dev", False), ("prod", True)):
-            pack.configure(policy_config_for(stack))
-            found = {v.policy: v.mandatory for v in pack.analyze(weakened)
-                     if v.policy in ("storage-not-public", "app-not-postgres-admin")}
-            assert found == {"storage-not-public": mandatory, "app-not-postgres-admin": mandatory}, stack
+    for stack, mandatory in (("dev", False), ("prod", True)):
+        policy_pack.configure(policy_config_for(stack))
+        found = {v.policy: v.mandatory for v in policy_pack.analyze(weakened)
+                 if v.policy in ("storage-not-public", "app-not-postgres-admin")}
+        assert found == {"storage-not-public": mandatory, "app-not-postgres-admin": mandatory}, stack

@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -52,6 +53,32 @@ def digest(path: Path) -> str:
 
 def url_of(postgres: RunningPostgres, database: str) -> str:
     return f"postgresql://postgres:fixture-superuser-pw@{postgres.host}:{postgres.port}/{database}?sslmode=disable"
+
+
+@pytest.fixture(scope="module")
+def head_template(postgres: RunningPostgres, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database Open WebUI 0.12.4's own Alembic brought to its head, once: the template of `head_database`."""
+    name = "openwebui_at_head"
+    with psycopg.connect(postgres.conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    scratch = tmp_path_factory.mktemp("alembic")
+    env = {**os.environ, "PYTHONPATH": str(OPEN_WEBUI), "DATABASE_URL": url_of(postgres, name),
+           "DATA_DIR": str(scratch), "WEBUI_SECRET_KEY": "unused-by-alembic"}
+    subprocess.run([sys.executable, str(ROOT / "in_cluster" / "alembic_upgrade.py")], env=env, cwd=scratch, check=True,
+                   capture_output=True)
+    return name
+
+
+@pytest.fixture
+def head_database(postgres: RunningPostgres, head_template: str) -> Iterator[str]:
+    """A fresh database as Open WebUI's schema Job leaves it, tables at the head and no rows, copied from the
+    template (the tool skips its own Alembic there; `migrated` covers an empty target)."""
+    name = f"h_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres.conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{head_template}"')
+    yield name
+    with psycopg.connect(postgres.conninfo(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}"')
 
 
 @pytest.fixture(scope="module")
@@ -146,9 +173,9 @@ def test_a_tampered_target_row_is_reported_and_kept(migrated: dict[str, Any], tm
             conn.execute("UPDATE chat SET title = %s WHERE id = %s", (title, chat_id))
 
 
-def test_a_run_killed_mid_table_completes_on_the_next(postgres: RunningPostgres, database: str,
+def test_a_run_killed_mid_table_completes_on_the_next(postgres: RunningPostgres, head_database: str,
                                                       tmp_path: Path) -> None:
-    url = url_of(postgres, database)
+    url = url_of(postgres, head_database)
     env = {**os.environ, "PYTHONPATH": f"{OPEN_WEBUI}:{ROOT}"}
     work = tmp_path / "work"
     process = subprocess.Popen([sys.executable, "-m", "in_cluster.migrate_database", "--sqlite", str(CURRENT),
@@ -171,7 +198,7 @@ def test_a_run_killed_mid_table_completes_on_the_next(postgres: RunningPostgres,
     assert config["verified"] and config["inserted"] == config["source_rows"] - cut_at[0]
 
 
-def test_orphans_are_left_out_as_postgresql_would_and_named(postgres: RunningPostgres, database: str,
+def test_orphans_are_left_out_as_postgresql_would_and_named(postgres: RunningPostgres, head_database: str,
                                                            tmp_path: Path) -> None:
     source = tmp_path / "webui.db"
     shutil.copyfile(CURRENT, source)
@@ -180,7 +207,7 @@ def test_orphans_are_left_out_as_postgresql_would_and_named(postgres: RunningPos
         db.execute("DELETE FROM chat WHERE id = ?", (chat_id,))
         orphaned = db.execute("SELECT count(*) FROM chat_message WHERE chat_id = ?", (chat_id,)).fetchone()[0]
     assert orphaned == 2
-    done = run(source, url_of(postgres, database), tmp_path / "work")
+    done = run(source, url_of(postgres, head_database), tmp_path / "work")
     assert done.returncode == 0, done.stdout + done.stderr
     messages = by_table(report(tmp_path / "work"))["chat_message"]
     assert messages["orphans"]["removed"] == 2 and messages["orphans"]["references"] == ["chat(id)"]

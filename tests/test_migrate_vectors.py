@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import signal
 import subprocess
@@ -15,6 +17,7 @@ import psycopg
 import pytest
 
 import chroma_store
+from in_cluster import migrate_vectors
 from testing.postgres_server import SUPERUSER, SUPERUSER_PASSWORD, RunningPostgres
 from components.stack_config import ROOT
 
@@ -37,10 +40,14 @@ def vector_db(postgres: RunningPostgres, database: str) -> Iterator[str]:
     yield f"postgresql://{SUPERUSER}:{SUPERUSER_PASSWORD}@{postgres.host}:{postgres.port}/{database}?sslmode=disable"
 
 
-def migrate(store: Path, url: str, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "in_cluster.migrate_vectors", "--chroma", str(store), "--database-url",
-                           url, "--batch-size", "400", *extra], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+def migrate(store: Path, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """The migrator's command line in this process (chromadb imported once per worker, not per run), its exit
+    status and output; the tests that kill it or set its environment start it as the Job does."""
+    argv = ["--chroma", str(store), "--database-url", url, "--batch-size", "400", *extra]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = migrate_vectors.main(argv)
+    return subprocess.CompletedProcess(argv, status, out.getvalue(), err.getvalue())
 
 
 def query(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:

@@ -119,15 +119,14 @@ def test_every_container_is_hardened(run):
     assert set(non_root) == {"redis", "model-puller"}  # the images that can run as a user do
 
 
-def test_all_of_azure_only_when_listed_and_then_flagged():
-    from offline_plan.policy_client import PolicyPackServer, check_stack
+def test_all_of_azure_only_when_listed_and_then_flagged(policy_pack):
+    from offline_plan.policy_client import check_stack
 
     run = run_program("dev", {"postgresFirewallRules": ["0.0.0.0-0.0.0.0"]})
     assert run.named("postgres-fw-azure-services")
-    with PolicyPackServer() as pack:
-        [violation] = check_stack(pack, "dev", run.registrations)
-        assert (violation.policy, violation.enforcement) == ("postgres-not-open-to-azure", "advisory")
-        prod = run_program("prod", {"postgresNetwork": "public", "postgresFirewallRules": ["0.0.0.0-0.0.0.0"]})
-        levels = {v.policy: v.enforcement for v in check_stack(pack, "prod", prod.registrations)}
-        # a public prod also opens its cluster's API server, which prod's pack refuses too
-        assert levels == {"postgres-not-open-to-azure": "mandatory", "cluster-api-limited": "mandatory"}
+    [violation] = check_stack(policy_pack, "dev", run.registrations)
+    assert (violation.policy, violation.enforcement) == ("postgres-not-open-to-azure", "advisory")
+    prod = run_program("prod", {"postgresNetwork": "public", "postgresFirewallRules": ["0.0.0.0-0.0.0.0"]})
+    levels = {v.policy: v.enforcement for v in check_stack(policy_pack, "prod", prod.registrations)}
+    # a public prod also opens its cluster's API server, which prod's pack refuses too
+    assert levels == {"postgres-not-open-to-azure": "mandatory", "cluster-api-limited": "mandatory"}

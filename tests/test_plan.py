@@ -1,4 +1,5 @@
-"""The offline plan as a newcomer runs it: a subprocess, judged by its exit status, output and files."""
+"""The offline plan as a newcomer runs it (`make plan`: a subprocess, judged by its exit status, output and files), and
+the same plan in the test's process on the session's pack for the variations."""
 
 import contextlib
 import functools
@@ -10,7 +11,7 @@ from typing import Callable, Iterator
 import pytest
 import yaml
 
-from stack_files import temporary_stack
+from stack_files import run_plan, temporary_stack
 from components.stack_config import ROOT
 from offline_plan.mock_engine import SECURE_PLACEHOLDER
 
@@ -90,10 +91,10 @@ def test_no_secret_or_placeholder_in_output_or_files():
     assert set(secret["stringData"].values()) == {"[secret]"}
 
 
-def test_an_entra_stack_says_who_signs_in_and_its_files_hold_no_secret(temp_stack):
+def test_an_entra_stack_says_who_signs_in_and_its_files_hold_no_secret(temp_stack, policy_pack):
     stack = temp_stack({"auth": "entra", "entraTenantId": "11111111-2222-3333-4444-555555555555",
                         "entraAdminGroups": ["aaaaaaaa-0000-0000-0000-000000000001"]})
-    result = plan(stack)
+    result = run_plan(stack, policy_pack)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "-- sign-in\n  Microsoft Entra ID, tenant 11111111-2222-3333-4444-555555555555, an app registration made " \
            "by the program, client secret rotated at the first `pulumi up` on or after" in result.stdout
@@ -103,15 +104,15 @@ def test_an_entra_stack_says_who_signs_in_and_its_files_hold_no_secret(temp_stac
         assert SECURE_PLACEHOLDER not in text
 
 
-def test_bad_configuration_exits_2_naming_the_key(temp_stack):
-    result = plan(temp_stack({"maxReplicas": 12}))
+def test_bad_configuration_exits_2_naming_the_key(temp_stack, policy_pack):
+    result = run_plan(temp_stack({"maxReplicas": 12}), policy_pack)
     assert result.returncode == 2
     assert "maxReplicas" in result.stdout and "over its connection budget" in result.stdout
 
 
-def test_mandatory_policy_violation_exits_1(temp_stack):
+def test_mandatory_policy_violation_exits_1(temp_stack, policy_pack):
     stack = temp_stack({}, {"postgres-hardening": {"enforcementLevel": "mandatory", "requireHighAvailability": True}})
-    result = plan(stack)
+    result = run_plan(stack, policy_pack)
     assert result.returncode == 1
     assert "[mandatory] postgres-hardening:" in result.stdout
     assert "high availability is Disabled" in result.stdout
@@ -125,8 +126,8 @@ def test_manifests_are_validated_against_the_openapi_schema(tmp_path):
     good = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ok"}}
     bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
            "spec": {"replicas": "three", "selector": {}, "template": {}}}
-    assert write_manifests([good], tmp_path / "m", "1.33.0") == []
-    [error] = write_manifests([good, bad], tmp_path / "m", "1.33.0")
+    assert write_manifests([good], tmp_path / "m", "1.35.0") == []
+    [error] = write_manifests([good, bad], tmp_path / "m", "1.35.0")
     assert error.startswith("Deployment/web:") and "spec.replicas" in error
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["deployment-web.yaml", "namespace-ok.yaml"]
 

@@ -56,10 +56,9 @@ def test_the_workflows_steps_are_the_documented_ones():
             '"$RUNNER_IP"', "203.0.113.5").replace('"$HOURS_AGO"', "1") in section, command
 
 
-def test_the_drill_is_reachable_from_the_runner_alone_and_passes_prods_mandatory_policies():
+def test_the_drill_is_reachable_from_the_runner_alone_and_passes_prods_mandatory_policies(policy_pack):
     import json
 
-    from offline_plan.policy_client import PolicyPackServer
     stack = "drill-private"
     path = ROOT / f"Pulumi.{stack}.yaml"
     try:
@@ -84,6 +83,5 @@ def test_the_drill_is_reachable_from_the_runner_alone_and_passes_prods_mandatory
     assert relaxed == {("postgres-hardening", "requireGeoRedundantBackup"),
                        ("postgres-hardening", "requireHighAvailability"),
                        ("backup-immutable", "requireLockedImmutability")}
-    with PolicyPackServer() as pack:
-        pack.configure(drill)
-        assert [v.message for v in pack.analyze(run.registrations) if v.mandatory] == []
+    policy_pack.configure(drill)
+    assert [v.message for v in policy_pack.analyze(run.registrations) if v.mandatory] == []

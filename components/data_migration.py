@@ -18,10 +18,10 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from in_cluster import PROGRAMS
 from components.connection_budget import POSTGRES_CONNECTIONS_ANNOTATION, POSTGRES_SERVER_ANNOTATION, PlainClient
 from components.open_webui import DATA_DIR, IMPORTABLE, OpenWebUISettings
 from components.pod_security import hardened
+from in_cluster import PROGRAMS
 
 SCRIPTS = ("migration_common.py", "alembic_revisions.py", "alembic_upgrade.py", "migrate_database.py", "migrate_files.py",
            "migrate_vectors.py")

@@ -9,9 +9,9 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from in_cluster import PROGRAMS
 from components.aks import GPU_NODE_LABEL, GPU_RESOURCE, gpu_tolerations
 from components.pod_security import NOBODY, hardened
+from in_cluster import PROGRAMS
 
 OLLAMA_PORT = 11434
 SERVICE_NAME = "ollama"

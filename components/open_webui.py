@@ -13,13 +13,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from in_cluster import PROGRAMS
 from components.connection_budget import (POSTGRES_ROLE_ANNOTATION, POSTGRES_SERVER_ANNOTATION, Workload,
                                           with_application_name)
 from components.edge import HSTS
 from components.pod_security import API_TOKEN_MOUNT, API_TOKEN_VOLUME, hardened
 from components.sign_in import SignInSettings
 from components.upgrade import image_tag
+from in_cluster import PROGRAMS
 
 HTTP_PORT = 8080
 COMPONENT_LABEL = "app.kubernetes.io/component"
@@ -30,9 +30,9 @@ DATA_DIR = f"{BACKEND_DIR}/data"
 MODEL_CACHE = f"{DATA_DIR}/cache/embedding/models"
 GATE_SCRIPT = PROGRAMS / "schema_gate.py"
 SCHEMA_JOB_SCRIPT = PROGRAMS / "schema_job.py"
+"""The schema Job's program: schema, the stack-owned settings, the first account, the vector store, the model."""
 REVISIONS_SCRIPT = PROGRAMS / "alembic_revisions.py"
 """What the gate reads the image's Alembic head with."""
-"""The schema Job's program: schema, the stack-owned settings, the first account, the vector store, the model."""
 IMPORTABLE = k8s.core.v1.EnvVarArgs(name="PYTHONPATH", value=BACKEND_DIR)
 """A script run by path has its own folder first on sys.path, not the working directory the image imports Open WebUI
 from: the programs that import it name the folder."""

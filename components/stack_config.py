@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, get_type_hints
 
@@ -188,9 +188,6 @@ def config_key(field: str) -> str:
     """postgres_sku -> postgresSku."""
     head, *rest = field.split("_")
     return head + "".join(part.capitalize() for part in rest)
-
-
-KEYS = tuple(config_key(f.name) for f in fields(StackConfig))
 
 
 def _json(text: str) -> Any:

@@ -1,13 +1,16 @@
 """The one typed reader of the stack's config (components/stack_config.py): every key of the schema, typed as it
 declares, the same from the engine and from the files."""
 
+from dataclasses import fields
+
 import pulumi
 import pytest
 
-from components.stack_config import (KEYS, ConfigError, StackConfig, config_key, config_string, engine_config,
-                                     project)
+from components.stack_config import ConfigError, StackConfig, config_key, config_string, engine_config, project
 from offline_plan.mock_engine import run_program, stack_config
 from stack_files import temporary_stack
+
+KEYS = [config_key(field.name) for field in fields(StackConfig)]
 
 
 def test_every_key_of_the_schema_is_a_typed_field_and_nothing_else():

@@ -4,14 +4,13 @@ It mounts the old deployment's claim read-only and the new shared volume and, ea
 again: carries a SQLite webui.db (users, chats, settings...) into the empty PostgreSQL database, at the image's
 Alembic head by the image's own Alembic (in_cluster/migrate_database.py); copies the data directory across with
 checksums (in_cluster/migrate_files.py: everything but cache/ and the SQLite files); moves the Chroma vectors into
-pgvector (in_cluster/migrate_vectors.py). The scripts reach the Job in a ConfigMap and run in the Open WebUI image, which
-ships Open WebUI's Alembic, chromadb, psycopg and numpy. It runs before the image's schema Job (open_webui.py),
+pgvector (in_cluster/migrate_vectors.py); in_cluster/migrate_install.py runs them in that order. The scripts reach
+the Job in a ConfigMap and run in the Open WebUI image, which ships Open WebUI's Alembic, chromadb, psycopg and numpy. It runs before the image's schema Job (open_webui.py),
 which then only seeds the defaults the old admin never set and writes the stack-owned settings.
 """
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from typing import Optional
 
@@ -23,8 +22,8 @@ from components.open_webui import DATA_DIR, IMPORTABLE, OpenWebUISettings
 from components.pod_security import hardened
 from in_cluster import PROGRAMS
 
-SCRIPTS = ("migration_common.py", "alembic_revisions.py", "alembic_upgrade.py", "migrate_database.py", "migrate_files.py",
-           "migrate_vectors.py")
+SCRIPTS = ("migrate_install.py", "migrate_database.py", "migrate_files.py", "migrate_vectors.py",
+           "migration_common.py", "alembic_revisions.py", "alembic_upgrade.py")
 RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
 """The migrator holds one batch of rows or vectors and Chroma's SQLite cache at a time: its memory does not grow
 with the data. It runs once, before the replicas, so a generous limit costs nothing at the peak."""
@@ -32,7 +31,6 @@ MIGRATOR_CONNECTIONS = 1
 """The steps run one after another, each over one connection (the database step closes its own while Open WebUI's
 Alembic brings the empty database to the head); the files step opens none."""
 OLD_DATA = "/old-data"
-SQLITE_DATABASE = "webui.db"
 REPORTS = f"{DATA_DIR}/.migration"
 
 
@@ -81,19 +79,9 @@ class DataMigration(pulumi.ComponentResource):
             data={script: (PROGRAMS / script).read_text() for script in SCRIPTS},
             opts=child)
 
-        # --once: a later image's Job (it runs in the image) leaves a database carried before, now the app's, alone.
-        database = ["python", "/migrate/migrate_database.py", "--sqlite", f"{OLD_DATA}/{SQLITE_DATABASE}",
-                    "--work", f"{REPORTS}/database", "--report", f"{REPORTS}/database.json", "--once"]
-        files = ["python", "/migrate/migrate_files.py", "--source", OLD_DATA, "--target", DATA_DIR,
-                 "--report", f"{REPORTS}/files.json"]
-        vectors = ["python", "/migrate/migrate_vectors.py", "--chroma", f"{OLD_DATA}/vector_db",
-                   "--dimension", str(webui.pgvector_max_vector_length), "--report", f"{REPORTS}/vectors.json"] + (
-            ["--halfvec"] if webui.pgvector_use_halfvec else [])
-        program = (f"set -eu; mkdir -p {REPORTS}; if [ -f {OLD_DATA}/{SQLITE_DATABASE} ]; then {shlex.join(database)}; "
-                   "else echo 'no webui.db in the old data directory: its database was not SQLite'; fi; "
-                   f"{shlex.join(files)}; "
-                   f"if [ -f {OLD_DATA}/vector_db/chroma.sqlite3 ]; then {shlex.join(vectors)}; "
-                   "else echo 'no Chroma store in the old data directory: no vectors to migrate'; fi")
+        program = ["python", "/migrate/migrate_install.py", "--old-data", OLD_DATA, "--target", DATA_DIR,
+                   "--reports", REPORTS, "--dimension", str(webui.pgvector_max_vector_length),
+                   *(["--halfvec"] if webui.pgvector_use_halfvec else [])]
         # The new Open WebUI's own pgvector settings, so the migrator builds the index Open WebUI would.
         index_env = {k: v for k, v in webui.environment(schema_job=False).items() if k.startswith("PGVECTOR_INDEX")}
 
@@ -111,7 +99,7 @@ class DataMigration(pulumi.ComponentResource):
                         automount_service_account_token=False,
                         restart_policy="Never",
                         containers=[k8s.core.v1.ContainerArgs(
-                            name="migrate", image=webui.image, command=["sh", "-c", program],
+                            name="migrate", image=webui.image, command=program,
                             env=[k8s.core.v1.EnvVarArgs(name="DATABASE_URL", value_from=k8s.core.v1.EnvVarSourceArgs(
                                 secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
                                     name=secret.metadata.name, key="DATABASE_URL")))]

@@ -33,6 +33,12 @@ SCHEMA_JOB_SCRIPT = PROGRAMS / "schema_job.py"
 """The schema Job's program: schema, the stack-owned settings, the first account, the vector store, the model."""
 REVISIONS_SCRIPT = PROGRAMS / "alembic_revisions.py"
 """What the gate reads the image's Alembic head with."""
+SEED_CACHE_SCRIPT = PROGRAMS / "seed_model_cache.py"
+SCHEMA_PROGRAMS = (GATE_SCRIPT, REVISIONS_SCRIPT, SCHEMA_JOB_SCRIPT, SEED_CACHE_SCRIPT)
+"""What the schema Job and the resume Job run, in one ConfigMap."""
+SHARED_MODEL_CACHE = "/shared/cache/embedding/models"
+"""The volume's model cache, as the schema Job's first init container mounts the volume (at /shared: its data
+directory would hide the image's copy)."""
 IMPORTABLE = k8s.core.v1.EnvVarArgs(name="PYTHONPATH", value=BACKEND_DIR)
 """A script run by path has its own folder first on sys.path, not the working directory the image imports Open WebUI
 from: the programs that import it name the folder."""
@@ -265,13 +271,14 @@ class OpenWebUI(pulumi.ComponentResource):
         return env, digest
 
     def _schema_gate(self, name: str, args: OpenWebUIArgs, labels: dict[str, str]) -> "SchemaGate":
-        """The gate's script (schema_gate.py) and the service account that may stop and start the Deployment."""
+        """The schema Job's programs (SCHEMA_PROGRAMS) and the gate's service account, which may stop and start the
+        Deployment."""
         child = pulumi.ResourceOptions(parent=self)
         account_name = f"{name}-schema-gate"
         script = k8s.core.v1.ConfigMap(
             f"{name}-schema-gate", metadata=k8s.meta.v1.ObjectMetaArgs(name=account_name, namespace=args.namespace,
                                                                        labels=labels),
-            data={script.name: script.read_text() for script in (GATE_SCRIPT, REVISIONS_SCRIPT, SCHEMA_JOB_SCRIPT)}, opts=child)
+            data={script.name: script.read_text() for script in SCHEMA_PROGRAMS}, opts=child)
         account = k8s.core.v1.ServiceAccount(
             f"{name}-schema-gate-account",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=account_name, namespace=args.namespace, labels=labels),
@@ -400,20 +407,16 @@ class OpenWebUI(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self))
 
     def _schema_job(self, name: str, args: OpenWebUIArgs, env: list[k8s.core.v1.EnvVarArgs],
-                       data_volume: k8s.core.v1.VolumeArgs, resources: k8s.core.v1.ResourceRequirementsArgs,
-                       labels: dict[str, str], annotations: dict[str, str], gate: "SchemaGate") -> k8s.batch.v1.Job:
+                    data_volume: k8s.core.v1.VolumeArgs, resources: k8s.core.v1.ResourceRequirementsArgs,
+                    labels: dict[str, str], annotations: dict[str, str], gate: "SchemaGate") -> k8s.batch.v1.Job:
         """One Job per image tag: Alembic runs once, not in every replica at once, before the Deployment rolls.
 
-        See in_cluster/schema_job.py. The Job also fills the shared embedding model cache once: the image pre-downloads the model
-        under the data directory, which the volume mount hides, so an init container copies it onto the volume
-        (atomically, if absent). A changed env (the Ollama URLs) replaces the Job, so it runs again.
+        See in_cluster/schema_job.py. The Job also fills the shared embedding model cache once: the image
+        pre-downloads the model under the data directory, which the volume mount hides, so an init container copies
+        it onto the volume (in_cluster/seed_model_cache.py). A changed env (the Ollama URLs) replaces the Job, so it
+        runs again.
         """
         job_labels = {**labels, COMPONENT_LABEL: "migration"}
-        seed_cache = (
-            "set -eu; src=" + MODEL_CACHE + "; dst=/shared/cache/embedding/models; "
-            'if [ -d "$src" ] && [ ! -e "$dst" ]; then mkdir -p "$(dirname "$dst")"; '
-            # -RP: links stay links (Hugging Face caches use them); no ownership to keep on SMB, and no CHOWN.
-            'rm -rf "$dst.partial"; cp -RP "$src" "$dst.partial"; mv "$dst.partial" "$dst"; fi')
         return k8s.batch.v1.Job(
             f"{name}-migrate",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=schema_job_name(name, args.settings.image),
@@ -428,9 +431,11 @@ class OpenWebUI(pulumi.ComponentResource):
                         # only the gate's container holds the token: migrate runs the release's code
                         automount_service_account_token=False,
                         init_containers=[k8s.core.v1.ContainerArgs(
-                            name="seed-model-cache", image=args.settings.image, command=["sh", "-c", seed_cache],
+                            name="seed-model-cache", image=args.settings.image,
+                            command=gate.program(SEED_CACHE_SCRIPT, MODEL_CACHE, SHARED_MODEL_CACHE),
                             resources=resources, security_context=hardened(),
-                            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path="/shared")]),
+                            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path="/shared"),
+                                           gate.programs_mount]),
                             gate.container("gate", args.settings.image, [e for e in env if e.name == "DATABASE_URL"],
                                            resources)],
                         containers=[k8s.core.v1.ContainerArgs(

@@ -101,10 +101,11 @@ def test_paths_map_mounts_before_the_image_tree(objects: list[dict[str, Any]],
     job = workload(objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, local_secrets)
     shared, image = Path("/run/app-data"), Path("/cache/image")
     seed = job.init_containers[0]
-    script = localize(" ".join(seed.command), local_paths(seed, {"data": shared}, image))
+    paths = local_paths(seed, {"data": shared, "schema-gate": Path("/run/schema-gate")}, image)
     # The init container reads the image's copy of the model and writes the volume, mounted at /shared.
-    assert "src=/cache/image/app/backend/data/cache/embedding/models;" in script
-    assert "dst=/run/app-data/cache/embedding/models;" in script
+    assert [localize(part, paths) for part in seed.command] == [
+        "python", "/run/schema-gate/seed_model_cache.py", "/cache/image/app/backend/data/cache/embedding/models",
+        "/run/app-data/cache/embedding/models"]
     migrate = job.containers[0]
     paths = local_paths(migrate, {"data": shared, "schema-gate": Path("/run/schema-gate")}, image)
     assert localize(migrate.env["SENTENCE_TRANSFORMERS_HOME"], paths) == "/run/app-data/cache/embedding/models"

@@ -78,8 +78,11 @@ def test_app_pods_never_download_the_model_the_job_does():
     migrate = run.named("webui-migrate").inputs["spec"]["template"]["spec"]
     assert "SentenceTransformer(" in job_program(run, "webui")
     seed = migrate["initContainers"][0]
-    assert seed["volumeMounts"] == [{"name": "data", "mountPath": "/shared"}]
-    assert 'mv "$dst.partial" "$dst"' in seed["command"][-1]
+    assert seed["command"] == ["python", "/schema-gate/seed_model_cache.py", "/app/backend/data/cache/embedding/models",
+                               "/shared/cache/embedding/models"]
+    assert seed["volumeMounts"] == [{"name": "data", "mountPath": "/shared"},
+                                    {"name": "schema-gate", "mountPath": "/schema-gate", "readOnly": True}]
+    assert "seed_model_cache.py" in run.named("webui-schema-gate").inputs["data"]
 
 
 def test_ollama_urls_reach_the_app_and_the_job_that_writes_them_into_the_database():

@@ -14,6 +14,7 @@ from pulumi_azure_native import authorization, containerservice
 
 from components.alerts import AlertTarget, MetricRule, metric_alerts
 from components.audit import AuditTarget, audit_logs
+from components.deployer import principal_type
 from components.pod_security import hardened
 
 POD_CIDR = "10.244.0.0/16"
@@ -78,6 +79,8 @@ class AksSettings:
     gpu_max_count: int
     nvidia_device_plugin_image: str
     local_accounts: bool
+    managed_prometheus: bool
+    """The metrics add-on scrapes nodes and pods into the stack's Azure Monitor workspace (components/observability.py)."""
     """Keep the static admin certificate (aksLocalAccounts; the policy pack refuses it in prod)."""
     authorized_ip_ranges: tuple[str, ...]
     """Public API server: who may reach it, besides the cluster's own egress address."""
@@ -114,6 +117,7 @@ class AksClusterArgs:
 
 
 class AksCluster(pulumi.ComponentResource):
+    cluster_id: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     """A kubeconfig that asks kubelogin for an Entra token (the Azure CLI's): no credential in it."""
@@ -154,6 +158,9 @@ class AksCluster(pulumi.ComponentResource):
             # accounts off there is no static admin certificate that only a rotation revokes.
             aad_profile=containerservice.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True),
             disable_local_accounts=not s.local_accounts,
+            azure_monitor_profile=containerservice.ManagedClusterAzureMonitorProfileArgs(
+                metrics=containerservice.ManagedClusterAzureMonitorProfileMetricsArgs(enabled=True))
+            if s.managed_prometheus else None,
             api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
                 enable_private_cluster=True) if s.private_cluster else
             containerservice.ManagedClusterAPIServerAccessProfileArgs(authorized_ip_ranges=pulumi.Output.all(
@@ -171,7 +178,7 @@ class AksCluster(pulumi.ComponentResource):
         deployer = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         admin = authorization.RoleAssignment(
             f"{name}-deployer-cluster-admin", scope=cluster.id, principal_id=deployer.object_id,
-            role_definition_id=pulumi.Output.concat("/subscriptions/", deployer.subscription_id,
+            principal_type=principal_type(deployer.client_id), role_definition_id=pulumi.Output.concat("/subscriptions/", deployer.subscription_id,
                                                     "/providers/Microsoft.Authorization/roleDefinitions/",
                                                     RBAC_CLUSTER_ADMIN), opts=child)
         credentials = containerservice.list_managed_cluster_user_credentials_output(
@@ -181,6 +188,7 @@ class AksCluster(pulumi.ComponentResource):
             lambda encoded: kubelogin_azurecli(base64.b64decode(encoded).decode()))
         self.provider = k8s.Provider(f"{name}-kubernetes", kubeconfig=self.kubeconfig,
                                      opts=pulumi.ResourceOptions(parent=self, depends_on=[admin]))
+        self.cluster_id = cluster.id
         self.cluster_name = cluster.name
 
         if s.gpu_pool:
@@ -195,7 +203,8 @@ class AksCluster(pulumi.ComponentResource):
                 MetricRule("node-memory", "node_memory_working_set_percentage", "GreaterThan", 80, "Average",
                            "Node memory over 80% for 15 minutes: pods will be evicted or OOM-killed."),
             ], args.alerts, parent=self)
-        self.register_outputs({"cluster_name": self.cluster_name, "kubeconfig": self.kubeconfig})
+        self.register_outputs({"cluster_id": self.cluster_id, "cluster_name": self.cluster_name,
+                               "kubeconfig": self.kubeconfig})
 
     def _gpu_pool(self, name: str, args: AksClusterArgs,
                   cluster_name: pulumi.Input[str]) -> containerservice.AgentPool:

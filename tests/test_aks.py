@@ -15,7 +15,7 @@ def settings(**changes: Any) -> AksSettings:
     base = dict(kubernetes_version="1.33", system_vm_size="Standard_D4ds_v5", system_node_count=2, gpu_pool=True,
                 gpu_vm_size="Standard_NC8as_T4_v3", gpu_autoscaling=False, gpu_node_count=2, gpu_min_count=0,
                 gpu_max_count=2, nvidia_device_plugin_image="nvcr.io/nvidia/k8s-device-plugin:v0.17.4",
-                local_accounts=False, authorized_ip_ranges=(), private_cluster=False)
+                local_accounts=False, authorized_ip_ranges=(), private_cluster=False, managed_prometheus=True)
     return AksSettings(**{**base, **changes})
 
 
@@ -92,6 +92,8 @@ def test_the_kubeconfig_asks_kubelogin_for_the_azure_clis_entra_token_and_holds_
     # the provider waits for the deployer's role on the cluster: Azure RBAC decides what the token may do
     grant = reveal(run.named("aks-deployer-cluster-admin").inputs)
     assert grant["scope"] == "aks-cluster-id" and grant["roleDefinitionId"].endswith(RBAC_CLUSTER_ADMIN)
+    # the mocks' deployer is CI's service principal: the SDK's default 'User' would be refused as unmatched
+    assert grant["principalType"] == "ServicePrincipal"
     assert run.named("aks-deployer-cluster-admin").urn in run.named("aks-kubernetes").dependencies
 
 

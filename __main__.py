@@ -17,6 +17,7 @@ from components.edge import NAMESPACE as EDGE_NAMESPACE, SOLVER_LABELS, SOLVER_P
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
 from components.names import APP_NAME, DATA_CLAIM_NAME, DATA_MIGRATION_NAME, OLLAMA_NAME, POSTGRES_NAME
 from components.network import Network, NetworkArgs
+from components.observability import Observability, ObservabilityArgs
 from components.network_policies import Exposure, NetworkPolicies, NetworkPoliciesArgs, Peer
 from components.ollama import OLLAMA_PORT, Ollama, OllamaArgs
 from components.open_webui import HTTP_PORT, SERVICE_PORT, OpenWebUI, OpenWebUIArgs
@@ -62,6 +63,11 @@ cluster = AksCluster("aks", AksClusterArgs(
     identity_id=net.cluster_identity_id, egress_ip_id=net.egress_ip_id, subnet_id=net.aks_subnet_id,
     permissions=net.cluster_permissions, egress_ip_address=net.egress_ip_address, alerts=alerts, audit=audit,
     app_namespace=settings.namespace))
+
+# Azure's managed Prometheus and Grafana: the cluster's metrics, PostgreSQL's, one place to look.
+observability = Observability("metrics", ObservabilityArgs(
+    settings=settings.observability, cluster_id=cluster.cluster_id, resource_group_name=group.name,
+    resource_group_id=group.id, location=group.location, tags=tags)) if settings.observability else None
 
 # Kubernetes components inherit the cluster's provider through their parent.
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
@@ -146,6 +152,7 @@ pulumi.export("openWebUI", {
     "vectorDimension": settings.webui.pgvector_max_vector_length, "vectorIndexMethod": settings.webui.pgvector_index_method,
     "halfvec": settings.webui.pgvector_use_halfvec})
 pulumi.export("databaseName", postgres.database_name)
+pulumi.export("grafanaUrl", observability.grafana_url if observability else "")
 pulumi.export("kubeconfig", cluster.kubeconfig)  # no credential: kubelogin asks the Azure CLI for an Entra token
 pulumi.export("connectionBudget", {
     "maxConnections": budget.max_connections, "reserved": budget.reserved, "capacity": budget.capacity,

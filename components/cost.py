@@ -31,6 +31,8 @@ FILE_SHARE = "azure-native:storage:FileShare"
 PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
 WORKSPACE = "azure-native:operationalinsights:Workspace"
 DEFENDER_PLAN = "azure-native:security:Pricing"
+GRAFANA = "azure-native:dashboard:Grafana"
+MONITOR_WORKSPACE = "azure-native:monitor:AzureMonitorWorkspace"
 FILES_BACKUP_TIERS = ((250, "250"), (1024, "1024"))
 """Azure Backup's protected-instance fee for a share, by its size (GiB): the smallest tier that holds it."""
 
@@ -113,6 +115,12 @@ def estimate(resources: Iterable[tuple[str, str, Mapping[str, Any]]], prices: Op
         if kind == WORKSPACE:
             unpriced.append(f"Log Analytics audit logs: ${price['log-analytics-ingestion']:g} per GB ingested "
                             f"(by use), kept {int(float(p.get('retentionInDays') or 0))} days")
+        elif kind == GRAFANA:
+            add(f"Managed Grafana {(p.get('sku') or {}).get('name')}", "managed-grafana-standard", 1, 1, "instance")
+            unpriced.append(f"Managed Grafana users: ${price['managed-grafana-user']:g} per active user a month")
+        elif kind == MONITOR_WORKSPACE:
+            unpriced.append(f"Managed Prometheus: ${price['managed-prometheus-ingestion']:g} per 10 million samples "
+                            "ingested (by use: nodes, pods and scrape interval)")
         elif kind == DEFENDER_PLAN:
             plan = str(p.get("pricingName"))
             if plan == "Containers":
@@ -184,7 +192,8 @@ def estimate(resources: Iterable[tuple[str, str, Mapping[str, Any]]], prices: Op
                 replicas = float(spec.get("replicas", 1))
                 add(f"Premium SSD {tier} per replica ({(p.get('metadata') or {}).get('name')})",
                     f"disk-premium:{tier}", replicas, replicas, "disk")
-    return CostEstimate(tuple(lines), tuple(unpriced), str(table["region"]), str(table["date"]))
+    # sorted: the SDK registers resources in whatever order their inputs resolve
+    return CostEstimate(tuple(lines), tuple(sorted(unpriced)), str(table["region"]), str(table["date"]))
 
 
 def _gib(quantity: Any) -> float:

@@ -22,6 +22,7 @@ from components.edge import EdgeSettings
 from components.entra_app import EntraSettings, SecretRotation
 from components.files_storage import FilesSettings
 from components.network import NetworkSettings
+from components.observability import ObservabilitySettings
 from components.ollama import OllamaSettings, service_url
 from components.open_webui import OpenWebUISettings
 from components.postgres import PostgresRestore, PostgresSettings
@@ -50,6 +51,8 @@ class StackSettings:
     """None when ollamaEnabled is false."""
     data_migration: Optional[DataMigrationSettings]
     """None unless migrateFrom names an old Open WebUI's claim."""
+    observability: Optional[ObservabilitySettings]
+    """None when observabilityEnabled is false."""
 
 
 def load(config: pulumi.Config) -> StackSettings:
@@ -99,6 +102,7 @@ def assemble(c: StackConfig, client_secret: Optional[pulumi.Output[str]], stack:
             gpu_vm_size=c.gpu_vm_size, gpu_autoscaling=c.gpu_autoscaling,
             gpu_node_count=c.gpu_node_count, gpu_min_count=c.gpu_min_count, gpu_max_count=c.gpu_max_count,
             nvidia_device_plugin_image=c.nvidia_device_plugin_image, local_accounts=c.aks_local_accounts,
+            managed_prometheus=c.observability_enabled,
             authorized_ip_ranges=c.aks_authorized_ip_ranges, private_cluster=c.postgres_network == "private"),
         files=FilesSettings(sku=c.files_sku, size_gi=c.files_size_gi),
         files_backup=FilesBackupSettings(retention_days=c.files_backup_retention_days),
@@ -126,4 +130,5 @@ def assemble(c: StackConfig, client_secret: Optional[pulumi.Output[str]], stack:
             memory_request=c.ollama_memory_request, cpu_limit=c.ollama_cpu_limit, memory_limit=c.ollama_memory_limit,
             puller_image=c.ollama_model_puller_image) if c.ollama_enabled else None,
         data_migration=DataMigrationSettings(source_claim=c.migrate_from.partition("/")[2]) if c.migrate_from else None,
+        observability=ObservabilitySettings(admin_group=c.grafana_admin_group) if c.observability_enabled else None,
     )

@@ -130,6 +130,8 @@ class StackConfig:
     monthly_budget_usd: int
     audit_retention_days: int
     defender_enabled: bool
+    observability_enabled: bool
+    grafana_admin_group: str
     alert_email: str
     acme_email: str
 

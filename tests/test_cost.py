@@ -37,10 +37,14 @@ def test_dev_bill_line_by_line():
         "Premium SSD P6 per replica (ollama)": (9.86, 9.86),
         "PostgreSQL backups, 7 days": (0.0, 0.0),  # up to the provisioned 32 GiB at no charge
         "Azure Backup of share open-webui-data": (5.0, 5.0),  # one protected share of up to 250 GiB
+        "Managed Grafana Standard": (62.05, 62.05),  # $0.085 an instance-hour
     }
-    assert (b.low, b.high) == (402.24, 1500.24)
-    assert b.unpriced == ("Log Analytics audit logs: $2.3 per GB ingested (by use), kept 30 days",
-                          "Azure Files snapshots of share open-webui-data (billed by the data changed between them)")
+    assert (b.low, b.high) == (464.29, 1562.29)
+    assert b.unpriced == (
+        "Azure Files snapshots of share open-webui-data (billed by the data changed between them)",
+        "Log Analytics audit logs: $2.3 per GB ingested (by use), kept 30 days",
+        "Managed Grafana users: $6 per active user a month",
+        "Managed Prometheus: $0.16 per 10 million samples ingested (by use: nodes, pods and scrape interval)")
 
 
 def test_prod_bill_counts_ha_twice_and_says_what_it_cannot_price():
@@ -51,10 +55,13 @@ def test_prod_bill_counts_ha_twice_and_says_what_it_cannot_price():
     assert r["AKS pool Standard_NC8as_T4_v3 (GPU)"] == (1098.0, 1098.0)
     assert r["Premium SSD P6 per replica (ollama)"] == (19.72, 19.72)
     assert r["PostgreSQL backups, 35 days (geo)"] == (0.0, 0.0)
-    assert (b.low, b.high) == (2098.74, 2098.74)
-    assert b.unpriced == ("Log Analytics audit logs: $2.3 per GB ingested (by use), kept 365 days",
-                          "PostgreSQL geo-redundant backup storage beyond the provisioned size (billed by size)",
-                          "Azure Files snapshots of share open-webui-data (billed by the data changed between them)")
+    assert (b.low, b.high) == (2160.79, 2160.79)
+    assert b.unpriced == (
+        "Azure Files snapshots of share open-webui-data (billed by the data changed between them)",
+        "Log Analytics audit logs: $2.3 per GB ingested (by use), kept 365 days",
+        "Managed Grafana users: $6 per active user a month",
+        "Managed Prometheus: $0.16 per 10 million samples ingested (by use: nodes, pods and scrape interval)",
+        "PostgreSQL geo-redundant backup storage beyond the provisioned size (billed by size)")
 
 
 def test_a_size_the_table_does_not_price_is_named_not_guessed():

@@ -39,7 +39,7 @@ def test_a_third_gpu_node_is_549_a_month(plans):
     assert {c.item for c in d.lines} == {gpu.item, "Premium SSD P6 per replica (ollama)"}
     assert d.delta == (round(549.0 + 9.86, 2),) * 2
     text = markdown([d])
-    assert "+$558.86/month ($2,098.74 -> $2,657.60)" in text
+    assert "+$558.86/month ($2,160.79 -> $2,719.65)" in text
     assert "| AKS pool Standard_NC8as_T4_v3 (GPU) | $1,098.00 | $1,647.00 | +$549.00 |" in text
 
 

@@ -134,12 +134,12 @@ def test_prod_requires_a_connection_alert_below_capacity(pack, prod_run, dev_run
 
 def test_a_bill_above_the_stacks_budget_is_flagged(pack, dev_run):
     pack.configure(policy_config_for("dev"))
-    within = dev_run  # monthlyBudgetUsd 1600 >= $1,500.24 at the GPU pool's maximum
+    within = dev_run  # monthlyBudgetUsd 1600 >= $1,562.29 at the GPU pool's maximum
     assert [v for v in pack.analyze(within.registrations) if v.policy == "monthly-budget"] == []
     over = run_program("dev", {"monthlyBudgetUsd": 1000})
     [violation] = [v for v in pack.analyze(over.registrations) if v.policy == "monthly-budget"]
     assert violation.enforcement == "advisory" and violation.urn.endswith("::openwebui")
-    assert "$402.24..$1,500.24" in violation.message and "above monthlyBudgetUsd $1,000" in violation.message
+    assert "$464.29..$1,562.29" in violation.message and "above monthlyBudgetUsd $1,000" in violation.message
     # a stack that says so makes it mandatory
     pack.configure({**policy_config_for("dev"), "monthly-budget": {"enforcementLevel": "mandatory"}})
     [violation] = [v for v in pack.analyze(over.registrations) if v.policy == "monthly-budget"]

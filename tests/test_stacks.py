@@ -57,7 +57,7 @@ def test_stack_declares_every_concern(run):
         "openwebui:postgres:PostgresFlexibleServer", "openwebui:aks:AksCluster",
         "openwebui:storage:PremiumFilesVolume", "openwebui:redis:Redis", "openwebui:app:OpenWebUI",
         "openwebui:ollama:Ollama", "openwebui:network:Network", "openwebui:network:NetworkPolicies",
-        "openwebui:edge:Edge", "openwebui:monitoring:AlertReceivers", "openwebui:backup:FilesBackup",
+        "openwebui:edge:Edge", "openwebui:monitoring:AlertReceivers", "openwebui:monitoring:Observability", "openwebui:backup:FilesBackup",
         "openwebui:auth:SignIn", "openwebui:monitoring:AuditLog"}
 
 
@@ -242,7 +242,7 @@ def test_outputs(run):
     assert set(run.outputs) == {"url", "edgeAddress", "acmeIssuer", "postgresFqdn", "databaseName", "kubeconfig",
                                 "connectionBudget", "gpuCapacity", "ollamaModels", "postgresNetwork", "egressAddress",
                                 "databaseUrl", "postgresExtensions", "namespace", "openWebUI", "capacity",
-                                "postgresServerId", "signIn", "adminPassword"}
+                                "postgresServerId", "signIn", "adminPassword", "grafanaUrl"}
     assert run.outputs["databaseUrl"].endswith("?sslmode=require&application_name=openwebui-verify")
     assert run.outputs["postgresExtensions"] == {"vector": "0.8.0", "uuid-ossp": "0.8.0"}
     assert run.outputs["openWebUI"]["imageTag"] == "v0.12.4"

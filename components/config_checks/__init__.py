@@ -1,6 +1,7 @@
 """What Azure or Kubernetes would refuse at deploy, refused before anything is declared: each problem names the
-config key, what would go wrong, and the fix. One module per concern reads the typed config
-(components/stack_config.py) and returns its problems; components/settings.py reports them all at once."""
+config key, what would go wrong, and the fix. One module per concern (postgres, network, edge, sign_in,
+observability, cluster, app, ollama, data_migration) reads the typed config (components/stack_config.py) and returns
+its problems; components/settings.py reports them all at once."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from components.config_checks.cluster import check_cluster, check_namespace
 from components.config_checks.data_migration import check_data_migration
 from components.config_checks.edge import check_edge
 from components.config_checks.network import check_network
+from components.config_checks.observability import check_grafana_admins
 from components.config_checks.ollama import check_ollama
 from components.config_checks.postgres import check_postgres, check_restore
-from components.config_checks.sign_in import check_grafana_admins, check_sign_in
+from components.config_checks.sign_in import check_sign_in
 from components.regions import region_error
 from components.stack_config import StackConfig
 

@@ -49,10 +49,3 @@ def check_sign_in(c: StackConfig, has_client_secret: bool) -> list[str]:
             errors.append(f"entraSecretRotationDays: {c.entra_secret_rotation_days} is outside {low}..{high}; the "
                           "secret lives two periods, and Entra advises under two years.")
     return errors
-
-
-def check_grafana_admins(c: StackConfig) -> list[str]:
-    if not c.grafana_admin_group or GUID.match(c.grafana_admin_group):
-        return []
-    return [f"grafanaAdminGroup: {c.grafana_admin_group!r} is not a group's object ID (a GUID); leave it empty for "
-            "whoever runs `pulumi up`."]

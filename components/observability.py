@@ -5,7 +5,7 @@ and Azure Monitor's platform metrics of the stack's resources (PostgreSQL's conn
 
 Each identity gets the least it needs: Grafana's own reads the workspace (Monitoring Data Reader) and the group's
 metrics (Monitoring Reader); the admins (`grafanaAdminGroup`, else whoever runs `pulumi up`) administer Grafana and
-nothing else. `observabilityEnabled: false` makes none of it.
+nothing else, and whoever runs `pulumi up` edits it (the dashboards are written as them). `observabilityEnabled: false` makes none of it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from components.deployer import principal_type
 MONITORING_DATA_READER = "b0d8363b-8ddd-447d-831f-62ca05bff136"
 MONITORING_READER = "43d0d8ad-25c7-4714-9337-8ba259a9fe05"
 GRAFANA_ADMIN = "22926164-76b3-42b3-bc55-97df8dab3e41"
+GRAFANA_EDITOR = "a79a5197-3a5c-4973-a920-486035ffd60f"
 PROMETHEUS_STREAM = "Microsoft-PrometheusMetrics"
 WORKSPACE_DESTINATION = "stack-metrics"
 
@@ -35,6 +36,7 @@ def grafana_name(stack: str) -> str:
 class ObservabilitySettings:
     admin_group: str
     """The Entra group whose members administer Grafana; empty: whoever runs `pulumi up`."""
+    collector_image: str
 
 
 @dataclass
@@ -50,6 +52,8 @@ class ObservabilityArgs:
 class Observability(pulumi.ComponentResource):
     grafana_url: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
+    dashboard_writer: authorization.RoleAssignment
+    """The deployer's role on Grafana: what writing the dashboards waits for."""
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("openwebui:monitoring:Observability", name, None, opts)
@@ -102,10 +106,15 @@ class Observability(pulumi.ComponentResource):
             f"{name}-grafana-reads-metrics", scope=args.resource_group_id, principal_id=grafana_identity,
             principal_type="ServicePrincipal", role_definition_id=role(MONITORING_READER), opts=child)
         group = args.settings.admin_group
-        authorization.RoleAssignment(
+        admins = authorization.RoleAssignment(
             f"{name}-grafana-admins", scope=grafana.id, principal_id=group or client.object_id,
             principal_type="Group" if group else principal_type(client.client_id), role_definition_id=role(GRAFANA_ADMIN),
             opts=child)
+        # the dashboards are written as the deployer (components/grafana_dashboards.py): an admin already, or an editor
+        self.dashboard_writer = authorization.RoleAssignment(
+            f"{name}-grafana-deployer-edits", scope=grafana.id, principal_id=client.object_id,
+            principal_type=principal_type(client.client_id), role_definition_id=role(GRAFANA_EDITOR),
+            opts=child) if group else admins
 
         self.grafana_url = grafana.properties.apply(lambda p: p.endpoint or "")
         self.workspace_id = workspace.id

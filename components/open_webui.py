@@ -15,6 +15,7 @@ import pulumi_random as random
 
 from components.connection_budget import (POSTGRES_ROLE_ANNOTATION, POSTGRES_SERVER_ANNOTATION, Workload,
                                           with_application_name)
+from components.app_metrics import POD_NAME_ENV, telemetry_environment
 from components.edge import HSTS
 from components.pod_security import API_TOKEN_MOUNT, API_TOKEN_VOLUME, hardened
 from components.sign_in import SignInSettings
@@ -107,6 +108,8 @@ class OpenWebUISettings:
     """The addresses whose X-Forwarded-* headers are believed: the cluster's pod range, where the edge's pods live
     (NetworkPolicies let only the edge's pods reach the app's port)."""
     sign_in: SignInSettings
+    otlp_endpoint: str
+    """Where the replicas push their metrics (the stack's OpenTelemetry Collector); empty: no telemetry."""
 
     @property
     def image_tag(self) -> str:
@@ -143,6 +146,8 @@ class OpenWebUISettings:
         }
         if not schema_job:
             env["HF_HUB_OFFLINE"] = "1"
+            if self.otlp_endpoint:
+                env.update(telemetry_environment(self.otlp_endpoint))
         if self.vector_db == "pgvector":
             env.update({
                 "PGVECTOR_POOL_SIZE": str(self.pgvector_pool_size),
@@ -260,7 +265,10 @@ class OpenWebUI(pulumi.ComponentResource):
 
         def env(schema_job: bool) -> list[k8s.core.v1.EnvVarArgs]:
             plain = {**s.environment(schema_job), **({APP_ROLE_ENV: args.app_role} if schema_job else {})}
-            return [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in plain.items()] + [
+            pod = [k8s.core.v1.EnvVarArgs(name=POD_NAME_ENV, value_from=k8s.core.v1.EnvVarSourceArgs(
+                field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="metadata.name")))] \
+                if f"$({POD_NAME_ENV})" in "".join(plain.values()) else []
+            return pod + [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in plain.items()] + [
                 k8s.core.v1.EnvVarArgs(name=env_name, value_from=k8s.core.v1.EnvVarSourceArgs(
                     secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=key)))
                 for env_name, key in keys(schema_job).items()]

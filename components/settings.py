@@ -25,6 +25,7 @@ from components.network import NetworkSettings
 from components.observability import ObservabilitySettings
 from components.ollama import OllamaSettings, service_url
 from components.open_webui import OpenWebUISettings
+from components.otel_collector import otlp_endpoint
 from components.postgres import PostgresRestore, PostgresSettings
 from components.sign_in import SignInSettings
 from components.stack_config import ConfigError, StackConfig, report
@@ -117,6 +118,7 @@ def assemble(c: StackConfig, client_secret: Optional[pulumi.Output[str]], stack:
             pgvector_max_vector_length=c.pgvector_max_vector_length, pgvector_use_halfvec=c.pgvector_use_halfvec,
             pgvector_index_method=c.pgvector_index_method, embedding_model=c.embedding_model,
             ollama_base_urls=ollama_urls, public_url=edge.url, trusted_proxies=POD_CIDR,
+            otlp_endpoint=otlp_endpoint(c.namespace) if c.observability_enabled else "",
             sign_in=SignInSettings(admin_email=c.admin_email, public_url=edge.url, entra=EntraSettings(
                 tenant_id=c.entra_tenant_id, client_id=c.entra_client_id, client_secret=client_secret,
                 admin_groups=c.entra_admin_groups, user_groups=c.entra_user_groups,
@@ -130,5 +132,6 @@ def assemble(c: StackConfig, client_secret: Optional[pulumi.Output[str]], stack:
             memory_request=c.ollama_memory_request, cpu_limit=c.ollama_cpu_limit, memory_limit=c.ollama_memory_limit,
             puller_image=c.ollama_model_puller_image) if c.ollama_enabled else None,
         data_migration=DataMigrationSettings(source_claim=c.migrate_from.partition("/")[2]) if c.migrate_from else None,
-        observability=ObservabilitySettings(admin_group=c.grafana_admin_group) if c.observability_enabled else None,
+        observability=ObservabilitySettings(admin_group=c.grafana_admin_group, collector_image=c.otel_collector_image)
+        if c.observability_enabled else None,
     )

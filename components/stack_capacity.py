@@ -16,6 +16,7 @@ from components.names import APP_NAME, DATA_MIGRATION_NAME, OLLAMA_NAME, POSTGRE
 from components.node_capacity import NodeCapacity, NodePool, PodDemand, Resources
 from components.ollama import GPUS_PER_POD, PULLER_RESOURCES
 from components.open_webui import RESUME_RESOURCES, ROLLING_SURGE
+from components.otel_collector import COLLECTOR_NAME, RESOURCES as COLLECTOR_RESOURCES
 from components.redis import RESOURCES as REDIS_RESOURCES
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ def node_capacity(settings: StackSettings) -> tuple[NodeCapacity, ...]:
               PodDemand("redis", 1, Resources.requested(REDIS_RESOURCES)),
               PodDemand("traefik", TRAEFIK_REPLICAS, Resources.requested(TRAEFIK_RESOURCES)),
               PodDemand("cert-manager", len(CERT_MANAGER_PODS), Resources.requested(CERT_MANAGER_RESOURCES))]
+    if settings.observability:
+        system.append(PodDemand(COLLECTOR_NAME, 1, Resources.requested(COLLECTOR_RESOURCES)))
     if settings.data_migration:
         system.append(PodDemand(f"{DATA_MIGRATION_NAME} Job", 1, Resources.requested(DATA_MIGRATION_RESOURCES)))
     pools = [NodeCapacity(NodePool(aks.system_vm_size, aks.system_node_count, system=True), tuple(system))]

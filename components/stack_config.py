@@ -132,6 +132,7 @@ class StackConfig:
     defender_enabled: bool
     observability_enabled: bool
     grafana_admin_group: str
+    otel_collector_image: str
     alert_email: str
     acme_email: str
 

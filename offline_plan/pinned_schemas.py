@@ -12,7 +12,8 @@ import jsonschema
 
 SCHEMAS = Path(__file__).parent / "schemas"
 CUSTOM_RESOURCES = {("cert-manager.io/v1", "ClusterIssuer"): "cert-manager-v1.21.1.clusterissuer.schema.json",
-                    ("traefik.io/v1alpha1", "Middleware"): "traefik-41.3.0.middleware.schema.json"}
+                    ("traefik.io/v1alpha1", "Middleware"): "traefik-41.3.0.middleware.schema.json",
+                    ("azmonitoring.coreos.com/v1", "PodMonitor"): "azure-monitor-metrics-addon.podmonitor.schema.json"}
 CHART_VALUES = {("traefik", "41.3.0"): "traefik-41.3.0.values.schema.json",
                 ("cert-manager", "v1.21.1"): "cert-manager-v1.21.1.values.schema.json"}
 CHART_CUSTOM_RESOURCES = {("traefik", "41.3.0"): {"tlsOptions": "traefik-41.3.0.tlsoption.schema.json"}}

@@ -78,7 +78,7 @@ def test_prod_at_40_replicas_within_its_connection_budget_does_not_fit_its_nodes
     assert "node pool of Standard_D4ds_v5 too small: at the peak, the pods past what it holds would stay Pending" \
         in message
     assert "open-webui: 40 x (500m, 1536Mi) = 20 CPU, 60.00 GiB" in message
-    assert "wanted 21.33 CPU, 63.56 GiB vs room 13.94 CPU, 45.56 GiB (4 x Standard_D4ds_v5" in message
+    assert "wanted 21.38 CPU, 63.69 GiB vs room 13.94 CPU, 45.56 GiB (4 x Standard_D4ds_v5" in message
     assert "lower maxReplicas of open-webui from 40 to 25" in message
     assert "raise aksSystemNodeCount from 4 to 7" in message
     assert "choose a larger aksSystemVmSize: Standard_D8ds_v5" in message

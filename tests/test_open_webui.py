@@ -20,7 +20,8 @@ SETTINGS = OpenWebUISettings(
     ollama_base_urls=("http://ollama.ns.svc.cluster.local:11434", "https://models.example.com"),
     public_url="https://chat.example.com", trusted_proxies="10.244.0.0/16",
     sign_in=SignInSettings(admin_email="admin@example.com", public_url="https://chat.example.com",
-                           entra=None))
+                           entra=None),
+    otlp_endpoint="http://otel-collector.ns.svc.cluster.local:4317")
 
 
 ENTRA = EntraSettings("11111111-2222-3333-4444-555555555555", "client", None, (), (),

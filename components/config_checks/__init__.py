@@ -13,7 +13,7 @@ from components.config_checks.cluster import check_cluster, check_namespace
 from components.config_checks.data_migration import check_data_migration
 from components.config_checks.edge import check_edge
 from components.config_checks.network import check_network
-from components.config_checks.observability import check_grafana_admins
+from components.config_checks.observability import check_observability
 from components.config_checks.ollama import check_ollama
 from components.config_checks.postgres import check_postgres, check_restore
 from components.config_checks.sign_in import check_sign_in
@@ -29,7 +29,7 @@ def problems(c: StackConfig, stack: str, now: datetime, has_client_secret: bool)
     errors += check_network(c)
     errors += check_edge(c, stack)
     errors += check_sign_in(c, has_client_secret)
-    errors += check_grafana_admins(c)
+    errors += check_observability(c)
     low, high = AUDIT_RETENTION_DAYS
     if not low <= c.audit_retention_days <= high:
         errors.append(f"auditRetentionDays: {c.audit_retention_days} is outside Log Analytics' {low}..{high} days.")

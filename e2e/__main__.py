@@ -1,6 +1,6 @@
 """`make e2e`: the stack's Open WebUI, the real release, run as the cluster would run it, and checked.
 
-    python -m e2e [--stack dev] [--version 0.12.4] [--break redis-password|pool-budget|config-key]
+    python -m e2e [--stack dev] [--version 0.12.4] [--break redis-password|pool-budget|config-key|role-grant|telemetry-off]
                         [--users 200] [--seconds 60] [--keep] [--print-version]
 
 Reads what `make plan` rendered (build/<stack>/manifests and plan.json), starts PostgreSQL (the SKU's limit, Azure's
@@ -23,16 +23,18 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from components.app_metrics import POD_NAME_ENV
 from components.names import APP_NAME
 from components.stack_config import StackConfig
 from components.open_webui import APP_ROLE_ENV
-from e2e import checklist
+from e2e import checklist, load_chart
 from e2e.judge import (connections_check, engines_check, fault_check, job_config_keys, release_checks,
                              memory_peak_check, report, sizing_check, summarize)
 from e2e.local_stack import BREAKS, REPLICAS, START_SECONDS, LocalStack
 from e2e.release import version_of_image
 from e2e.rendered import COMPONENT_LABEL, NAME_LABEL, workload
 from e2e.sampler import ConnectionSampler
+from e2e.telemetry import telemetry_check
 from e2e.usage import UsageSampler
 from e2e.traffic import Load, print_load, sign_in_users
 from ops.verify import ALEMBIC_HEADS, Check
@@ -71,6 +73,7 @@ def exercise(stack: LocalStack, users: int, seconds: int) -> list[Check]:
 
         print(f"   load: {users} users for {seconds} s ...", flush=True)
         tokens = sign_in_users(stack.urls, admin.token)
+        load_began = time.monotonic()
         with usage.phase("load"):
             records = Load.start(stack.release.python, stack.work, "users", stack.urls, tokens, users, seconds, query,
                                  admin.token).records()
@@ -80,6 +83,11 @@ def exercise(stack: LocalStack, users: int, seconds: int) -> list[Check]:
                             f"{load.p95:.3f}s max {load.max:.3f}s", "see the load table and the replica logs"))
         print_load(f"load: {users} users, {seconds} s, {REPLICAS} replicas", records, dict(sampler.by_process),
                    per_pod, capacity)
+        chart = load_chart.draw(f"make e2e: {users} users for {seconds} s on {REPLICAS} replicas of Open WebUI "
+                                f"{stack.version}", records, seconds,
+                                [(t - load_began, held) for t, held in sampler.timeline
+                                 if 0 <= t - load_began <= seconds], per_pod)
+        print(f"   the load drawn: {chart.relative_to(HERE.parent)}")
         redis = max(usage.phases[phase].pop("redis").peak_rss for phase in ("rest", "load"))
         checks.append(sizing_check(APP_NAME, usage.phases["rest"], usage.phases["load"], stack.container.resources,
                                    stack.config.cpu_target_percent))
@@ -97,6 +105,8 @@ def exercise(stack: LocalStack, users: int, seconds: int) -> list[Check]:
         records = fault.records()
         checks.append(fault_check(records, KILLED, killed_at, ready_at))
         checks.append(connections_check(APP_NAME, sampler.by_process, per_pod))
+        if "ENABLE_OTEL" in stack.rendered_env:  # observabilityEnabled: the replicas export, as in the cluster
+            checks.append(telemetry_check(stack.telemetry.metrics, [stack.pod_name(i) for i in range(REPLICAS)]))
         print_load(f"fault: replica {KILLED + 1} SIGKILLed at {killed_at:.0f}s, restarted"
                    + (f", Ready at {ready_at:.0f}s" if ready_at else ", NOT Ready"), records,
                    dict(sampler.by_process), per_pod, capacity)
@@ -108,8 +118,9 @@ def contract(stack: LocalStack) -> list[Check]:
     app as a worker does, with the env the replicas ran with, or the Job's when the Job failed (that one may bring
     the database to the release's head first). Reported in both cases: a failed Job is when it matters most."""
     job = workload(stack.objects, "Job", {NAME_LABEL: APP_NAME, COMPONENT_LABEL: "migration"}, stack.secrets)
-    # APP_DATABASE_ROLE is the Job program's own (in_cluster/schema_job.py) and PYTHONPATH Python's, not the release's
-    names = sorted({*stack.rendered_env, *job.containers[0].env} - {APP_ROLE_ENV, "PYTHONPATH"})
+    # APP_DATABASE_ROLE is the Job program's own (in_cluster/schema_job.py), PYTHONPATH Python's and POD_NAME the
+    # kubelet's (for OTEL_RESOURCE_ATTRIBUTES to expand), not the release's
+    names = sorted({*stack.rendered_env, *job.containers[0].env} - {APP_ROLE_ENV, "PYTHONPATH", POD_NAME_ENV})
     keys = stack.job_keys or job_config_keys(job.program(job.containers[0])[2])
     _, env, cwd = stack.container_process(stack.container if stack.job_keys else job.containers[0])
     probe = subprocess.run([str(stack.release.python), str(HERE / "release_facts.py"),

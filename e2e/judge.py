@@ -62,7 +62,7 @@ class LoadSummary:
     error_kinds: dict[str, int]
 
 
-def _percentile(values: Sequence[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     if not values:
         return 0.0
     if len(values) == 1:
@@ -81,9 +81,9 @@ def summarize(records: Sequence[Sequence[Any]]) -> LoadSummary:
             kinds[str(r[4])] = kinds.get(str(r[4]), 0) + 1
     return LoadSummary(
         requests=len(records), errors=sum(1 for r in records if not r[3]),
-        p50=_percentile(latencies, 50), p95=_percentile(latencies, 95), max=max(latencies, default=0.0),
-        by_endpoint={e: (len(rs), sum(1 for r in rs if not r[3]), _percentile([float(r[5]) for r in rs], 50),
-                         _percentile([float(r[5]) for r in rs], 95)) for e, rs in sorted(by.items())},
+        p50=percentile(latencies, 50), p95=percentile(latencies, 95), max=max(latencies, default=0.0),
+        by_endpoint={e: (len(rs), sum(1 for r in rs if not r[3]), percentile([float(r[5]) for r in rs], 50),
+                         percentile([float(r[5]) for r in rs], 95)) for e, rs in sorted(by.items())},
         error_kinds=kinds)
 
 

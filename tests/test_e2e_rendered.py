@@ -137,3 +137,14 @@ def test_containers_run_with_the_images_binaries_and_env(objects: list[dict[str,
     assert env["SENTENCE_TRANSFORMERS_HOME"] == "/run/data/cache/embedding/models"
     assert env["PORT"] == "8123" and env["HF_HUB_OFFLINE"] == "1" and env["ENV"] == "prod"
     assert env["DATABASE_URL"] == app.env["DATABASE_URL"]  # the stack's own values win over the image's
+
+
+def test_a_pods_own_name_reaches_the_env_that_names_it(objects: list[dict[str, Any]],
+                                                        local_secrets: dict[tuple[str, str], str]) -> None:
+    """The replicas' telemetry instance: POD_NAME from the downward API, expanded into OTEL_RESOURCE_ATTRIBUTES as
+    the kubelet expands it, per pod."""
+    def env(pod: str = "") -> dict[str, str]:
+        return dict(workload(objects, "Deployment", {NAME_LABEL: APP_NAME}, local_secrets, pod=pod).containers[0].env)
+
+    assert env("open-webui-replica-2")["OTEL_RESOURCE_ATTRIBUTES"] == "service.instance.id=open-webui-replica-2"
+    assert env()["POD_NAME"] == "open-webui"  # by default, the object's own name

@@ -39,3 +39,12 @@ def test_a_phase_counts_a_process_trees_cpu_and_memory() -> None:
     assert usage["busy"].cpu_cores * wall >= 0.45  # the exited child's CPU counts
     assert usage["idle"].cpu_cores * wall < 0.1
     assert usage["busy"].peak_rss > 0 and usage["idle"].peak_rss > 0
+
+
+def test_the_load_is_drawn_by_window(tmp_path) -> None:
+    from e2e.load_chart import draw, per_window
+    records = [[0.5, 0, "/a", True, 200, 1.0], [1.0, 1, "/a", True, 200, 3.0], [6.0, 2, "/b", True, 200, 2.0]]
+    starts, rates, p95s = per_window(records, 10)
+    assert starts == [0.0, 5.0] and rates == [0.4, 0.2] and p95s[1] == 2.0
+    out = draw("t", records, 10, [(0.0, {"replica 1": 3}), (5.0, {"replica 1": 5})], 8, tmp_path / "load.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

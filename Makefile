@@ -44,7 +44,11 @@ lock: $(VENV)/.installed
 plan: $(VENV)/.installed
 	$(PY) -m offline_plan.plan $(STACK) $(if $(FROM),--from $(FROM))
 
+# promtool parses the dashboards' and the rules' PromQL in the tests (testing/promtool.py): Debian's prometheus package.
 test: $(VENV)/.installed node_modules/.installed build/open-webui/.installed build/CHANGELOG.md
+	@command -v promtool >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && \
+		apt-get install -y -q --no-install-recommends prometheus; } \
+		|| { echo "make test needs Debian's promtool: sudo apt-get install prometheus"; exit 1; }
 	$(PY) -m mypy --exclude venv .  # what `pulumi up` runs (Pulumi.yaml: typechecker: mypy)
 	$(PY) -m mypy $(foreach d,in_cluster ops offline_plan e2e testing benchmarks,$(d)/*.py)
 	$(PY) -m pytest
@@ -68,7 +72,7 @@ bench-budget: $(VENV)/.installed
 	$(PY) -m benchmarks.budget_load $(STACK)
 
 # The stack's Open WebUI on the real release (docs/proven.md, 'Proven against the real Open WebUI'): not part of `make test`.
-# OPEN_WEBUI=<version> tries another release; BREAK=redis-password|pool-budget|config-key|role-grant sabotages one thing in
+# OPEN_WEBUI=<version> tries another release; BREAK=redis-password|pool-budget|config-key|role-grant|telemetry-off sabotages one thing in
 # the stack as rendered, BREAK=secret-key|session-key in the Entra ID scenario (e2e/sign_in.py).
 # The release's venv is cached in E2E_HOME (~/.cache/openwebui-e2e): about 7.4 GB and 5 minutes the first time.
 # Then the migration scenario (e2e/migration.py): a default SQLite + Chroma install carried across whole.

@@ -17,10 +17,14 @@ from components.edge import NAMESPACE as EDGE_NAMESPACE, SOLVER_LABELS, SOLVER_P
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
 from components.names import APP_NAME, DATA_CLAIM_NAME, DATA_MIGRATION_NAME, OLLAMA_NAME, POSTGRES_NAME
 from components.network import Network, NetworkArgs
+from components.grafana_dashboards import GrafanaDashboards, GrafanaDashboardsArgs
 from components.observability import Observability, ObservabilityArgs
+from components.prometheus_rules import PrometheusRules, PrometheusRulesArgs
 from components.network_policies import Exposure, NetworkPolicies, NetworkPoliciesArgs, Peer
 from components.ollama import OLLAMA_PORT, Ollama, OllamaArgs
 from components.open_webui import HTTP_PORT, SERVICE_PORT, OpenWebUI, OpenWebUIArgs
+from components.otel_collector import (OTLP_GRPC_PORT, PROMETHEUS_PORT, SCRAPER_LABELS, SCRAPER_NAMESPACE,
+                                      OtelCollector, OtelCollectorArgs)
 from components.pod_security import NAMESPACE_LABELS
 from components.postgres import PostgresFlexibleServer, PostgresFlexibleServerArgs
 from components.redis import REDIS_PORT, Redis, RedisArgs
@@ -64,10 +68,20 @@ cluster = AksCluster("aks", AksClusterArgs(
     permissions=net.cluster_permissions, egress_ip_address=net.egress_ip_address, alerts=alerts, audit=audit,
     app_namespace=settings.namespace))
 
-# Azure's managed Prometheus and Grafana: the cluster's metrics, PostgreSQL's, one place to look.
+# Azure's managed Prometheus and Grafana: the cluster's metrics, PostgreSQL's, one place to look; the dashboards in
+# it, and the alerts only Prometheus data can raise.
 observability = Observability("metrics", ObservabilityArgs(
     settings=settings.observability, cluster_id=cluster.cluster_id, resource_group_name=group.name,
     resource_group_id=group.id, location=group.location, tags=tags)) if settings.observability else None
+if observability:
+    GrafanaDashboards("dashboards", GrafanaDashboardsArgs(
+        grafana_url=observability.grafana_url, writer=observability.dashboard_writer, stack=pulumi.get_stack(),
+        namespace=settings.namespace, app=APP_NAME, ollama=OLLAMA_NAME if settings.ollama else "",
+        resource_group_name=group.name, postgres_server_name=postgres.server_name, budget=budget))
+    PrometheusRules("prometheus-rules", PrometheusRulesArgs(
+        workspace_id=observability.workspace_id, cluster_name=cluster.cluster_name, namespace=settings.namespace,
+        app=APP_NAME, action_group_id=receivers.action_group_id, resource_group_name=group.name,
+        location=group.location, tags=tags))
 
 # Kubernetes components inherit the cluster's provider through their parent.
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
@@ -100,6 +114,11 @@ data_migration = DataMigration(DATA_MIGRATION_NAME, DataMigrationArgs(
     database_url=postgres.database_url, data_claim_name=data.claim_name,
     postgres_server=postgres.server_resource_name), opts=on_cluster) if settings.data_migration else None
 
+# Open WebUI's own metrics (OTLP) become Prometheus series here, for the managed Prometheus to scrape.
+collector = OtelCollector("otel-collector", OtelCollectorArgs(
+    image=settings.observability.collector_image, namespace=namespace.metadata.name),
+    opts=on_cluster) if settings.observability else None
+
 # The admin made at deploy, or Entra ID: nobody owns the site by arriving first.
 sign_in = SignIn("sign-in", SignInArgs(settings=settings.webui.sign_in,
                                        display_name=f"Open WebUI ({pulumi.get_stack()})"))
@@ -118,7 +137,8 @@ edge = Edge("edge", EdgeArgs(
     app_namespace=namespace.metadata.name, app_service_name=webui.service_name, app_service_port=SERVICE_PORT),
     opts=on_cluster) if net.edge_ip_name is not None else None
 
-# Open WebUI and the certificate solvers take the edge's pods only; Redis and Ollama take Open WebUI only.
+# Open WebUI and the certificate solvers take the edge's pods only; Redis, Ollama and the collector's OTLP port take
+# Open WebUI only; the collector's metrics port takes the managed Prometheus's scraper only.
 from_edge = [Peer(edge.controller_pods, namespace=EDGE_NAMESPACE)] if edge else []
 from_webui = [Peer(webui.pod_labels)]
 NetworkPolicies("network-policies", NetworkPoliciesArgs(namespace=namespace.metadata.name, exposures=[
@@ -126,6 +146,9 @@ NetworkPolicies("network-policies", NetworkPoliciesArgs(namespace=namespace.meta
        Exposure("acme-http01-solver", SOLVER_LABELS, SOLVER_PORT, sources=from_edge)] if edge else []),
     Exposure("redis", redis.pod_labels, REDIS_PORT, sources=from_webui),
     *([Exposure("ollama", ollama.pod_labels, OLLAMA_PORT, sources=from_webui)] if ollama else []),
+    *([Exposure("otel-collector-otlp", collector.pod_labels, OTLP_GRPC_PORT, sources=from_webui),
+       Exposure("otel-collector-metrics", collector.pod_labels, PROMETHEUS_PORT,
+                sources=[Peer(SCRAPER_LABELS, namespace=SCRAPER_NAMESPACE)])] if collector else []),
 ]), opts=on_cluster)
 
 pulumi.export("url", edge.url if edge else "")

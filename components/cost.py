@@ -32,6 +32,7 @@ PROTECTED_ITEM = "azure-native:recoveryservices:ProtectedItem"
 WORKSPACE = "azure-native:operationalinsights:Workspace"
 DEFENDER_PLAN = "azure-native:security:Pricing"
 GRAFANA = "azure-native:dashboard:Grafana"
+PROMETHEUS_RULES = "azure-native:alertsmanagement:PrometheusRuleGroup"
 MONITOR_WORKSPACE = "azure-native:monitor:AzureMonitorWorkspace"
 FILES_BACKUP_TIERS = ((250, "250"), (1024, "1024"))
 """Azure Backup's protected-instance fee for a share, by its size (GiB): the smallest tier that holds it."""
@@ -121,6 +122,10 @@ def estimate(resources: Iterable[tuple[str, str, Mapping[str, Any]]], prices: Op
         elif kind == MONITOR_WORKSPACE:
             unpriced.append(f"Managed Prometheus: ${price['managed-prometheus-ingestion']:g} per 10 million samples "
                             "ingested (by use: nodes, pods and scrape interval)")
+        elif kind == PROMETHEUS_RULES:
+            unpriced.append(f"Managed Prometheus rules {name}: ${price['managed-prometheus-query']:g} per billion "
+                            f"samples their queries process (by use: {len(p.get('rules') or [])} rules every "
+                            f"{p.get('interval')})")
         elif kind == DEFENDER_PLAN:
             plan = str(p.get("pricingName"))
             if plan == "Containers":

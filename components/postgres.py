@@ -111,6 +111,8 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
 
     fqdn: pulumi.Output[str]
     server_id: pulumi.Output[str]
+    server_name: pulumi.Output[str]
+    """The server's Azure name (its metrics' resource)."""
     """What another stack restores from (postgresRestoreFrom names this stack; it reads the stack's output)."""
     database_name: pulumi.Output[str]
     database_url: pulumi.Output[str]
@@ -235,6 +237,7 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
 
         self.fqdn = server.fully_qualified_domain_name
         self.server_id = server.id
+        self.server_name = server.name
         self.database_name = database.name
 
         # The URL is handed out only once the extensions exist: whatever connects with it (the schema Job

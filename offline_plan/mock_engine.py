@@ -110,6 +110,7 @@ AZURE_NAME_INPUTS = {
     "azure-native:recoveryservices:ProtectionContainer": "containerName",
     "azure-native:recoveryservices:ProtectedItem": "protectedItemName",
     "azure-native:recoveryservices:ProtectionPolicy": "policyName",
+    "azure-native:dashboard:Grafana": "workspaceName",
 }
 MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 MOCK_EGRESS_ADDRESS = "203.0.113.10"
@@ -133,6 +134,9 @@ class ProgramMocks(pulumi.runtime.Mocks):
             identity = state["identity"]
             state["identity"] = {**identity, "userAssignedIdentities": {
                 i: {"principalId": f"{i}-principal"} for i in identity.get("userAssignedIdentities") or []}}
+        if args.typ == "azure-native:dashboard:Grafana":
+            state["properties"] = {**state.get("properties", {}),
+                                   "endpoint": f"https://{state['name']}.grafana.azure.com"}
         if args.typ == "azure-native:network:PublicIPAddress":
             state["ipAddress"] = MOCK_EGRESS_ADDRESS
         if args.typ == "azure-native:managedidentity:UserAssignedIdentity":

@@ -44,6 +44,8 @@ def test_dev_bill_line_by_line():
         "Azure Files snapshots of share open-webui-data (billed by the data changed between them)",
         "Log Analytics audit logs: $2.3 per GB ingested (by use), kept 30 days",
         "Managed Grafana users: $6 per active user a month",
+        "Managed Prometheus rules prometheus-rules-group: $0.1 per billion samples their queries process (by use: 3 rules "
+        "every PT1M)",
         "Managed Prometheus: $0.16 per 10 million samples ingested (by use: nodes, pods and scrape interval)")
 
 
@@ -60,6 +62,8 @@ def test_prod_bill_counts_ha_twice_and_says_what_it_cannot_price():
         "Azure Files snapshots of share open-webui-data (billed by the data changed between them)",
         "Log Analytics audit logs: $2.3 per GB ingested (by use), kept 365 days",
         "Managed Grafana users: $6 per active user a month",
+        "Managed Prometheus rules prometheus-rules-group: $0.1 per billion samples their queries process (by use: 3 rules "
+        "every PT1M)",
         "Managed Prometheus: $0.16 per 10 million samples ingested (by use: nodes, pods and scrape interval)",
         "PostgreSQL geo-redundant backup storage beyond the provisioned size (billed by size)")
 

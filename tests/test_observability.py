@@ -3,13 +3,14 @@ metrics into an Azure Monitor workspace, Grafana reading it, each identity with 
 
 import pytest
 
-from components.observability import GRAFANA_ADMIN, MONITORING_DATA_READER, MONITORING_READER, grafana_name
+from components.observability import GRAFANA_ADMIN, GRAFANA_EDITOR, MONITORING_DATA_READER, MONITORING_READER, grafana_name
 from components.stack_config import ConfigError
 from offline_plan.mock_engine import MockRun, reveal, run_program
 
 OBSERVABILITY_TYPES = {"azure-native:monitor:AzureMonitorWorkspace", "azure-native:monitor:DataCollectionEndpoint",
                        "azure-native:monitor:DataCollectionRule", "azure-native:monitor:DataCollectionRuleAssociation",
-                       "azure-native:dashboard:Grafana"}
+                       "azure-native:dashboard:Grafana", "azure-native:alertsmanagement:PrometheusRuleGroup",
+                       "grafana:oss/dashboard:Dashboard", "kubernetes:azmonitoring.coreos.com/v1:PodMonitor"}
 GROUP = "aaaaaaaa-0000-0000-0000-00000000000a"
 
 
@@ -53,11 +54,14 @@ def test_each_identity_gets_the_least_it_needs(stack_run: MockRun) -> None:
     assert admins["roleDefinitionId"].endswith(GRAFANA_ADMIN)
     # the mock's deployer is a service principal (CI's deploy identity): Azure refuses a mismatched principalType
     assert admins["scope"] == "metrics-grafana-id" and admins["principalType"] == "ServicePrincipal"
+    assert "metrics-grafana-deployer-edits" not in assignments  # an admin already
 
 
-def test_a_group_administers_grafana_when_named() -> None:
-    admins = role_assignments(run_program("dev", {"grafanaAdminGroup": GROUP}))["metrics-grafana-admins"]
+def test_a_group_administers_grafana_when_named_and_the_deployer_edits_it() -> None:
+    assignments = role_assignments(run_program("dev", {"grafanaAdminGroup": GROUP}))
+    admins, deployer = assignments["metrics-grafana-admins"], assignments["metrics-grafana-deployer-edits"]
     assert (admins["principalId"], admins["principalType"]) == (GROUP, "Group")
+    assert deployer["roleDefinitionId"].endswith(GRAFANA_EDITOR) and deployer["principalId"] == "deployer"
     with pytest.raises(ConfigError, match="grafanaAdminGroup: 'platform team' is not a group's object ID"):
         run_program("dev", {"grafanaAdminGroup": "platform team"})
 

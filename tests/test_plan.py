@@ -47,7 +47,7 @@ def test_plan_renders_and_checks_the_stack(stack):
     assert summary["violations"] == [] and summary["manifestErrors"] == []
     assert summary["budget"]["demand"] <= summary["budget"]["capacity"]
     manifests = list((ROOT / "build" / stack / "manifests").glob("*.yaml"))
-    assert len(manifests) == 37
+    assert len(manifests) == 43  # the collector's six with it
     kinds = {yaml.safe_load(m.read_text())["kind"] for m in manifests}
     assert {"Deployment", "Job", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Secret", "Service",
             "PersistentVolume", "PersistentVolumeClaim", "Namespace", "DaemonSet", "StatefulSet", "ConfigMap", "NetworkPolicy", "Ingress", "ClusterIssuer",
@@ -70,8 +70,8 @@ def test_plan_renders_and_checks_the_stack(stack):
     for title in ("connection budget (PostgreSQL server 'postgres'): fits", "GPU capacity (Ollama on the GPU pool): fits",
                   "node capacity (system pool): fits", "node capacity (GPU pool): fits"):
         assert f"  {title}\n" in out
-    assert {"dev": "wanted 2.33 CPU, 6.56 GiB vs room 6.72 CPU, 22.54 GiB (2 x Standard_D4ds_v5",
-            "prod": "wanted 11.33 CPU, 33.56 GiB vs room 13.94 CPU, 45.56 GiB (4 x Standard_D4ds_v5"}[stack] in out
+    assert {"dev": "wanted 2.38 CPU, 6.69 GiB vs room 6.72 CPU, 22.54 GiB (2 x Standard_D4ds_v5",
+            "prod": "wanted 11.38 CPU, 33.69 GiB vs room 13.94 CPU, 45.56 GiB (4 x Standard_D4ds_v5"}[stack] in out
     assert {"dev": "wanted 1 (ollama: 1 replicas x 1 GPU) / available 2",
             "prod": "wanted 2 (ollama: 2 replicas x 1 GPU) / available 2"}[stack] in out
     assert "models llama3.2:3b, disk per replica: models 64Gi" in out

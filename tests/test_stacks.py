@@ -58,7 +58,8 @@ def test_stack_declares_every_concern(run):
         "openwebui:storage:PremiumFilesVolume", "openwebui:redis:Redis", "openwebui:app:OpenWebUI",
         "openwebui:ollama:Ollama", "openwebui:network:Network", "openwebui:network:NetworkPolicies",
         "openwebui:edge:Edge", "openwebui:monitoring:AlertReceivers", "openwebui:monitoring:Observability", "openwebui:backup:FilesBackup",
-        "openwebui:auth:SignIn", "openwebui:monitoring:AuditLog"}
+        "openwebui:auth:SignIn", "openwebui:monitoring:AuditLog", "openwebui:monitoring:OtelCollector",
+        "openwebui:monitoring:GrafanaDashboards", "openwebui:monitoring:PrometheusRules"}
 
 
 def test_every_kubernetes_resource_uses_the_cluster_provider(run):
@@ -153,7 +154,7 @@ def test_deployment_is_configured_for_replicas(run):
     assert "replicas" not in deployment["spec"]
     c = container(run, "open-webui-deployment")
     env = {e["name"]: e.get("value") for e in c["env"]}
-    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "valueFrom" in e}
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "secretKeyRef" in e.get("valueFrom", {})}
     assert env["VECTOR_DB"] == "pgvector"
     assert env["PGVECTOR_CREATE_EXTENSION"] == "false"
     assert env["ENABLE_DB_MIGRATIONS"] == "false"

@@ -115,3 +115,15 @@ def test_the_sizing_table_is_the_codes_arithmetic():
     for size, vcpus, memory, shown in rows:
         assert (VM_SIZES[size].vcpus, VM_SIZES[size].memory_gib) == (int(vcpus), int(memory))
         assert shown.strip() == str(allocatable(VM_SIZES[size])), size
+
+
+def test_the_readmes_panel_table_is_the_dashboards() -> None:
+    """Every panel of every dashboard, with the question it answers, as the README lists them (and nothing else)."""
+    from components.dashboards import dashboards
+    from tests.test_dashboards import view
+
+    listed = re.findall(r"^\| (overview|database|gpu-pool) \| (.+?) \| (.+?) \|$", README, re.M)
+    built = [(name, panel["title"], panel["description"].split(" Lines:")[0])
+             for name, model in dashboards(view("dev")).items() for panel in model["panels"] if panel["type"] != "row"]
+    assert [(name, title) for name, title, _ in listed] == [(name, title) for name, title, _ in built]
+    assert all(text.startswith(question) for (_, _, text), (_, _, question) in zip(listed, built))

@@ -17,6 +17,7 @@ from components.edge import NAMESPACE as EDGE_NAMESPACE, SOLVER_LABELS, SOLVER_P
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
 from components.names import APP_NAME, DATA_CLAIM_NAME, DATA_MIGRATION_NAME, OLLAMA_NAME, POSTGRES_NAME
 from components.network import Network, NetworkArgs
+from components.gpu_metrics import METRICS_PORT as GPU_METRICS_PORT, GpuMetrics, GpuMetricsArgs
 from components.grafana_dashboards import GrafanaDashboards, GrafanaDashboardsArgs
 from components.observability import Observability, ObservabilityArgs
 from components.prometheus_rules import PrometheusRules, PrometheusRulesArgs
@@ -116,8 +117,14 @@ data_migration = DataMigration(DATA_MIGRATION_NAME, DataMigrationArgs(
 
 # Open WebUI's own metrics (OTLP) become Prometheus series here, for the managed Prometheus to scrape.
 collector = OtelCollector("otel-collector", OtelCollectorArgs(
-    image=settings.observability.collector_image, namespace=namespace.metadata.name),
+    image=settings.observability.collector_image, namespace=namespace.metadata.name,
+    database_url=postgres.metrics_database_url, postgres_server=postgres.server_resource_name),
     opts=on_cluster) if settings.observability else None
+
+# The GPU nodes' utilisation and memory, for the GPU pool's dashboard.
+gpu_metrics = GpuMetrics("gpu-metrics", GpuMetricsArgs(
+    image=settings.observability.gpu_exporter_image, namespace=namespace.metadata.name),
+    opts=on_cluster) if settings.observability and settings.aks.gpu_pool else None
 
 # The admin made at deploy, or Entra ID: nobody owns the site by arriving first.
 sign_in = SignIn("sign-in", SignInArgs(settings=settings.webui.sign_in,
@@ -138,17 +145,20 @@ edge = Edge("edge", EdgeArgs(
     opts=on_cluster) if net.edge_ip_name is not None else None
 
 # Open WebUI and the certificate solvers take the edge's pods only; Redis, Ollama and the collector's OTLP port take
-# Open WebUI only; the collector's metrics port takes the managed Prometheus's scraper only.
+# Open WebUI only; the collector's and the DCGM exporter's metrics ports take the managed Prometheus's scraper only.
 from_edge = [Peer(edge.controller_pods, namespace=EDGE_NAMESPACE)] if edge else []
 from_webui = [Peer(webui.pod_labels)]
+from_scraper = [Peer(SCRAPER_LABELS, namespace=SCRAPER_NAMESPACE)]
 NetworkPolicies("network-policies", NetworkPoliciesArgs(namespace=namespace.metadata.name, exposures=[
     *([Exposure("open-webui", webui.pod_labels, HTTP_PORT, sources=from_edge),
        Exposure("acme-http01-solver", SOLVER_LABELS, SOLVER_PORT, sources=from_edge)] if edge else []),
     Exposure("redis", redis.pod_labels, REDIS_PORT, sources=from_webui),
     *([Exposure("ollama", ollama.pod_labels, OLLAMA_PORT, sources=from_webui)] if ollama else []),
     *([Exposure("otel-collector-otlp", collector.pod_labels, OTLP_GRPC_PORT, sources=from_webui),
-       Exposure("otel-collector-metrics", collector.pod_labels, PROMETHEUS_PORT,
-                sources=[Peer(SCRAPER_LABELS, namespace=SCRAPER_NAMESPACE)])] if collector else []),
+       Exposure("otel-collector-metrics", collector.pod_labels, PROMETHEUS_PORT, sources=from_scraper)]
+      if collector else []),
+    *([Exposure("dcgm-exporter", gpu_metrics.pod_labels, GPU_METRICS_PORT, sources=from_scraper)]
+      if gpu_metrics else []),
 ]), opts=on_cluster)
 
 pulumi.export("url", edge.url if edge else "")

@@ -42,6 +42,8 @@ DATABASE = "openwebui"
 AZURE_RESERVATIONS = {"superuser_reserved_connections": 10, "reserved_connections": 5}
 """Azure's 15 (REFERENCE: PG16 reserved_connections 5 + superuser_reserved_connections 10)."""
 APPLICATION_PREFIX = "openwebui-load-"
+POOLED = ("open-webui", "open-webui-surge", "open-webui-migrate")
+"""The workloads that run Open WebUI's engines (one process each here); every other is a plain client."""
 DEADLINE_SECONDS = 300
 """No replica outlives this, whatever happens to the process that started it."""
 
@@ -286,6 +288,7 @@ def prove(stack: str, extra: int = 20) -> LoadReport:
 
     server = start_postgres({"max_connections": budget.max_connections, **AZURE_RESERVATIONS})
     replicas: list[Replica] = []
+    plain: list[psycopg.Connection[Any]] = []
     try:
         with psycopg.connect(server.conninfo(), autocommit=True) as conn:
             conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER PASSWORD '{APP_PASSWORD}'")
@@ -297,6 +300,9 @@ def prove(stack: str, extra: int = 20) -> LoadReport:
                           workers=int(env.get("UVICORN_WORKERS", "1")))
 
         deadline = time.monotonic() + DEADLINE_SECONDS
+        # the plain clients (the collector, a data migration): the connections they declare, held from the start
+        plain = [psycopg.connect(_url(server, APPLICATION_PREFIX + name)) for name, w in exported["workloads"].items()
+                 if name not in POOLED for _ in range(w["demand"])]
         replicas = [start("open-webui-migrate", job)] + [start(f"open-webui-{i}", app) for i in range(peak)]
         _wait(replicas, deadline)  # every pool at its peak, all at once
         peak_seen, errors_at_max = _seen(server), _errors(replicas)
@@ -318,6 +324,8 @@ def prove(stack: str, extra: int = 20) -> LoadReport:
             errors_at_failure=errors_at_failure, seen_at_failure=seen_at_failure,
             left=(tuple(r.process.pid for r in replicas), str(server.datadir)))
     finally:
+        for conn in plain:
+            conn.close()
         for replica in replicas:
             if replica.process.stdin:
                 replica.process.stdin.close()  # release: it closes its connections and exits

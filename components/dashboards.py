@@ -122,9 +122,16 @@ def _azure_panel(view: StackView, title: str, question: str, unit: str, metric: 
 
 def database(view: StackView) -> dashboard.Dashboard:
     budget = view.budget
+    demand = ", ".join(f"{w.name} {w.demand}" for w in budget.workloads)
     return _board("owui-database", "Open WebUI database", view) \
         .description(f"PostgreSQL {view.postgres_server}: the connection lines are the stack's budget "
                      f"({budget.arithmetic()})") \
+        .with_panel(_panel(
+            "Connections by application against the budget",
+            f"Which workload holds the server's connections? Lines: the alert at {budget.alert_threshold}, the "
+            f"{budget.capacity} the server accepts beyond Azure's reserved; each workload's peak in the budget: "
+            f"{demand}.", "short", {"{{application}}": promql.connections_by_application()}, width=24,
+            lines={"alert": budget.alert_threshold, "capacity": budget.capacity})) \
         .with_panel(_azure_panel(
             view, "Connections against the budget",
             f"Is the server near what it accepts? Lines: the alert at {budget.alert_threshold}, the "
@@ -139,6 +146,10 @@ def database(view: StackView) -> dashboard.Dashboard:
 def gpu_pool(view: StackView) -> dashboard.Dashboard:
     ollama = Workload(view.namespace, view.ollama)
     return _board("owui-gpu", "Open WebUI GPU pool", view) \
+        .with_panel(_panel("GPU utilisation", "Are the GPUs busy, or idle and paid for?", "percent",
+                           {"{{Hostname}} {{gpu}}": promql.gpu_utilisation()})) \
+        .with_panel(_panel("GPU memory used against the GPU's", "Does another model fit in GPU memory?", "decmbytes",
+                           promql.gpu_memory_mib())) \
         .with_panel(_panel("GPUs requested against the pool's", "Is there a GPU free for another Ollama?", "short",
                            promql.gpus(view.namespace), width=8)) \
         .with_panel(_panel("Ollama requests through Open WebUI", "How much work goes to the models?", "reqps",

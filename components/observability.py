@@ -37,6 +37,7 @@ class ObservabilitySettings:
     admin_group: str
     """The Entra group whose members administer Grafana; empty: whoever runs `pulumi up`."""
     collector_image: str
+    gpu_exporter_image: str
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """The OpenTelemetry Collector: where Open WebUI's replicas push their metrics (OTLP over gRPC), turned into the
-Prometheus series (components/app_metrics.py names them) that Azure's managed Prometheus scrapes from it.
+Prometheus series (components/app_metrics.py names them) that Azure's managed Prometheus scrapes from it; and, as
+its own metrics role (CONNECT only, one connection in the budget), the server's connections by application and role
+from pg_stat_activity: the database dashboard's line per workload of the connection budget.
 
 Open WebUI serves no /metrics of its own, so something in the cluster must receive OTLP. One pod is enough: it
 keeps no state but the last value of each series, each replica's series carry its pod's name (`instance`), and a
@@ -18,6 +20,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from components.app_metrics import Instrument, Kind
+from components.connection_budget import (POSTGRES_CONNECTIONS_ANNOTATION, POSTGRES_SERVER_ANNOTATION, PlainClient,
+                                          with_application_name)
 from components.pod_security import hardened
 
 COLLECTOR_NAME = "otel-collector"
@@ -37,6 +42,17 @@ PROMETHEUS_TRANSLATION = "UnderscoreEscapingWithSuffixes"
 """The exporter's naming rule (its default, said explicitly): what components/app_metrics.py implements."""
 SERIES_EXPIRY = "5m"
 """A replica gone (scaled in, replaced) stops being exported after this."""
+COLLECTOR_CONNECTIONS = 1
+COLLECTOR_WORKLOAD = PlainClient(COLLECTOR_NAME, peak_replicas=1, per_pod=COLLECTOR_CONNECTIONS)
+"""What the connection budget counts for it: one pod, one connection (the query's, max_open_conn)."""
+DATABASE_URL_ENV = "DATABASE_URL"
+"""The name the policy pack recognises a connecting container by."""
+CONNECTIONS_QUERY = ("SELECT usename AS role, coalesce(nullif(application_name, ''), '(unnamed)') AS application, "
+                     "count(*) AS connections FROM pg_stat_activity WHERE usename IS NOT NULL GROUP BY 1, 2")
+"""Every session of a role (background workers have none), itself included, by the application it names: each
+workload of the stack connects under its own name (components/connection_budget.py with_application_name)."""
+DATABASE_CONNECTIONS = Instrument("postgresql.connections", "{connections}", Kind.GAUGE, ("application", "role"))
+DATABASE_INTERVAL = "30s"
 
 
 def otlp_endpoint(namespace: str) -> str:
@@ -44,10 +60,20 @@ def otlp_endpoint(namespace: str) -> str:
     return f"http://{COLLECTOR_NAME}.{namespace}.svc.cluster.local:{OTLP_GRPC_PORT}"
 
 
-def collector_config() -> dict[str, Any]:
-    """The collector's configuration: OTLP in, Prometheus out, its health for the probes, and nothing else."""
+def collector_config(database: bool) -> dict[str, Any]:
+    """The collector's configuration: OTLP in (and, with the database, its connections), Prometheus out, its health
+    for the probes, and nothing else."""
+    receivers: dict[str, Any] = {"otlp": {"protocols": {"grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"}}}}
+    if database:
+        receivers["sqlquery"] = {
+            "driver": "postgres", "datasource": f"${{env:{DATABASE_URL_ENV}}}", "max_open_conn": COLLECTOR_CONNECTIONS,
+            "collection_interval": DATABASE_INTERVAL,
+            "queries": [{"sql": CONNECTIONS_QUERY, "metrics": [{
+                "metric_name": DATABASE_CONNECTIONS.name, "value_column": "connections", "unit": DATABASE_CONNECTIONS.unit,
+                "attribute_columns": list(DATABASE_CONNECTIONS.attributes), "data_type": "gauge",
+                "value_type": "int"}]}]}
     return {
-        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"}}}},
+        "receivers": receivers,
         "processors": {
             "memory_limiter": {"check_interval": "1s", "limit_percentage": 80, "spike_limit_percentage": 20},
             "batch": {},
@@ -58,7 +84,7 @@ def collector_config() -> dict[str, Any]:
         "extensions": {"health_check": {"endpoint": f"0.0.0.0:{HEALTH_PORT}"}},
         "service": {
             "extensions": ["health_check"],
-            "pipelines": {"metrics": {"receivers": ["otlp"], "processors": ["memory_limiter", "batch"],
+            "pipelines": {"metrics": {"receivers": list(receivers), "processors": ["memory_limiter", "batch"],
                                       "exporters": ["prometheus"]}},
             # its own telemetry would be another set of series nobody reads
             "telemetry": {"metrics": {"level": "none"}},
@@ -70,6 +96,10 @@ def collector_config() -> dict[str, Any]:
 class OtelCollectorArgs:
     image: str
     namespace: pulumi.Input[str]
+    database_url: Optional[pulumi.Input[str]] = None
+    """The metrics role's URL (secret); None: no database metrics."""
+    postgres_server: str = ""
+    """The server's resource name, for the policy pack's connection budget."""
 
 
 class OtelCollector(pulumi.ComponentResource):
@@ -80,12 +110,23 @@ class OtelCollector(pulumi.ComponentResource):
         labels = self.pod_labels = {"app.kubernetes.io/name": COLLECTOR_NAME}
         child = pulumi.ResourceOptions(parent=self)
         metadata = k8s.meta.v1.ObjectMetaArgs(name=COLLECTOR_NAME, namespace=args.namespace, labels=labels)
-        text = yaml.safe_dump(collector_config(), sort_keys=False)
+        database = args.database_url is not None
+        text = yaml.safe_dump(collector_config(database), sort_keys=False)
         config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=metadata, data={"config.yaml": text}, opts=child)
+        env = []
+        if args.database_url is not None:
+            secret = k8s.core.v1.Secret(f"{name}-secret", metadata=metadata, opts=child, string_data={
+                DATABASE_URL_ENV: pulumi.Output.from_input(args.database_url).apply(
+                    lambda url: with_application_name(url, COLLECTOR_NAME))})
+            env = [k8s.core.v1.EnvVarArgs(name=DATABASE_URL_ENV, value_from=k8s.core.v1.EnvVarSourceArgs(
+                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=DATABASE_URL_ENV)))]
         probe = k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path="/", port=HEALTH_PORT),
                                       period_seconds=10)
+        budgeted = {POSTGRES_SERVER_ANNOTATION: args.postgres_server,
+                     POSTGRES_CONNECTIONS_ANNOTATION: str(COLLECTOR_CONNECTIONS)} if database else {}
         k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=metadata,
+            f"{name}-deployment", metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=COLLECTOR_NAME, namespace=args.namespace, labels=labels, annotations=budgeted or None),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
@@ -97,7 +138,7 @@ class OtelCollector(pulumi.ComponentResource):
                         automount_service_account_token=False,  # it never calls the Kubernetes API
                         containers=[k8s.core.v1.ContainerArgs(
                             name="otel-collector", image=args.image,
-                            args=[f"--config={CONFIG_DIR}/config.yaml"],
+                            args=[f"--config={CONFIG_DIR}/config.yaml"], env=env or None,
                             ports=[k8s.core.v1.ContainerPortArgs(container_port=OTLP_GRPC_PORT, name="otlp-grpc"),
                                    k8s.core.v1.ContainerPortArgs(container_port=PROMETHEUS_PORT, name="prometheus")],
                             resources=k8s.core.v1.ResourceRequirementsArgs(requests=RESOURCES["requests"],

@@ -1,4 +1,5 @@
-"""PgRole: the login role Open WebUI's replicas connect as, managed as a Pulumi dynamic resource.
+"""PgRole: the login role Open WebUI's replicas connect as (and the collector's, PgMonitorRoleProvider below), managed
+as a Pulumi dynamic resource.
 
 Not the server's admin: no member of azure_pg_admin, no CREATEROLE or CREATEDB, CONNECT on its own database only,
 and a CONNECTION LIMIT that is its share of the connection budget, so the server itself refuses what the policy
@@ -24,7 +25,7 @@ class PgRoleProvider(PgServerProvider):
     REPLACE_ON = ("host", "port", "database", "role")
     APPLICATION_NAME = "pulumi-pgrole"
     DEFAULTS: dict[str, Any] = {**PgServerProvider.CONNECTION_DEFAULTS}
-    GRANTS = (
+    GRANTS: tuple[str, ...] = (
         # its own database only: other databases stop admitting PUBLIC (the admin still owns and enters them)
         "GRANT CONNECT ON DATABASE {database} TO {role}",
         # Open WebUI's tables live in public; it reads and writes them all (chats, files, config, vectors)
@@ -138,21 +139,32 @@ class PgRoleProvider(PgServerProvider):
                                           "connect_retry_seconds")}
 
 
+@pickled_by_value
+class PgMonitorRoleProvider(PgRoleProvider):
+    """The stack's OpenTelemetry Collector's role: it counts the server's connections by application and role
+    (components/otel_collector.py), which pg_stat_activity shows every role (application_name and usename are among
+    the columns it shows for any session; state and query are not). So: CONNECT on its database, nothing else."""
+
+    APPLICATION_NAME = "pulumi-pgrole-monitor"
+    GRANTS = ("GRANT CONNECT ON DATABASE {database} TO {role}",)
+
+
 class PgRole(Resource, module="postgres", name="Role"):
-    """A login role with the grants Open WebUI needs in one database, and a connection limit."""
+    """A login role with the grants its provider gives in one database (Open WebUI's by default), and a connection
+    limit."""
 
     role: pulumi.Output[str]
     connection_limit: pulumi.Output[int]
 
     def __init__(self, resource_name: str, connection: PgConnectionArgs, role: str,
                  role_password: pulumi.Input[str], connection_limit: int,
-                 opts: Optional[pulumi.ResourceOptions] = None) -> None:
+                 opts: Optional[pulumi.ResourceOptions] = None, provider: Optional[PgRoleProvider] = None) -> None:
         props = {
             "host": connection.host, "port": connection.port, "database": connection.database,
             "user": connection.user, "password": pulumi.Output.secret(connection.password),
             "sslmode": connection.sslmode, "role": role, "role_password": pulumi.Output.secret(role_password),
             "connection_limit": connection_limit,
         }
-        super().__init__(PgRoleProvider(), resource_name, props,
+        super().__init__(provider or PgRoleProvider(), resource_name, props,
                          pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                              additional_secret_outputs=["password", "role_password"])))

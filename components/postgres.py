@@ -16,7 +16,7 @@ from components.connection_budget import PostgresSku
 from components.locks import delete_lock
 from components.pg_extension import PgExtension
 from components.pg_provider import PgConnectionArgs
-from components.pg_role import PgRole
+from components.pg_role import PgMonitorRoleProvider, PgRole
 
 POSTGRES_PORT = 5432
 PRELOAD_LIBRARIES = {"pg_cron": "pg_cron", "pgaudit": "pgaudit", "pg_hint_plan": "pg_hint_plan",
@@ -78,6 +78,8 @@ class PostgresSettings:
     private: bool
     """VNet-integrated with no public endpoint (postgresNetwork private)."""
     restore: Optional[PostgresRestore] = None
+    metrics_role: Optional[str] = None
+    """The login role the collector counts connections as (CONNECT only); None without observability."""
 
 
 @dataclass
@@ -96,6 +98,8 @@ class PostgresFlexibleServerArgs:
     """Private mode: the server is created once its DNS zone is linked to the VNet."""
     app_connection_limit: int = 1
     """The app role's CONNECTION LIMIT: its share of the connection budget (the replicas at the peak and the surge)."""
+    metrics_connection_limit: int = 1
+    """The metrics role's: its share (the collector's one connection)."""
     alerts: Optional[AlertTarget] = None
     audit: Optional[AuditTarget] = None
     """Where its logs go: connections (log_connections is on by default on Azure), disconnections, errors."""
@@ -111,14 +115,16 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
 
     fqdn: pulumi.Output[str]
     server_id: pulumi.Output[str]
+    """What another stack restores from (postgresRestoreFrom names this stack; it reads the stack's output)."""
     server_name: pulumi.Output[str]
     """The server's Azure name (its metrics' resource)."""
-    """What another stack restores from (postgresRestoreFrom names this stack; it reads the stack's output)."""
     database_name: pulumi.Output[str]
     database_url: pulumi.Output[str]
     """postgresql:// URL of the admin (secret): the schema Job (Alembic), the data-migration Job, `make verify`."""
     app_database_url: pulumi.Output[str]
     """postgresql:// URL of the app role (secret): Open WebUI's replicas, DATABASE_URL and PGVECTOR_DB_URL."""
+    metrics_database_url: Optional[pulumi.Output[str]]
+    """postgresql:// URL of the metrics role (secret), when the settings name one: the OpenTelemetry Collector."""
     extensions: list[PgExtension]
     server_resource_name: str
     """The logical name of the Server resource: workloads name it in their openwebui.io/postgres-server annotation."""
@@ -253,5 +259,15 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
         self.app_database_url = pulumi.Output.secret(pulumi.Output.all(
             server.fully_qualified_domain_name, database.name, app_password.result, app.role, *installed).apply(
             lambda parts: database_url(parts[3], parts[2], parts[0], parts[1])))
+        self.metrics_database_url = None
+        if s.metrics_role:
+            metrics_password = random.RandomPassword(f"{name}-metrics-password", length=32, special=False, opts=child)
+            metrics = PgRole(f"{name}-metrics-role", connection, role=s.metrics_role,
+                             role_password=metrics_password.result, connection_limit=args.metrics_connection_limit,
+                             provider=PgMonitorRoleProvider(),
+                             opts=pulumi.ResourceOptions(parent=self, depends_on=[database, *firewall_rules]))
+            self.metrics_database_url = pulumi.Output.secret(pulumi.Output.all(
+                server.fully_qualified_domain_name, database.name, metrics_password.result, metrics.role).apply(
+                lambda parts: database_url(parts[3], parts[2], parts[0], parts[1])))
         self.register_outputs({"fqdn": self.fqdn, "database_name": self.database_name,
                                "database_url": self.database_url, "app_database_url": self.app_database_url})

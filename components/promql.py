@@ -1,10 +1,12 @@
 """The PromQL the dashboards (components/dashboards.py) and the Prometheus rules (components/prometheus_rules.py)
 share, built once here, and every metric it may name.
 
-Two sources only: Open WebUI's own metrics (components/app_metrics.py; `make e2e` sees each arrive from the real
-app), and what the managed Prometheus add-on scrapes by default and keeps in its minimal ingestion profile
-(Azure/prometheus-collector, otelcollector/shared/configmap/mp/tomlparser-default-targets-metrics-keep-list.go):
-`make test` refuses a query naming anything else.
+Four sources only: Open WebUI's own metrics (components/app_metrics.py; `make e2e` sees each arrive from the real
+app); the collector's count of the server's connections (components/otel_collector.py; tests/test_pg_role.py runs
+its query on a real PostgreSQL as the role it runs as); the DCGM exporter's GPU counters (components/gpu_metrics.py);
+and what the managed Prometheus add-on scrapes by default and keeps in its minimal ingestion profile (Azure/prometheus-collector,
+otelcollector/shared/configmap/mp/tomlparser-default-targets-metrics-keep-list.go). `make test` refuses a query
+naming anything else.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.app_metrics import ACTIVE_USERS, DURATION, REQUESTS, SERVICE_NAME
+from components.gpu_metrics import COUNTERS
+from components.otel_collector import DATABASE_CONNECTIONS
 
 PLATFORM_METRICS = {
     "kube_horizontalpodautoscaler_status_current_replicas": "kube-state-metrics",
@@ -27,6 +31,8 @@ PLATFORM_METRICS = {
     "node_memory_MemTotal_bytes": "node-exporter",
 }
 """Series the add-on scrapes from the cluster by default -> where it scrapes them."""
+GPU_METRICS = tuple(COUNTERS)
+"""What the stack's DCGM exporter serves (components/gpu_metrics.py: its collectors file lists them)."""
 WINDOW = "5m"
 """The rate window: ten scrapes of the collector (30 s) and of the add-on's default targets."""
 APP = f'job="{SERVICE_NAME}"'
@@ -46,6 +52,10 @@ class Workload:
     @property
     def selector(self) -> str:
         return f'namespace="{self.namespace}", container="{self.container}"'
+
+
+def connections_by_application() -> str:
+    return f"sum by (application) ({DATABASE_CONNECTIONS.metric}{{}})"
 
 
 def requests_per_second(by: str = "") -> str:
@@ -99,6 +109,15 @@ def node_cpu_busy() -> str:
 
 def node_memory_used() -> str:
     return "1 - node_memory_MemAvailable_bytes{} / node_memory_MemTotal_bytes{}"
+
+
+def gpu_utilisation() -> str:
+    return "avg by (Hostname, gpu) (DCGM_FI_DEV_GPU_UTIL{})"
+
+
+def gpu_memory_mib() -> dict[str, str]:
+    return {"used {{Hostname}} {{gpu}}": "sum by (Hostname, gpu) (DCGM_FI_DEV_FB_USED{})",
+            "total {{Hostname}} {{gpu}}": "sum by (Hostname, gpu) (DCGM_FI_DEV_FB_USED{} + DCGM_FI_DEV_FB_FREE{})"}
 
 
 def gpus(namespace: str) -> dict[str, str]:

@@ -91,7 +91,7 @@ def assemble(c: StackConfig, client_secret: Optional[pulumi.Output[str]], stack:
             sku=POSTGRES_SKUS[c.postgres_sku], storage_gb=c.postgres_storage_gb,
             backup_retention_days=c.postgres_backup_retention_days, geo_redundant_backup=c.postgres_geo_redundant_backup,
             high_availability=c.postgres_high_availability, admin_login=c.postgres_admin_login,
-            app_role=c.postgres_app_role,
+            app_role=c.postgres_app_role, metrics_role=c.postgres_metrics_role if c.observability_enabled else None,
             database=c.postgres_database, extensions=c.postgres_extensions,
             firewall_rules=tuple(map(firewall_range, c.postgres_firewall_rules)),
             private=c.postgres_network == "private",
@@ -132,6 +132,7 @@ def assemble(c: StackConfig, client_secret: Optional[pulumi.Output[str]], stack:
             memory_request=c.ollama_memory_request, cpu_limit=c.ollama_cpu_limit, memory_limit=c.ollama_memory_limit,
             puller_image=c.ollama_model_puller_image) if c.ollama_enabled else None,
         data_migration=DataMigrationSettings(source_claim=c.migrate_from.partition("/")[2]) if c.migrate_from else None,
-        observability=ObservabilitySettings(admin_group=c.grafana_admin_group, collector_image=c.otel_collector_image)
+        observability=ObservabilitySettings(admin_group=c.grafana_admin_group, collector_image=c.otel_collector_image,
+                                            gpu_exporter_image=c.dcgm_exporter_image)
         if c.observability_enabled else None,
     )

@@ -12,11 +12,12 @@ from components.connection_budget import AZURE_RESERVED_CONNECTIONS, ConnectionB
 from components.data_migration import RESOURCES as DATA_MIGRATION_RESOURCES
 from components.edge import CERT_MANAGER_PODS, CERT_MANAGER_RESOURCES, TRAEFIK_REPLICAS, TRAEFIK_RESOURCES
 from components.gpu_capacity import GPUS_PER_VM, GpuCapacity, GpuDemand, GpuPool
+from components.gpu_metrics import EXPORTER_NAME, RESOURCES as GPU_EXPORTER_RESOURCES
 from components.names import APP_NAME, DATA_MIGRATION_NAME, OLLAMA_NAME, POSTGRES_NAME
 from components.node_capacity import NodeCapacity, NodePool, PodDemand, Resources
 from components.ollama import GPUS_PER_POD, PULLER_RESOURCES
 from components.open_webui import RESUME_RESOURCES, ROLLING_SURGE
-from components.otel_collector import COLLECTOR_NAME, RESOURCES as COLLECTOR_RESOURCES
+from components.otel_collector import COLLECTOR_NAME, COLLECTOR_WORKLOAD, RESOURCES as COLLECTOR_RESOURCES
 from components.redis import RESOURCES as REDIS_RESOURCES
 
 if TYPE_CHECKING:
@@ -34,14 +35,18 @@ APP_WORKLOADS = (APP_NAME, f"{APP_NAME}-surge")
 
 def connection_budget(settings: StackSettings) -> ConnectionBudget:
     migration = (settings.data_migration.workload(DATA_MIGRATION_NAME),) if settings.data_migration else ()
+    collector = (COLLECTOR_WORKLOAD,) if settings.observability else ()
     return ConnectionBudget(server=POSTGRES_NAME, max_connections=settings.postgres.sku.default_max_connections,
                             reserved=AZURE_RESERVED_CONNECTIONS,
-                            workloads=settings.webui.workloads(APP_NAME) + migration)
+                            workloads=settings.webui.workloads(APP_NAME) + migration + collector)
 
 
 def role_limits(settings: StackSettings) -> dict[str, int]:
     """Each role the stack makes, with its CONNECTION LIMIT: its share of the connection budget."""
-    return {settings.postgres.app_role: connection_budget(settings).share(APP_WORKLOADS)}
+    budget = connection_budget(settings)
+    metrics_role = settings.postgres.metrics_role
+    return {settings.postgres.app_role: budget.share(APP_WORKLOADS),
+            **({metrics_role: budget.share((COLLECTOR_NAME,))} if metrics_role else {})}
 
 
 def gpu_capacity(settings: StackSettings) -> Optional[GpuCapacity]:
@@ -71,6 +76,8 @@ def node_capacity(settings: StackSettings) -> tuple[NodeCapacity, ...]:
     pools = [NodeCapacity(NodePool(aks.system_vm_size, aks.system_node_count, system=True), tuple(system))]
     if aks.gpu_pool:
         gpu = [PodDemand("nvidia-device-plugin", 1, Resources.requested(DEVICE_PLUGIN_RESOURCES), per_node=True)]
+        if settings.observability:
+            gpu.append(PodDemand(EXPORTER_NAME, 1, Resources.requested(GPU_EXPORTER_RESOURCES), per_node=True))
         if ollama:
             pod = Resources.parse(ollama.cpu_request, ollama.memory_request) + Resources.requested(PULLER_RESOURCES)
             gpu.insert(0, PodDemand(OLLAMA_NAME, ollama.replicas, pod, scalable=True))

@@ -56,6 +56,7 @@ class StackConfig:
     postgres_high_availability: str
     postgres_admin_login: str
     postgres_app_role: str
+    postgres_metrics_role: str
     postgres_database: str
     postgres_extensions: tuple[str, ...]
     postgres_preloaded_libraries: tuple[str, ...]
@@ -133,6 +134,7 @@ class StackConfig:
     observability_enabled: bool
     grafana_admin_group: str
     otel_collector_image: str
+    dcgm_exporter_image: str
     alert_email: str
     acme_email: str
 

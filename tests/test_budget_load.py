@@ -18,17 +18,18 @@ def test_dev_at_its_maximum_holds_every_pool_at_its_peak_with_no_error(dev):
     # B1ms: 50 max_connections, Azure's 15 reserved
     assert (dev.max_connections, dev.capacity) == (50, 35)
     # (2 replicas + 1 rolling-update surge) x (2 x (2+1) main + (2+0) pgvector) + the schema Job's 8 + 1 Alembic
-    assert dev.demand == dev.peak_seen == 33
+    # + the collector's 1
+    assert dev.demand == dev.peak_seen == 34
     assert dev.errors_at_max == {}
 
 
 def test_one_replica_more_than_the_budget_allows_is_refused_as_the_budget_says(dev):
-    # 3 app pods (33 <= 35: 2 at the HPA's maximum and the surge) fit; a 4th asks for 8 more than the 2 left and is
-    # refused 6 times
+    # 3 app pods (34 <= 35: 2 at the HPA's maximum and the surge) fit; a 4th asks for 8 more than the 1 left and is
+    # refused 7 times
     assert dev.predicted_first_failure == dev.first_failure == 4
     assert dev.seen_at_failure == dev.capacity == 35
     # an application role meets Azure's reserved slots before the server is full
-    assert dev.errors_at_failure == {"remaining slots reserved": 6}
+    assert dev.errors_at_failure == {"remaining slots reserved": 7}
     assert dev.exact
 
 

@@ -10,7 +10,7 @@ BAD_CONFIGS = [
     ({"maxReplicas": 10}, "maxReplicas", "over its connection budget"),
     ({"postgresSku": "Standard_B1ms", "minReplicas": 3, "maxReplicas": 20, "databasePoolSize": 10,
       "databasePoolMaxOverflow": 5, "pgvectorPoolSize": 10, "pgvectorPoolMaxOverflow": 5},
-     "postgresSku", "demand 991 vs capacity 35"),
+     "postgresSku", "demand 992 vs capacity 35"),
     ({"vectorDb": "chroma", "maxReplicas": 2}, "vectorDb", "SQLite"),
     ({"vectorDb": "sqlite"}, "vectorDb", "must be one of pgvector, chroma"),
     ({"filesSizeGi": 20}, "filesSizeGi", "billed as 100 GiB"),
@@ -109,7 +109,7 @@ def test_budget_message_shows_the_arithmetic_and_names_the_keys():
     assert "open-webui: 10 replicas x 1 workers x [2 x (2+1) main + (2+0) pgvector] = 80" in message
     assert "open-webui-migrate: 1 replicas x 1 workers x [2 x (2+1) main + (2+0) pgvector + 1 alembic] = 9" in message
     assert "open-webui-surge: 1 replicas x 1 workers x [2 x (2+1) main + (2+0) pgvector] = 8" in message
-    assert "demand 97 vs capacity 35 (50 max_connections - 15 reserved)" in message
+    assert "demand 98 vs capacity 35 (50 max_connections - 15 reserved)" in message
     assert "lower maxReplicas of open-webui from 10 to 2" in message
     assert "move postgresSku to Standard_B2s (414 usable connections)" in message
     # 26 connections left for 10 pods cannot hold pools of even one connection each (3 per pod)

@@ -12,7 +12,8 @@ from components import settings as stack_settings, stack_capacity
 from components.app_metrics import series_names
 from components.dashboards import StackView, dashboards
 from components.prometheus_rules import rules
-from components.promql import PLATFORM_METRICS
+from components.otel_collector import DATABASE_CONNECTIONS
+from components.promql import GPU_METRICS, PLATFORM_METRICS
 from components.stack_config import StackConfig
 from offline_plan.mock_engine import MockRun, reveal, run_program
 from testing.promtool import check, metric_names
@@ -54,7 +55,7 @@ def test_promtool_refuses_a_broken_expression() -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_expressions_name_only_what_the_e2e_saw_or_the_add_on_scrapes(stack: str) -> None:
-    known = set(series_names()) | set(PLATFORM_METRICS)
+    known = set(series_names()) | set(PLATFORM_METRICS) | {DATABASE_CONNECTIONS.metric} | set(GPU_METRICS)
     named = {name: metric_names(expr) for name, expr in every_expression(stack).items()}
     assert all(named.values())
     assert {name: m - known for name, m in named.items() if m - known} == {}
@@ -68,10 +69,16 @@ def test_the_metric_reader_finds_each_metric() -> None:
 
 def test_the_database_lines_are_the_stacks_budget() -> None:
     v = view("prod")
-    connections = dashboards(v)["database"]["panels"][0]
-    steps = connections["fieldConfig"]["defaults"]["thresholds"]["steps"]
-    assert [s["value"] for s in steps[1:]] == sorted([v.budget.alert_threshold, v.budget.capacity])
-    assert connections["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] == {"mode": "line"}
+    panels = {p["title"]: p for p in dashboards(v)["database"]["panels"]}
+    by_application = panels["Connections by application against the budget"]
+    connections = panels["Connections against the budget"]
+    for panel in (by_application, connections):
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        assert [s["value"] for s in steps[1:]] == sorted([v.budget.alert_threshold, v.budget.capacity])
+        assert panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] == {"mode": "line"}
+    for workload in v.budget.workloads:  # the question names each workload's peak
+        assert f"{workload.name} {workload.demand}" in by_application["description"]
+    assert by_application["targets"][0]["legendFormat"] == "{{application}}"
     assert connections["targets"][0]["azureMonitor"]["metricName"] == "active_connections"
     assert connections["targets"][0]["azureMonitor"]["resources"] == [{
         "subscription": "sub", "resourceGroup": "rg", "resourceName": "pg",

@@ -46,7 +46,8 @@ def test_every_rendered_secret_key_gets_a_local_value(objects: list[dict[str, An
                       "initContainers", [])]
     read = {(e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"]) for c in containers
             for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
-    assert set(local_secrets) == read
+    # the collector's database URL is read by a container make e2e does not run (no collector build installs here)
+    assert set(local_secrets) == read - {("otel-collector", "DATABASE_URL")}
     assert set(rendered) - read == {("open-webui-data-account", "azurestorageaccountname"),
                                     ("open-webui-data-account", "azurestorageaccountkey")}
 

@@ -7,11 +7,11 @@ import yaml
 from components.app_metrics import POD_NAME_ENV
 from components.otel_collector import (COLLECTOR_USER, OTLP_GRPC_PORT, PROMETHEUS_PORT, PROMETHEUS_TRANSLATION,
                                        collector_config)
-from offline_plan.mock_engine import MockRun, reveal, run_program
+from offline_plan.mock_engine import MockRun, is_secret, reveal, run_program
 
 
 def test_its_pipeline_names_only_what_it_defines() -> None:
-    config = collector_config()
+    config = collector_config(database=True)
     pipeline = config["service"]["pipelines"]["metrics"]
     for section in ("receivers", "processors", "exporters"):
         assert set(pipeline[section]) <= set(config[section]), section
@@ -23,7 +23,7 @@ def test_its_pipeline_names_only_what_it_defines() -> None:
 
 def test_it_runs_hardened_with_its_configuration_and_is_scraped(stack_run: MockRun) -> None:
     config = reveal(stack_run.named("otel-collector-config").inputs)["data"]["config.yaml"]
-    assert yaml.safe_load(config) == collector_config()
+    assert yaml.safe_load(config) == collector_config(database=True)
     pod = reveal(stack_run.named("otel-collector-deployment").inputs)["spec"]["template"]["spec"]
     [container] = pod["containers"]
     assert container["image"] == "otel/opentelemetry-collector-contrib:0.154.0"
@@ -80,3 +80,21 @@ def test_switched_off_no_collector_and_no_telemetry_env() -> None:
     run = run_program("dev", {"observabilityEnabled": False})
     assert not [r.name for r in run.registrations if "otel-collector" in r.name]
     assert not {e["name"] for e in replica_env(run)} & {"ENABLE_OTEL", "OTEL_EXPORTER_OTLP_ENDPOINT", POD_NAME_ENV}
+
+
+def test_it_counts_the_servers_connections_as_its_own_role_within_the_budget(stack_run: MockRun) -> None:
+    secret = stack_run.named("otel-collector-secret")
+    assert is_secret(secret.inputs["stringData"])
+    url = reveal(secret.inputs)["stringData"]["DATABASE_URL"]
+    assert url.startswith("postgresql://openwebui_metrics:") and url.endswith("application_name=otel-collector")
+    deployment = reveal(stack_run.named("otel-collector-deployment").inputs)
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["env"] == [{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {
+        "name": "otel-collector", "key": "DATABASE_URL"}}}]
+    assert deployment["metadata"]["annotations"] == {"openwebui.io/postgres-server": "postgres-server",
+                                                     "openwebui.io/postgres-connections": "1"}
+    role = reveal(stack_run.named("postgres-metrics-role").inputs)
+    assert (role["role"], role["connection_limit"]) == ("openwebui_metrics", 1)
+    assert stack_run.outputs["connectionBudget"]["workloads"]["otel-collector"] == {
+        "peakReplicas": 1, "perPod": 1, "demand": 1}
+    assert stack_run.outputs["connectionBudget"]["roleLimits"]["openwebui_metrics"] == 1

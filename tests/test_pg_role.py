@@ -160,3 +160,37 @@ def test_a_new_name_or_database_replaces_it_and_a_password_does_not():
     diff = PgRoleProvider().diff("id", olds, {**olds, "role": "b"})
     assert diff.replaces == ["role"] and diff.delete_before_replace is False
     assert PgRoleProvider().diff("id", olds, {**olds, "role_password": "q" * 16}).replaces == []
+
+
+def test_the_collectors_role_counts_every_workloads_connections_and_reads_nothing(postgres, database, admin):
+    """PgMonitorRoleProvider's role runs the collector's query (components/otel_collector.py) as the collector does:
+    it sees each workload's sessions by role and application name, and no table."""
+    from components.otel_collector import CONNECTIONS_QUERY
+    from components.pg_role import PgMonitorRoleProvider
+
+    with as_admin(postgres, database, admin) as conn:
+        conn.execute("CREATE TABLE chat (id serial PRIMARY KEY, title text)")
+    app = props_for(postgres, database, admin)
+    PgRoleProvider().create(app)
+    monitor = props_for(postgres, database, admin, role=f"metrics_{uuid.uuid4().hex[:8]}", connection_limit=1)
+    PgMonitorRoleProvider().create(monitor)
+    replicas = [psycopg.connect(host=postgres.host, port=postgres.port, dbname=database, user=app["role"],
+                                password=app["role_password"], sslmode="disable", application_name="open-webui")
+                for _ in range(2)]
+    try:
+        with psycopg.connect(host=postgres.host, port=postgres.port, dbname=database, user=monitor["role"],
+                             password=monitor["role_password"], sslmode="disable",
+                             application_name="otel-collector") as conn:
+            rows = {(role, application): n for role, application, n in conn.execute(CONNECTIONS_QUERY).fetchall()}
+            assert rows[(app["role"], "open-webui")] == 2
+            assert rows[(monitor["role"], "otel-collector")] == 1  # itself: it is in the budget too
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute("SELECT * FROM chat")
+        with pytest.raises(psycopg.OperationalError, match="too many connections"):
+            for _ in range(2):  # its CONNECTION LIMIT is its one connection
+                replicas.append(psycopg.connect(host=postgres.host, port=postgres.port, dbname=database,
+                                                user=monitor["role"], password=monitor["role_password"],
+                                                sslmode="disable"))
+    finally:
+        for replica in replicas:
+            replica.close()

@@ -47,7 +47,7 @@ def test_plan_renders_and_checks_the_stack(stack):
     assert summary["violations"] == [] and summary["manifestErrors"] == []
     assert summary["budget"]["demand"] <= summary["budget"]["capacity"]
     manifests = list((ROOT / "build" / stack / "manifests").glob("*.yaml"))
-    assert len(manifests) == 43  # the collector's six with it
+    assert len(manifests) == 48  # with the collector's six and the GPU exporter's four
     kinds = {yaml.safe_load(m.read_text())["kind"] for m in manifests}
     assert {"Deployment", "Job", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Secret", "Service",
             "PersistentVolume", "PersistentVolumeClaim", "Namespace", "DaemonSet", "StatefulSet", "ConfigMap", "NetworkPolicy", "Ingress", "ClusterIssuer",

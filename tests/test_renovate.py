@@ -28,7 +28,7 @@ def test_every_pinned_image_is_found():
     assert found("docker") == {
         "ghcr.io/open-webui/open-webui": "v0.12.4", "nvcr.io/nvidia/k8s-device-plugin": "v0.17.4",
         "redis": "7.4.2-alpine", "ollama/ollama": "0.17.7", "python": "3.13.5-alpine3.22",
-        "otel/opentelemetry-collector-contrib": "0.154.0"}
+        "otel/opentelemetry-collector-contrib": "0.154.0", "nvcr.io/nvidia/k8s/dcgm-exporter": "3.3.5-3.4.1-ubuntu22.04"}
 
 
 def test_every_pinned_chart_is_found():

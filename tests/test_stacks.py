@@ -59,7 +59,8 @@ def test_stack_declares_every_concern(run):
         "openwebui:ollama:Ollama", "openwebui:network:Network", "openwebui:network:NetworkPolicies",
         "openwebui:edge:Edge", "openwebui:monitoring:AlertReceivers", "openwebui:monitoring:Observability", "openwebui:backup:FilesBackup",
         "openwebui:auth:SignIn", "openwebui:monitoring:AuditLog", "openwebui:monitoring:OtelCollector",
-        "openwebui:monitoring:GrafanaDashboards", "openwebui:monitoring:PrometheusRules"}
+        "openwebui:monitoring:GrafanaDashboards", "openwebui:monitoring:PrometheusRules",
+        "openwebui:monitoring:GpuMetrics"}
 
 
 def test_every_kubernetes_resource_uses_the_cluster_provider(run):
@@ -142,7 +143,7 @@ def test_no_credential_in_a_plain_env_value(run):
             for env in c.get("env", []):
                 if env["name"] in ("DATABASE_URL", "PGVECTOR_DB_URL", "WEBUI_SECRET_KEY"):
                     assert "value" not in env
-                    assert env["valueFrom"]["secretKeyRef"]["name"] == "open-webui"
+                    assert env["valueFrom"]["secretKeyRef"]["name"] in ("open-webui", "otel-collector")
                 assert "postgresql://" not in json.dumps(env.get("value", ""))
 
 

@@ -137,9 +137,10 @@ def test_tables_at_another_revision_fail(outputs, postgres, database):
 
 
 def test_the_apps_role_shows_its_limit_and_one_changed_by_hand_fails(outputs, postgres, database):
-    [(role, limit)] = outputs["connectionBudget"]["roleLimits"].items()
+    limits = outputs["connectionBudget"]["roleLimits"]
+    role, limit = "openwebui_app", limits["openwebui_app"]
     check = by_name(postgres_checks(outputs))["postgres roles"]
-    assert check.ok and check.detail == f"{role} CONNECTION LIMIT {limit} (budget {limit})"
+    assert check.ok and check.detail == ", ".join(f"{r} CONNECTION LIMIT {n} (budget {n})" for r, n in limits.items())
     with psycopg.connect(postgres.conninfo(dbname=database), autocommit=True) as conn:
         conn.execute(f'ALTER ROLE "{role}" CREATEROLE CONNECTION LIMIT -1')
     try:

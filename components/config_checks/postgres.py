@@ -51,6 +51,13 @@ def check_postgres(c: StackConfig) -> list[str]:
         errors.append(f"postgresAppRole: {c.postgres_app_role!r} must be a lower-case identifier of its own, neither "
                       "the admin login nor a reserved name (pg_*, azure*, postgres, public), e.g. 'openwebui_app'; "
                       "the replicas would otherwise connect with the admin's rights.")
+    if c.observability_enabled and (not re.match(PgRoleProvider.ROLE_PATTERN, c.postgres_metrics_role) or
+                                    c.postgres_metrics_role in (c.postgres_admin_login, c.postgres_app_role, "postgres",
+                                                                "public")
+                                    or c.postgres_metrics_role.startswith(("pg_", "azure"))):
+        errors.append(f"postgresMetricsRole: {c.postgres_metrics_role!r} must be a lower-case identifier of its own, "
+                      "neither the admin login, the app role nor a reserved name (pg_*, azure*, postgres, public), "
+                      "e.g. 'openwebui_metrics'; the collector would otherwise count connections with their rights.")
     for ext in c.postgres_extensions:
         if not re.match(PgExtensionProvider.NAME_PATTERN, ext):
             errors.append(f"postgresExtensions: {ext!r} is not an extension name (lower case, e.g. 'vector').")

@@ -129,6 +129,9 @@ class OtelCollector(pulumi.ComponentResource):
                 name=COLLECTOR_NAME, namespace=args.namespace, labels=labels, annotations=budgeted or None),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
+                # one at a time: a second pod beside it during a roll would want a second connection, past its
+                # role's CONNECTION LIMIT and its budget; the gap is a scrape or two
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     # a changed configuration rolls the pod: the collector reads it only at start

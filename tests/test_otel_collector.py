@@ -98,3 +98,7 @@ def test_it_counts_the_servers_connections_as_its_own_role_within_the_budget(sta
     assert stack_run.outputs["connectionBudget"]["workloads"]["otel-collector"] == {
         "peakReplicas": 1, "perPod": 1, "demand": 1}
     assert stack_run.outputs["connectionBudget"]["roleLimits"]["openwebui_metrics"] == 1
+
+
+def test_a_roll_never_runs_two_collectors_past_the_roles_one_connection(dev_run: MockRun) -> None:
+    assert reveal(dev_run.named("otel-collector-deployment").inputs)["spec"]["strategy"] == {"type": "Recreate"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from grafana_foundation_sdk.builders import azuremonitor, dashboard, prometheus, stat, timeseries
 from grafana_foundation_sdk.builders.common import GraphThresholdsStyleConfig
@@ -20,6 +20,7 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef, Threshold, Th
 
 from components import promql
 from components.connection_budget import ConnectionBudget
+from components.postgres import CPU_ALERT_PERCENT, STORAGE_ALERT_PERCENT
 from components.promql import Workload
 
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="${prometheus}")
@@ -49,8 +50,9 @@ def _query(expr: str, legend: str, ref: str) -> prometheus.Dataquery:
 
 
 def _panel(title: str, question: str, unit: str, queries: Mapping[str, str], width: int = 12,
-           lines: Mapping[str, float] | None = None) -> timeseries.Panel:
-    """A time series of PromQL queries (legend -> expression); lines: horizontal thresholds (label -> value)."""
+           lines: Sequence[float] = ()) -> timeseries.Panel:
+    """A time series of PromQL queries (legend -> expression); lines: horizontal thresholds, which the question
+    names."""
     panel = timeseries.Panel().title(title).description(question).unit(unit).span(width).height(8) \
         .datasource(PROMETHEUS)
     for n, (legend, expr) in enumerate(queries.items()):
@@ -58,9 +60,9 @@ def _panel(title: str, question: str, unit: str, queries: Mapping[str, str], wid
     return _with_lines(panel, lines) if lines else panel
 
 
-def _with_lines(panel: timeseries.Panel, lines: Mapping[str, float]) -> timeseries.Panel:
+def _with_lines(panel: timeseries.Panel, lines: Sequence[float]) -> timeseries.Panel:
     steps = [Threshold(value=None, color="green")] + [
-        Threshold(value=float(v), color=color) for v, color in zip(sorted(lines.values()), ("orange", "red", "purple"))]
+        Threshold(value=float(v), color=color) for v, color in zip(sorted(lines), ("orange", "red", "purple"))]
     return panel.thresholds(dashboard.ThresholdsConfig().mode(ThresholdsMode.ABSOLUTE).steps(steps)) \
         .thresholds_style(GraphThresholdsStyleConfig().mode(GraphTresholdsStyleMode.LINE))
 
@@ -114,7 +116,7 @@ def _postgres_metric(view: StackView, metric: str, aggregation: str, ref: str) -
 
 
 def _azure_panel(view: StackView, title: str, question: str, unit: str, metric: str, aggregation: str,
-                 lines: Mapping[str, float] | None = None) -> timeseries.Panel:
+                 lines: Sequence[float] = ()) -> timeseries.Panel:
     panel = timeseries.Panel().title(title).description(question).unit(unit).span(8).height(8) \
         .datasource(AZURE_MONITOR).with_target(_postgres_metric(view, metric, aggregation, "A"))
     return _with_lines(panel, lines) if lines else panel
@@ -131,16 +133,17 @@ def database(view: StackView) -> dashboard.Dashboard:
             f"Which workload holds the server's connections? Lines: the alert at {budget.alert_threshold}, the "
             f"{budget.capacity} the server accepts beyond Azure's reserved; each workload's peak in the budget: "
             f"{demand}.", "short", {"{{application}}": promql.connections_by_application()}, width=24,
-            lines={"alert": budget.alert_threshold, "capacity": budget.capacity})) \
+            lines=(budget.alert_threshold, budget.capacity))) \
         .with_panel(_azure_panel(
             view, "Connections against the budget",
             f"Is the server near what it accepts? Lines: the alert at {budget.alert_threshold}, the "
             f"{budget.capacity} connections it accepts beyond Azure's {budget.reserved} reserved; the stack's peak "
             f"demand is {budget.demand}.", "short", "active_connections", "Maximum",
-            lines={"alert": budget.alert_threshold, "capacity": budget.capacity})) \
+            lines=(budget.alert_threshold, budget.capacity))) \
         .with_panel(_azure_panel(view, "Storage used", "Will auto-grow have to act soon?", "percent",
-                                 "storage_percent", "Maximum", lines={"alert": 80})) \
-        .with_panel(_azure_panel(view, "CPU", "Is the SKU too small?", "percent", "cpu_percent", "Average"))
+                                 "storage_percent", "Maximum", lines=(STORAGE_ALERT_PERCENT,))) \
+        .with_panel(_azure_panel(view, "CPU", "Is the SKU too small?", "percent", "cpu_percent", "Average",
+                                 lines=(CPU_ALERT_PERCENT,)))
 
 
 def gpu_pool(view: StackView) -> dashboard.Dashboard:

@@ -40,6 +40,10 @@ def database_url(login: str, password: str, host: str, database: str, port: int 
     return f"postgresql://{quote(login, safe='')}:{quote(password, safe='')}@{host}:{port}/{database}?sslmode=require"
 
 
+STORAGE_ALERT_PERCENT = 80
+CPU_ALERT_PERCENT = 80
+"""Where its alerts fire (and the database dashboard draws its lines)."""
+
 @dataclass(frozen=True)
 class FirewallRange:
     start: str
@@ -235,10 +239,12 @@ class PostgresFlexibleServer(pulumi.ComponentResource):
                 MetricRule("connections", "active_connections", "GreaterThan", args.connection_alert_threshold,
                            "Maximum", "Connections near the budget's capacity: at capacity new connections are refused "
                                       "(remaining connection slots are reserved / too many clients)."),
-                MetricRule("storage", "storage_percent", "GreaterThan", 80, "Average",
-                           "Storage over 80%: a full server goes read-only. Raise postgresStorageGb."),
-                MetricRule("cpu", "cpu_percent", "GreaterThan", 80, "Average",
-                           "CPU over 80% for 15 minutes: queries slow down (Burstable runs out of credits)."),
+                MetricRule("storage", "storage_percent", "GreaterThan", STORAGE_ALERT_PERCENT, "Average",
+                           f"Storage over {STORAGE_ALERT_PERCENT}%: a full server goes read-only. Raise "
+                           "postgresStorageGb."),
+                MetricRule("cpu", "cpu_percent", "GreaterThan", CPU_ALERT_PERCENT, "Average",
+                           f"CPU over {CPU_ALERT_PERCENT}% for 15 minutes: queries slow down (Burstable runs out of "
+                           "credits)."),
             ], args.alerts, parent=self)
 
         self.fqdn = server.fully_qualified_domain_name

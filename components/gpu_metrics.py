@@ -74,8 +74,9 @@ class GpuMetrics(pulumi.ComponentResource):
                                                                        read_only=True)],
                             security_context=hardened(),
                         )],
-                        volumes=[k8s.core.v1.VolumeArgs(name="counters", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
-                            name=counters.metadata.name))]))),
+                        volumes=[k8s.core.v1.VolumeArgs(
+                            name="counters",
+                            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=counters.metadata.name))]))),
             opts=child)
         k8s.apiextensions.CustomResource(
             f"{name}-pod-monitor", api_version="azmonitoring.coreos.com/v1", kind="PodMonitor", metadata=metadata,

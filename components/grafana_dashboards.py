@@ -49,8 +49,8 @@ class GrafanaDashboards(pulumi.ComponentResource):
         provider = grafana.Provider(f"{name}-provider", url=args.grafana_url, auth=pulumi.Output.secret(token),
                                     opts=pulumi.ResourceOptions(parent=self))
         on_grafana = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[args.writer])
-        folder = grafana.oss.Folder(f"{name}-folder", uid=f"open-webui-{args.stack}"[:40], title=f"Open WebUI ({args.stack})",
-                                    opts=on_grafana)
+        folder = grafana.oss.Folder(f"{name}-folder", uid=f"open-webui-{args.stack}"[:40],
+                                    title=f"Open WebUI ({args.stack})", opts=on_grafana)
         client = authorization.get_client_config_output(opts=invoke)
 
         def models(ids: list[str]) -> dict[str, str]:

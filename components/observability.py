@@ -5,7 +5,8 @@ and Azure Monitor's platform metrics of the stack's resources (PostgreSQL's conn
 
 Each identity gets the least it needs: Grafana's own reads the workspace (Monitoring Data Reader) and the group's
 metrics (Monitoring Reader); the admins (`grafanaAdminGroup`, else whoever runs `pulumi up`) administer Grafana and
-nothing else, and whoever runs `pulumi up` edits it (the dashboards are written as them). `observabilityEnabled: false` makes none of it.
+nothing else, and whoever runs `pulumi up` edits it (the dashboards are written as them). `observabilityEnabled:
+false` makes none of it.
 """
 
 from __future__ import annotations

@@ -69,9 +69,9 @@ def collector_config(database: bool) -> dict[str, Any]:
             "driver": "postgres", "datasource": f"${{env:{DATABASE_URL_ENV}}}", "max_open_conn": COLLECTOR_CONNECTIONS,
             "collection_interval": DATABASE_INTERVAL,
             "queries": [{"sql": CONNECTIONS_QUERY, "metrics": [{
-                "metric_name": DATABASE_CONNECTIONS.name, "value_column": "connections", "unit": DATABASE_CONNECTIONS.unit,
-                "attribute_columns": list(DATABASE_CONNECTIONS.attributes), "data_type": "gauge",
-                "value_type": "int"}]}]}
+                "metric_name": DATABASE_CONNECTIONS.name, "value_column": "connections",
+                "unit": DATABASE_CONNECTIONS.unit, "attribute_columns": list(DATABASE_CONNECTIONS.attributes),
+                "data_type": "gauge", "value_type": "int"}]}]}
     return {
         "receivers": receivers,
         "processors": {

@@ -4,9 +4,9 @@ share, built once here, and every metric it may name.
 Four sources only: Open WebUI's own metrics (components/app_metrics.py; `make e2e` sees each arrive from the real
 app); the collector's count of the server's connections (components/otel_collector.py; tests/test_pg_role.py runs
 its query on a real PostgreSQL as the role it runs as); the DCGM exporter's GPU counters (components/gpu_metrics.py);
-and what the managed Prometheus add-on scrapes by default and keeps in its minimal ingestion profile (Azure/prometheus-collector,
-otelcollector/shared/configmap/mp/tomlparser-default-targets-metrics-keep-list.go). `make test` refuses a query
-naming anything else.
+and what the managed Prometheus add-on scrapes by default and keeps in its minimal ingestion profile
+(Azure/prometheus-collector, otelcollector/shared/configmap/mp/tomlparser-default-targets-metrics-keep-list.go).
+`make test` refuses a query naming anything else.
 """
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ def error_ratio(by: str = "") -> str:
 def latency_ms(quantile: float, by: str = "", routes: str = "") -> str:
     """The quantile of the request duration; routes: a regular expression of the routes it covers (all)."""
     selector = APP + (f', http_route=~"{routes}"' if routes else "")
-    bucket = DURATION.series[0]
-    return f"histogram_quantile({quantile}, sum by (le{', ' + by if by else ''}) (rate({bucket}{{{selector}}}[{WINDOW}])))"
+    buckets = f"rate({DURATION.series[0]}{{{selector}}}[{WINDOW}])"
+    return f"histogram_quantile({quantile}, sum by (le{', ' + by if by else ''}) ({buckets}))"
 
 
 def ollama_requests_per_second() -> str:

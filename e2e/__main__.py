@@ -1,7 +1,8 @@
 """`make e2e`: the stack's Open WebUI, the real release, run as the cluster would run it, and checked.
 
-    python -m e2e [--stack dev] [--version 0.12.4] [--break redis-password|pool-budget|config-key|role-grant|telemetry-off]
-                        [--users 200] [--seconds 60] [--keep] [--print-version]
+    python -m e2e [--stack dev] [--version 0.12.4]
+                  [--break redis-password|pool-budget|config-key|role-grant|telemetry-off]
+                  [--users 200] [--seconds 60] [--keep] [--print-version]
 
 Reads what `make plan` rendered (build/<stack>/manifests and plan.json), starts PostgreSQL (the SKU's limit, Azure's
 reservations, TLS), Redis (the Redis Deployment's args), runs the schema Job's containers, then three replicas

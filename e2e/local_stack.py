@@ -27,10 +27,10 @@ from components.redis import redis_url
 from components.sign_in import ADMIN_PASSWORD
 from e2e import api
 from e2e.judge import config_check, connections_check, job_config_keys, memory_peak_check
+from e2e.otlp_receiver import OtlpReceiver
 from e2e.release import Release, ensure, version_of_image
 from e2e.rendered import (COMPONENT_LABEL, NAME_LABEL, Container, Workload, load_manifests, local_paths,
                                 localize, secret_keys, workload)
-from e2e.otlp_receiver import OtlpReceiver
 from e2e.sampler import ConnectionSampler
 from e2e.usage import peak_rss_while
 from e2e.services import Process, Processes, start_database, start_redis

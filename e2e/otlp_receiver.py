@@ -49,7 +49,8 @@ class OtlpReceiver(metrics_service_pb2_grpc.MetricsServiceServicer):
         self.exports = 0
         self._lock = threading.Lock()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(self, self._server)  # type: ignore[no-untyped-call]
+        add = metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server
+        add(self, self._server)  # type: ignore[no-untyped-call]
         self.port = self._server.add_insecure_port("127.0.0.1:0")
 
     @property

@@ -3,7 +3,8 @@
 `make plan` writes the Kubernetes objects to build/<stack>/manifests/ with every secret value redacted. This
 module reads them (never a copy) and turns a container into a local process: its command, its env with each
 `secretKeyRef` filled from local values shaped as the Secret carries them, the pod's own name and namespace
-from the downward API, `$(VAR)` expanded as the kubelet expands it, and every container path under a volume mount (or in the image) mapped to a local directory.
+from the downward API, `$(VAR)` expanded as the kubelet expands it, and every container path under a volume mount
+(or in the image) mapped to a local directory.
 """
 
 from __future__ import annotations

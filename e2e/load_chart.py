@@ -47,11 +47,12 @@ def draw(title: str, records: Sequence[Sequence[Any]], seconds: float,
     bottom.axhline(per_pod, color="tab:red", linestyle="--", label=f"budget per pod ({per_pod})")
     bottom.set_ylabel("PostgreSQL connections")
     bottom.set_xlabel("seconds since the load began")
-    bottom.set_ylim(0, per_pod + 2)
+    bottom.set_ylim(top=per_pod + 2)
     bottom.legend(loc="lower right", fontsize="small")
     for axis in (top, middle, bottom):
         axis.grid(alpha=0.3)
         axis.set_xlim(0, seconds)
+        axis.set_ylim(bottom=0)  # a change is read against zero, not against the smallest value
     figure.tight_layout()
     figure.savefig(out, dpi=80)
     plt.close(figure)

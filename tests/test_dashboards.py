@@ -118,3 +118,30 @@ def test_switched_off_there_are_no_dashboards_and_no_rules() -> None:
     run = run_program("dev", {"observabilityEnabled": False})
     assert not [r.name for r in run.registrations if r.type.startswith("grafana:")
                 or r.type == "azure-native:alertsmanagement:PrometheusRuleGroup"]
+
+
+def test_the_overview_reads_rates_errors_and_latency_right() -> None:
+    """The overview's queries over series named as the e2e saw them: 100 answers a second on one route, 10 of them
+    500s, 90 under 1 s and 10 between 1 and 2 s."""
+    from components import promql
+    from testing.promtool import alert_tests
+
+    app = 'job="open-webui", instance="open-webui-replica-1", http_method="GET", http_route="/api/models"'
+    bucket = f'http_server_duration_milliseconds_bucket{{{app}, http_status_code="200"'
+    series = {f'http_server_requests_total{{{app}, http_status_code="200"}}': "0+5400x30",
+              f'http_server_requests_total{{{app}, http_status_code="500"}}': "0+600x30",
+              f'{bucket}, le="1000"}}': "0+5400x30", f'{bucket}, le="2000"}}': "0+6000x30",
+              f'{bucket}, le="+Inf"}}': "0+6000x30"}
+    route = {"http_route": "/api/models"}
+
+    def expect(expr: str, value: float, labels: dict[str, str]) -> dict:
+        shown = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+        return {"expr": expr, "eval_time": "20m", "exp_samples": [{"labels": f"{{{shown}}}", "value": value}]}
+
+    verdict = alert_tests([], [{
+        "interval": "1m", "input_series": [{"series": s, "values": v} for s, v in series.items()],
+        "promql_expr_test": [expect(promql.requests_per_second("http_route"), 100, route),
+                             expect(promql.error_ratio("http_route"), 0.1, route),
+                             expect(promql.latency_ms(0.45, "http_route"), 500, route),
+                             expect(promql.latency_ms(0.95, "http_route"), 1500, route)]}])
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr

@@ -15,19 +15,19 @@ from components.data_migration import DataMigration, DataMigrationArgs
 from components.defender import Defender
 from components.edge import NAMESPACE as EDGE_NAMESPACE, SOLVER_LABELS, SOLVER_PORT, Edge, EdgeArgs
 from components.files_storage import PremiumFilesVolume, PremiumFilesVolumeArgs
-from components.names import APP_NAME, DATA_CLAIM_NAME, DATA_MIGRATION_NAME, OLLAMA_NAME, POSTGRES_NAME
-from components.network import Network, NetworkArgs
 from components.gpu_metrics import METRICS_PORT as GPU_METRICS_PORT, GpuMetrics, GpuMetricsArgs
 from components.grafana_dashboards import GrafanaDashboards, GrafanaDashboardsArgs
-from components.observability import Observability, ObservabilityArgs
-from components.prometheus_rules import PrometheusRules, PrometheusRulesArgs
+from components.managed_prometheus import SCRAPER_LABELS, SCRAPER_NAMESPACE
+from components.names import APP_NAME, DATA_CLAIM_NAME, DATA_MIGRATION_NAME, OLLAMA_NAME, POSTGRES_NAME
+from components.network import Network, NetworkArgs
 from components.network_policies import Exposure, NetworkPolicies, NetworkPoliciesArgs, Peer
+from components.observability import Observability, ObservabilityArgs
 from components.ollama import OLLAMA_PORT, Ollama, OllamaArgs
 from components.open_webui import HTTP_PORT, SERVICE_PORT, OpenWebUI, OpenWebUIArgs
-from components.otel_collector import (OTLP_GRPC_PORT, PROMETHEUS_PORT, SCRAPER_LABELS, SCRAPER_NAMESPACE,
-                                      OtelCollector, OtelCollectorArgs)
+from components.otel_collector import OTLP_GRPC_PORT, PROMETHEUS_PORT, OtelCollector, OtelCollectorArgs
 from components.pod_security import NAMESPACE_LABELS
 from components.postgres import PostgresFlexibleServer, PostgresFlexibleServerArgs
+from components.prometheus_rules import PrometheusRules, PrometheusRulesArgs
 from components.redis import REDIS_PORT, Redis, RedisArgs
 from components.sign_in import SignIn, SignInArgs
 

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.aks import GPU_NODE_LABEL, gpu_tolerations
+from components.managed_prometheus import pod_monitor
 from components.pod_security import hardened
 
 EXPORTER_NAME = "dcgm-exporter"
@@ -78,8 +79,5 @@ class GpuMetrics(pulumi.ComponentResource):
                             name="counters",
                             config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=counters.metadata.name))]))),
             opts=child)
-        k8s.apiextensions.CustomResource(
-            f"{name}-pod-monitor", api_version="azmonitoring.coreos.com/v1", kind="PodMonitor", metadata=metadata,
-            spec={"selector": {"matchLabels": labels}, "podMetricsEndpoints": [{"port": "metrics", "interval": "30s"}]},
-            opts=child)
+        pod_monitor(f"{name}-pod-monitor", metadata, labels, "metrics", self)
         self.register_outputs({})

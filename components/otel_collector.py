@@ -5,9 +5,8 @@ from pg_stat_activity: the database dashboard's line per workload of the connect
 
 Open WebUI serves no /metrics of its own, so something in the cluster must receive OTLP. One pod is enough: it
 keeps no state but the last value of each series, each replica's series carry its pod's name (`instance`), and a
-restart costs one scrape's values (counters start again; rate() takes that). The add-on's replica pod (in
-kube-system) finds it through a PodMonitor, the one custom-scrape kind it reads (azmonitoring.coreos.com/v1); the
-NetworkPolicies (__main__.py) let only Open WebUI reach the OTLP port and only that scraper the metrics port.
+restart costs one scrape's values (counters start again; rate() takes that). The add-on finds it through a
+PodMonitor (components/managed_prometheus.py); the NetworkPolicies (__main__.py) let only Open WebUI reach the OTLP port and only that scraper the metrics port.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ import yaml
 from components.app_metrics import Instrument, Kind
 from components.connection_budget import (POSTGRES_CONNECTIONS_ANNOTATION, POSTGRES_SERVER_ANNOTATION, PlainClient,
                                           with_application_name)
+from components.managed_prometheus import pod_monitor
 from components.pod_security import hardened
 
 COLLECTOR_NAME = "otel-collector"
@@ -35,9 +35,6 @@ CONFIG_DIR = "/etc/otelcol"
 RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
 """The collector holds one value per series (a few hundred series for Open WebUI's routes); memory_limiter refuses
 data before the limit is reached rather than letting the pod be killed."""
-SCRAPER_LABELS = {"rsName": "ama-metrics"}
-"""The managed Prometheus add-on's replica pod in kube-system: the one that runs custom scrapes (PodMonitors)."""
-SCRAPER_NAMESPACE = "kube-system"
 PROMETHEUS_TRANSLATION = "UnderscoreEscapingWithSuffixes"
 """The exporter's naming rule (its default, said explicitly): what components/app_metrics.py implements."""
 SERIES_EXPIRY = "5m"
@@ -159,10 +156,6 @@ class OtelCollector(pulumi.ComponentResource):
             spec=k8s.core.v1.ServiceSpecArgs(selector=labels, ports=[k8s.core.v1.ServicePortArgs(
                 name="otlp-grpc", port=OTLP_GRPC_PORT, target_port=OTLP_GRPC_PORT)]),
             opts=child)
-        # honorLabels: a series keeps the job and instance its replica exported, not the collector's pod
-        k8s.apiextensions.CustomResource(
-            f"{name}-pod-monitor", api_version="azmonitoring.coreos.com/v1", kind="PodMonitor", metadata=metadata,
-            spec={"selector": {"matchLabels": labels},
-                  "podMetricsEndpoints": [{"port": "prometheus", "interval": "30s", "honorLabels": True}]},
-            opts=child)
+        # a series keeps the job and instance its replica exported, not the collector's pod
+        pod_monitor(f"{name}-pod-monitor", metadata, labels, "prometheus", self, honor_labels=True)
         self.register_outputs({})

@@ -96,6 +96,13 @@ class Instrument:
                 *(("le",) if self.kind is Kind.HISTOGRAM else ()))
 
 
+API_ROUTES = r"^/(api|ollama|openai|oauth)/|^/(health|ready)(/db)?$"
+"""The routes Open WebUI's API answers under. It labels a request its route's template (/api/v1/chats/{id}), but one
+that no API route matched with its raw path: every file of the frontend (hundreds) and any path a visitor makes up
+(the frontend's fallback answers them all), each a new series. The collector folds every route outside these into
+OTHER_ROUTE (components/otel_collector.py). A made-up path under /api/ still gets through as itself (the fallback
+answers it too); the collector forgets a series 5 minutes after its last request."""
+OTHER_ROUTE = "(other)"
 HTTP_ATTRIBUTES = ("http.method", "http.route", "http.status_code")
 REQUESTS = Instrument("http.server.requests", "1", Kind.COUNTER, HTTP_ATTRIBUTES)
 DURATION = Instrument("http.server.duration", "ms", Kind.HISTOGRAM, HTTP_ATTRIBUTES)

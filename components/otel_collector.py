@@ -19,7 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.app_metrics import Instrument, Kind
+from components.app_metrics import API_ROUTES, OTHER_ROUTE, Instrument, Kind
 from components.connection_budget import (POSTGRES_CONNECTIONS_ANNOTATION, POSTGRES_SERVER_ANNOTATION, PlainClient,
                                           with_application_name)
 from components.managed_prometheus import pod_monitor
@@ -57,6 +57,11 @@ def otlp_endpoint(namespace: str) -> str:
     return f"http://{COLLECTOR_NAME}.{namespace}.svc.cluster.local:{OTLP_GRPC_PORT}"
 
 
+def literal(text: str) -> str:
+    """A value the collector reads as written: it expands ${...} in its configuration, and $$ is a literal $."""
+    return text.replace("$", "$$")
+
+
 def collector_config(database: bool) -> dict[str, Any]:
     """The collector's configuration: OTLP in (and, with the database, its connections), Prometheus out, its health
     for the probes, and nothing else."""
@@ -73,6 +78,10 @@ def collector_config(database: bool) -> dict[str, Any]:
         "receivers": receivers,
         "processors": {
             "memory_limiter": {"check_interval": "1s", "limit_percentage": 80, "spike_limit_percentage": 20},
+            # a route outside the API's becomes one series, not one per file or made-up path (app_metrics.py)
+            "transform/routes": {"error_mode": "ignore", "metric_statements": [{"context": "datapoint", "statements": [
+                literal(f'set(attributes["http.route"], "{OTHER_ROUTE}") where attributes["http.route"] != nil and '
+                        f'not IsMatch(attributes["http.route"], "{API_ROUTES}")')]}]},
             "batch": {},
         },
         "exporters": {"prometheus": {
@@ -81,7 +90,8 @@ def collector_config(database: bool) -> dict[str, Any]:
         "extensions": {"health_check": {"endpoint": f"0.0.0.0:{HEALTH_PORT}"}},
         "service": {
             "extensions": ["health_check"],
-            "pipelines": {"metrics": {"receivers": list(receivers), "processors": ["memory_limiter", "batch"],
+            "pipelines": {"metrics": {"receivers": list(receivers),
+                                      "processors": ["memory_limiter", "transform/routes", "batch"],
                                       "exporters": ["prometheus"]}},
             # its own telemetry would be another set of series nobody reads
             "telemetry": {"metrics": {"level": "none"}},

@@ -27,6 +27,8 @@ class Received:
     kind: Kind | None
     """None for a kind the catalog never uses (a non-monotonic sum, an exponential histogram, a summary)."""
     attributes: set[str] = field(default_factory=set)
+    routes: set[str] = field(default_factory=set)
+    """The values of http.route its points carried."""
     instances: set[str] = field(default_factory=set)
     services: set[str] = field(default_factory=set)
 
@@ -77,4 +79,6 @@ class OtlpReceiver(metrics_service_pb2_grpc.MetricsServiceServicer):
                         got.services.add(resource.get("service.name", ""))
                         for point in _points(metric):
                             got.attributes.update(a.key for a in point.attributes)
+                            got.routes.update(a.value.string_value for a in point.attributes
+                                              if a.key == "http.route")
         return metrics_service_pb2.ExportMetricsServiceResponse()

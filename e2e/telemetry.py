@@ -3,9 +3,11 @@ names it (components/app_metrics.py), against every metric and label the dashboa
 
 from __future__ import annotations
 
+import re
 from typing import Mapping, Sequence
 
-from components.app_metrics import INSTRUMENTS, SERVICE_NAME, prometheus_label, prometheus_name
+from components.app_metrics import (API_ROUTES, INSTRUMENTS, OTHER_ROUTE, REQUESTS, SERVICE_NAME, prometheus_label,
+                                    prometheus_name)
 from e2e.otlp_receiver import Received
 from ops.verify import Check
 
@@ -36,6 +38,11 @@ def telemetry_check(received: Mapping[str, Received], pods: Sequence[str]) -> Ch
             problems.append(f"{instrument.name}: instance(s) {sorted(got.instances)}, not one per replica "
                             f"{sorted(pods)}")
         seen.append(f"{metric}{{{', '.join(sorted(labels))}}}")
+    routes = received[REQUESTS.name].routes if REQUESTS.name in received else set()
+    other = sorted(r for r in routes if not re.search(API_ROUTES, r))
+    if routes:
+        seen.append(f"{len(routes)} routes, of which the collector folds {len(other)} into {OTHER_ROUTE} "
+                    f"({', '.join(other[:4])}{', ...' if len(other) > 4 else ''})")
     return Check(NAME, not problems,
                  ("; ".join(problems) + "\n   " if problems else "") + f"seen from {len(pods)} replicas: "
                  + ("; ".join(seen) or "nothing"),

@@ -20,14 +20,15 @@ from e2e.telemetry import telemetry_check
 PODS = ["open-webui-replica-1", "open-webui-replica-2"]
 
 
-def export_as_open_webui(endpoint: str, pod: str, duration_unit: str = "ms") -> None:
+def export_as_open_webui(endpoint: str, pod: str, duration_unit: str = "ms",
+                         route: str = "/api/v1/chats/list") -> None:
     """One replica's metrics, recorded the way Open WebUI 0.12.4 records them, pushed once."""
     reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=endpoint, insecure=True),
                                            export_interval_millis=60_000)
     provider = MeterProvider(resource=Resource.create({"service.name": "open-webui", "service.instance.id": pod}),
                              metric_readers=[reader])
     meter = provider.get_meter("open_webui.utils.telemetry.metrics")
-    attributes = {"http.method": "GET", "http.route": "/api/v1/chats/list", "http.status_code": 200}
+    attributes = {"http.method": "GET", "http.route": route, "http.status_code": 200}
     meter.create_counter("http.server.requests", unit="1").add(1, attributes)
     meter.create_histogram("http.server.duration", unit=duration_unit).record(12.5, attributes)
 
@@ -53,6 +54,14 @@ def test_what_the_replicas_export_passes_the_check(receiver: OtlpReceiver) -> No
     check = telemetry_check(receiver.metrics, PODS)
     assert check.ok, check.detail
     assert "http_server_duration_milliseconds{http_method, http_route, http_status_code}" in check.detail
+
+
+def test_it_says_which_routes_the_collector_folds(receiver: OtlpReceiver) -> None:
+    export_as_open_webui(receiver.endpoint, PODS[0])
+    export_as_open_webui(receiver.endpoint, PODS[1], route="/_app/immutable/chunks/Cx8a1.js")  # a frontend file
+    check = telemetry_check(receiver.metrics, PODS)
+    assert check.ok and "2 routes, of which the collector folds 1 into (other) (/_app/immutable/chunks/Cx8a1.js)" \
+        in check.detail
 
 
 def test_a_replica_that_exports_nothing_fails_it(receiver: OtlpReceiver) -> None:

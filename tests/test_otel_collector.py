@@ -102,3 +102,23 @@ def test_it_counts_the_servers_connections_as_its_own_role_within_the_budget(sta
 
 def test_a_roll_never_runs_two_collectors_past_the_roles_one_connection(dev_run: MockRun) -> None:
     assert reveal(dev_run.named("otel-collector-deployment").inputs)["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_routes_outside_the_api_fold_into_one() -> None:
+    """The fold's pattern, as the collector's transform applies it (Go's RE2 and Python agree on it), over what
+    Open WebUI 0.12.4 labels requests with: its route templates, and the raw paths of the frontend's files and of any
+    path a visitor makes up, which its fallback answers."""
+    import re
+
+    from components.app_metrics import API_ROUTES, OTHER_ROUTE
+
+    kept = ["/api/v1/chats/list", "/api/v1/chats/{id}", "/api/models", "/ollama/api/chat", "/openai/models",
+            "/oauth/{provider}/callback", "/health", "/ready", "/health/db"]
+    folded = ["/_app/immutable/chunks/Cx8a1.js", "/static/favicon.png", "/", "/admin/settings",
+              "/made-up-path-4711", "/healthz", "/ws/socket.io/"]
+    assert [r for r in kept if re.search(API_ROUTES, r)] == kept
+    assert [r for r in folded if re.search(API_ROUTES, r)] == []
+    [statement] = collector_config(database=False)["processors"]["transform/routes"]["metric_statements"][0][
+        "statements"]
+    assert statement == (f'set(attributes["http.route"], "{OTHER_ROUTE}") where attributes["http.route"] != nil '
+                         f'and not IsMatch(attributes["http.route"], "{API_ROUTES.replace("$", "$$")}")')

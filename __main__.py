@@ -73,7 +73,7 @@ cluster = AksCluster("aks", AksClusterArgs(
 # it, and the alerts only Prometheus data can raise.
 observability = Observability("metrics", ObservabilityArgs(
     settings=settings.observability, cluster_id=cluster.cluster_id, resource_group_name=group.name,
-    resource_group_id=group.id, location=group.location, tags=tags)) if settings.observability else None
+    resource_group_id=group.id, location=group.location, tags=tags, audit=audit)) if settings.observability else None
 if observability:
     GrafanaDashboards("dashboards", GrafanaDashboardsArgs(
         grafana_url=observability.grafana_url, writer=observability.dashboard_writer, stack=pulumi.get_stack(),

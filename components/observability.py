@@ -18,6 +18,7 @@ from typing import Mapping, Optional
 import pulumi
 from pulumi_azure_native import authorization, dashboard, monitor
 
+from components.audit import AuditTarget, audit_logs
 from components.deployer import principal_type
 
 MONITORING_DATA_READER = "b0d8363b-8ddd-447d-831f-62ca05bff136"
@@ -49,6 +50,8 @@ class ObservabilityArgs:
     resource_group_id: pulumi.Input[str]
     location: pulumi.Input[str]
     tags: Mapping[str, str]
+    audit: Optional[AuditTarget] = None
+    """Where Grafana's sign-ins go (who looked, and when)."""
 
 
 class Observability(pulumi.ComponentResource):
@@ -94,6 +97,7 @@ class Observability(pulumi.ComponentResource):
                 grafana_integrations=dashboard.GrafanaIntegrationsArgs(azure_monitor_workspace_integrations=[
                     dashboard.AzureMonitorWorkspaceIntegrationArgs(azure_monitor_workspace_resource_id=workspace.id)])),
             opts=child)
+        audit_logs(f"{name}-grafana", grafana.id, ["GrafanaLoginEvents"], args.audit, self)
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
         def role(role_id: str) -> pulumi.Output[str]:

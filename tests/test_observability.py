@@ -85,3 +85,10 @@ def test_the_bill_names_grafana_and_what_prometheus_costs_by_use(dev_run: MockRu
     assert [(line.item, line.low) for line in bill.lines if "Grafana" in line.item] == [("Managed Grafana Standard",
                                                                                          62.05)]
     assert any(item.startswith("Managed Prometheus: $0.16 per 10 million samples") for item in bill.unpriced)
+
+
+def test_grafanas_sign_ins_go_to_the_audit_log(dev_run: MockRun) -> None:
+    setting = reveal(dev_run.named("metrics-grafana-audit").inputs)
+    assert setting["resourceUri"] == "metrics-grafana-id"
+    assert [log["category"] for log in setting["logs"]] == ["GrafanaLoginEvents"]
+    assert setting["workspaceId"] == "audit-workspace-id"

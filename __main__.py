@@ -19,7 +19,7 @@ from components.gpu_metrics import METRICS_PORT as GPU_METRICS_PORT, GpuMetrics,
 from components.grafana_dashboards import GrafanaDashboards, GrafanaDashboardsArgs
 from components.managed_prometheus import SCRAPER_LABELS, SCRAPER_NAMESPACE
 from components.names import APP_NAME, DATA_CLAIM_NAME, DATA_MIGRATION_NAME, OLLAMA_NAME, POSTGRES_NAME
-from components.network import Network, NetworkArgs
+from components.network import Network, NetworkArgs, PrivateLink
 from components.network_policies import Exposure, NetworkPolicies, NetworkPoliciesArgs, Peer
 from components.observability import Observability, ObservabilityArgs
 from components.ollama import OLLAMA_PORT, Ollama, OllamaArgs
@@ -44,7 +44,8 @@ group = resources.ResourceGroup("openwebui", location=settings.location, tags={
 net = Network("network", NetworkArgs(
     settings=settings.network, resource_group_name=group.name, location=group.location, tags=tags,
     dns_zone_label=f"openwebui-{pulumi.get_stack()}",
-    edge_dns_label=settings.edge.dns_label if settings.edge.enabled else None))
+    edge_dns_label=settings.edge.dns_label if settings.edge.enabled else None,
+    with_grafana=settings.observability is not None))
 
 # Alerts go to one action group; each component declares its own (components/alerts.py).
 receivers = AlertReceivers("alerts", AlertReceiversArgs(email=settings.alert_email, resource_group_name=group.name,
@@ -73,7 +74,9 @@ cluster = AksCluster("aks", AksClusterArgs(
 # it, and the alerts only Prometheus data can raise.
 observability = Observability("metrics", ObservabilityArgs(
     settings=settings.observability, cluster_id=cluster.cluster_id, resource_group_name=group.name,
-    resource_group_id=group.id, location=group.location, tags=tags, audit=audit)) if settings.observability else None
+    resource_group_id=group.id, location=group.location, tags=tags, audit=audit,
+    private_link=PrivateLink(net.aks_subnet_id, net.grafana_dns_zone_id) if net.aks_subnet_id is not None
+    and net.grafana_dns_zone_id is not None else None)) if settings.observability else None
 if observability:
     GrafanaDashboards("dashboards", GrafanaDashboardsArgs(
         grafana_url=observability.grafana_url, writer=observability.dashboard_writer, stack=pulumi.get_stack(),

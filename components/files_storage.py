@@ -11,10 +11,11 @@ from typing import Mapping, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import network, storage
+from pulumi_azure_native import storage
 
 from components.audit import AuditTarget, audit_logs
 from components.locks import delete_lock
+from components.network import PrivateLink, private_endpoint
 
 PREMIUM_MINIMUM_GI = 100
 """Premium (provisioned v1) shares bill at least 100 GiB whatever is requested."""
@@ -87,8 +88,9 @@ class PremiumFilesVolume(pulumi.ComponentResource):
             public_network_access=storage.PublicNetworkAccess.DISABLED if private else
             storage.PublicNetworkAccess.ENABLED,
             tags=dict(args.tags), opts=protected)
-        if args.private_endpoint_subnet_id is not None:
-            self._private_endpoint(name, args, account)
+        if args.private_endpoint_subnet_id is not None and args.files_dns_zone_id is not None:
+            link = PrivateLink(args.private_endpoint_subnet_id, args.files_dns_zone_id)
+            private_endpoint(name, account.id, "file", link, args.resource_group_name, args.location, args.tags, self)
         audit_logs(f"{name}-files", pulumi.Output.concat(account.id, "/fileServices/default"),
                    ["StorageRead", "StorageWrite", "StorageDelete"], args.audit, self)
         delete_lock(f"{name}-account", account.id, args.protect, self,
@@ -132,18 +134,3 @@ class PremiumFilesVolume(pulumi.ComponentResource):
         self.register_outputs({"claim_name": self.claim_name, "account_id": self.account_id,
                                "share_name": self.share_name})
 
-    def _private_endpoint(self, name: str, args: PremiumFilesVolumeArgs, account: storage.StorageAccount) -> None:
-        """A private endpoint rather than a service endpoint: the account then has no public endpoint at all (a
-        service endpoint only filters it by subnet), and its private address resolves through the zone."""
-        child = pulumi.ResourceOptions(parent=self)
-        endpoint = network.PrivateEndpoint(
-            f"{name}-endpoint", resource_group_name=args.resource_group_name, location=args.location,
-            subnet=network.SubnetArgs(id=args.private_endpoint_subnet_id),
-            private_link_service_connections=[network.PrivateLinkServiceConnectionArgs(
-                name=f"{name}-file", private_link_service_id=account.id, group_ids=["file"])],
-            tags=dict(args.tags), opts=child)
-        network.PrivateDnsZoneGroup(
-            f"{name}-endpoint-dns", resource_group_name=args.resource_group_name,
-            private_endpoint_name=endpoint.name, private_dns_zone_group_name="default",
-            private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(
-                name="file", private_dns_zone_id=args.files_dns_zone_id)], opts=child)

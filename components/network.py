@@ -24,6 +24,7 @@ NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 POSTGRES_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
 PRIVATE_DNS_SUFFIX = "private.postgres.database.azure.com"
 FILES_DNS_ZONE = "privatelink.file.core.windows.net"
+GRAFANA_DNS_ZONE = "privatelink.grafana.azure.com"
 """Where a storage account's private endpoint for Azure Files is named, so <account>.file.core.windows.net
 resolves to its private address inside the VNet."""
 NETWORK_MODES = ("public", "private")
@@ -52,6 +53,8 @@ class NetworkArgs:
     """First label of the private DNS zone name (<label>.private.postgres.database.azure.com)."""
     edge_dns_label: Optional[str]
     """Azure DNS label of the edge's public IP: <label>.<location>.cloudapp.azure.com. None: no edge, no IP."""
+    with_grafana: bool = False
+    """The stack has Managed Grafana: in private mode, its zone too."""
 
 
 class Network(pulumi.ComponentResource):
@@ -71,6 +74,8 @@ class Network(pulumi.ComponentResource):
     """The server is created once its DNS zone resolves in the VNet."""
     files_dns_zone_id: Optional[pulumi.Output[str]]
     """Private mode: the zone the shared volume's private endpoint registers in (linked to the VNet)."""
+    grafana_dns_zone_id: Optional[pulumi.Output[str]]
+    """Private mode: the zone Grafana's private endpoint registers in (linked to the VNet)."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("openwebui:network:Network", name, None, opts)
@@ -102,7 +107,8 @@ class Network(pulumi.ComponentResource):
         # AKS puts the egress IP on its load balancer and the edge IP under Traefik's Service.
         self.cluster_permissions = [network_contributor("egress", egress.id),
                                     *([network_contributor("edge", edge.id)] if edge else [])]
-        self.aks_subnet_id = self.postgres_subnet_id = self.private_dns_zone_id = self.files_dns_zone_id = None
+        self.aks_subnet_id = self.postgres_subnet_id = self.private_dns_zone_id = None
+        self.files_dns_zone_id = self.grafana_dns_zone_id = None
         self.dns_zone_link = None
         if s.private:
             vnet = network.VirtualNetwork(
@@ -125,14 +131,21 @@ class Network(pulumi.ComponentResource):
                 f"{name}-postgres-dns-link", private_zone_name=zone.name, resource_group_name=args.resource_group_name,
                 location="Global", registration_enabled=False, virtual_network=privatedns.SubResourceArgs(id=vnet.id),
                 tags=dict(args.tags), opts=child)
-            files_zone = privatedns.PrivateZone(
-                f"{name}-files-dns", private_zone_name=FILES_DNS_ZONE, resource_group_name=args.resource_group_name,
-                location="Global", tags=dict(args.tags), opts=child)
-            privatedns.VirtualNetworkLink(
-                f"{name}-files-dns-link", private_zone_name=files_zone.name, resource_group_name=args.resource_group_name,
-                location="Global", registration_enabled=False, virtual_network=privatedns.SubResourceArgs(id=vnet.id),
-                tags=dict(args.tags), opts=child)
-            self.files_dns_zone_id = files_zone.id
+
+            def private_link_zone(service: str, zone_name: str) -> pulumi.Output[str]:
+                """The zone a service's private endpoints register in, resolving in the VNet."""
+                zone = privatedns.PrivateZone(
+                    f"{name}-{service}-dns", private_zone_name=zone_name, resource_group_name=args.resource_group_name,
+                    location="Global", tags=dict(args.tags), opts=child)
+                privatedns.VirtualNetworkLink(
+                    f"{name}-{service}-dns-link", private_zone_name=zone.name,
+                    resource_group_name=args.resource_group_name, location="Global", registration_enabled=False,
+                    virtual_network=privatedns.SubResourceArgs(id=vnet.id), tags=dict(args.tags), opts=child)
+                return zone.id
+
+            self.files_dns_zone_id = private_link_zone("files", FILES_DNS_ZONE)
+            if args.with_grafana:
+                self.grafana_dns_zone_id = private_link_zone("grafana", GRAFANA_DNS_ZONE)
             self.cluster_permissions.append(network_contributor("subnet", aks_subnet.id))
             self.aks_subnet_id, self.postgres_subnet_id = aks_subnet.id, postgres_subnet.id
             self.private_dns_zone_id = zone.id
@@ -143,3 +156,31 @@ class Network(pulumi.ComponentResource):
         self.edge_ip_address = edge.ip_address.apply(lambda address: address or "") if edge else None
         self.cluster_identity_id = identity.id
         self.register_outputs({"egress_ip_address": self.egress_ip_address})
+
+
+@dataclass(frozen=True)
+class PrivateLink:
+    """Where a service's private endpoint goes (private mode): a subnet, and the zone its name resolves in."""
+
+    subnet_id: pulumi.Input[str]
+    dns_zone_id: pulumi.Input[str]
+
+
+def private_endpoint(name: str, service_id: pulumi.Input[str], group_id: str, link: PrivateLink,
+                     resource_group_name: pulumi.Input[str], location: pulumi.Input[str], tags: Mapping[str, str],
+                     parent: pulumi.Resource) -> network.PrivateEndpoint:
+    """A private endpoint rather than a service endpoint: the service then needs no public endpoint at all (a
+    service endpoint only filters it by subnet), and its private address resolves through the zone."""
+    child = pulumi.ResourceOptions(parent=parent)
+    endpoint = network.PrivateEndpoint(
+        f"{name}-endpoint", resource_group_name=resource_group_name, location=location,
+        subnet=network.SubnetArgs(id=link.subnet_id),
+        private_link_service_connections=[network.PrivateLinkServiceConnectionArgs(
+            name=f"{name}-{group_id}", private_link_service_id=service_id, group_ids=[group_id])],
+        tags=dict(tags), opts=child)
+    network.PrivateDnsZoneGroup(
+        f"{name}-endpoint-dns", resource_group_name=resource_group_name,
+        private_endpoint_name=endpoint.name, private_dns_zone_group_name="default",
+        private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(
+            name=group_id, private_dns_zone_id=link.dns_zone_id)], opts=child)
+    return endpoint

@@ -20,6 +20,7 @@ from pulumi_azure_native import authorization, dashboard, monitor
 
 from components.audit import AuditTarget, audit_logs
 from components.deployer import principal_type
+from components.network import PrivateLink, private_endpoint
 
 MONITORING_DATA_READER = "b0d8363b-8ddd-447d-831f-62ca05bff136"
 MONITORING_READER = "43d0d8ad-25c7-4714-9337-8ba259a9fe05"
@@ -52,6 +53,8 @@ class ObservabilityArgs:
     tags: Mapping[str, str]
     audit: Optional[AuditTarget] = None
     """Where Grafana's sign-ins go (who looked, and when)."""
+    private_link: Optional[PrivateLink] = None
+    """Private mode: Grafana has no public endpoint, only this one in the VNet (as the API server and PostgreSQL)."""
 
 
 class Observability(pulumi.ComponentResource):
@@ -94,10 +97,14 @@ class Observability(pulumi.ComponentResource):
             identity=dashboard.ManagedServiceIdentityArgs(type="SystemAssigned"),
             properties=dashboard.ManagedGrafanaPropertiesArgs(
                 api_key="Disabled", deterministic_outbound_ip="Disabled",
+                public_network_access="Disabled" if args.private_link else "Enabled",
                 grafana_integrations=dashboard.GrafanaIntegrationsArgs(azure_monitor_workspace_integrations=[
                     dashboard.AzureMonitorWorkspaceIntegrationArgs(azure_monitor_workspace_resource_id=workspace.id)])),
             opts=child)
         audit_logs(f"{name}-grafana", grafana.id, ["GrafanaLoginEvents"], args.audit, self)
+        if args.private_link:
+            private_endpoint(f"{name}-grafana", grafana.id, "grafana", args.private_link, args.resource_group_name,
+                             args.location, args.tags, self)
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
         def role(role_id: str) -> pulumi.Output[str]:

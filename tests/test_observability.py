@@ -92,3 +92,22 @@ def test_grafanas_sign_ins_go_to_the_audit_log(dev_run: MockRun) -> None:
     assert setting["resourceUri"] == "metrics-grafana-id"
     assert [log["category"] for log in setting["logs"]] == ["GrafanaLoginEvents"]
     assert setting["workspaceId"] == "audit-workspace-id"
+
+
+def test_in_private_mode_grafana_has_no_public_endpoint_only_one_in_the_vnet(prod_run: MockRun) -> None:
+    grafana = reveal(prod_run.named("metrics-grafana").inputs)
+    assert grafana["properties"]["publicNetworkAccess"] == "Disabled"
+    endpoint = reveal(prod_run.named("metrics-grafana-endpoint").inputs)
+    assert endpoint["subnet"]["id"] == "network-aks-subnet-id"
+    assert endpoint["privateLinkServiceConnections"] == [{"name": "metrics-grafana-grafana",
+                                                          "privateLinkServiceId": "metrics-grafana-id",
+                                                          "groupIds": ["grafana"]}]
+    zone = reveal(prod_run.named("network-grafana-dns").inputs)
+    assert zone["privateZoneName"] == "privatelink.grafana.azure.com"
+    [config] = reveal(prod_run.named("metrics-grafana-endpoint-dns").inputs)["privateDnsZoneConfigs"]
+    assert config == {"name": "grafana", "privateDnsZoneId": "network-grafana-dns-id"}
+
+
+def test_in_public_mode_grafana_signs_in_from_anywhere_with_entra_id(dev_run: MockRun) -> None:
+    assert reveal(dev_run.named("metrics-grafana").inputs)["properties"]["publicNetworkAccess"] == "Enabled"
+    assert not [r.name for r in dev_run.registrations if r.name.startswith("metrics-grafana-endpoint")]

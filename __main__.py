@@ -77,15 +77,15 @@ observability = Observability("metrics", ObservabilityArgs(
     resource_group_id=group.id, location=group.location, tags=tags, audit=audit,
     private_link=PrivateLink(net.aks_subnet_id, net.grafana_dns_zone_id) if net.aks_subnet_id is not None
     and net.grafana_dns_zone_id is not None else None)) if settings.observability else None
-if observability:
-    GrafanaDashboards("dashboards", GrafanaDashboardsArgs(
-        grafana_url=observability.grafana_url, writer=observability.dashboard_writer, stack=pulumi.get_stack(),
-        namespace=settings.namespace, app=APP_NAME, ollama=OLLAMA_NAME if settings.ollama else "",
-        resource_group_name=group.name, postgres_server_name=postgres.server_name, budget=budget))
-    PrometheusRules("prometheus-rules", PrometheusRulesArgs(
-        workspace_id=observability.workspace_id, cluster_name=cluster.cluster_name, namespace=settings.namespace,
-        app=APP_NAME, action_group_id=receivers.action_group_id, resource_group_name=group.name,
-        location=group.location, tags=tags))
+boards = GrafanaDashboards("dashboards", GrafanaDashboardsArgs(
+    grafana_url=observability.grafana_url, writer=observability.dashboard_writer, stack=pulumi.get_stack(),
+    namespace=settings.namespace, app=APP_NAME, ollama=OLLAMA_NAME if settings.ollama else "",
+    resource_group_name=group.name, postgres_server_name=postgres.server_name,
+    budget=budget)) if observability else None
+PrometheusRules("prometheus-rules", PrometheusRulesArgs(
+    workspace_id=observability.workspace_id, cluster_name=cluster.cluster_name, namespace=settings.namespace,
+    app=APP_NAME, action_group_id=receivers.action_group_id, resource_group_name=group.name,
+    location=group.location, tags=tags)) if observability else None
 
 # Kubernetes components inherit the cluster's provider through their parent.
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
@@ -189,6 +189,7 @@ pulumi.export("openWebUI", {
     "halfvec": settings.webui.pgvector_use_halfvec})
 pulumi.export("databaseName", postgres.database_name)
 pulumi.export("grafanaUrl", observability.grafana_url if observability else "")
+pulumi.export("dashboards", boards.urls if boards else {})  # name -> its address in Grafana
 pulumi.export("kubeconfig", cluster.kubeconfig)  # no credential: kubelogin asks the Azure CLI for an Entra token
 pulumi.export("connectionBudget", {
     "maxConnections": budget.max_connections, "reserved": budget.reserved, "capacity": budget.capacity,

@@ -118,6 +118,7 @@ def test_switched_off_there_are_no_dashboards_and_no_rules() -> None:
     run = run_program("dev", {"observabilityEnabled": False})
     assert not [r.name for r in run.registrations if r.type.startswith("grafana:")
                 or r.type == "azure-native:alertsmanagement:PrometheusRuleGroup"]
+    assert run.outputs["dashboards"] == {}
 
 
 def test_the_overview_reads_rates_errors_and_latency_right() -> None:

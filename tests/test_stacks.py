@@ -244,7 +244,7 @@ def test_outputs(run):
     assert set(run.outputs) == {"url", "edgeAddress", "acmeIssuer", "postgresFqdn", "databaseName", "kubeconfig",
                                 "connectionBudget", "gpuCapacity", "ollamaModels", "postgresNetwork", "egressAddress",
                                 "databaseUrl", "postgresExtensions", "namespace", "openWebUI", "capacity",
-                                "postgresServerId", "signIn", "adminPassword", "grafanaUrl"}
+                                "postgresServerId", "signIn", "adminPassword", "grafanaUrl", "dashboards"}
     assert run.outputs["databaseUrl"].endswith("?sslmode=require&application_name=openwebui-verify")
     assert run.outputs["postgresExtensions"] == {"vector": "0.8.0", "uuid-ossp": "0.8.0"}
     assert run.outputs["openWebUI"]["imageTag"] == "v0.12.4"

@@ -41,8 +41,8 @@ def telemetry_check(received: Mapping[str, Received], pods: Sequence[str]) -> Ch
     routes = received[REQUESTS.name].routes if REQUESTS.name in received else set()
     other = sorted(r for r in routes if not re.search(API_ROUTES, r))
     if routes:
-        seen.append(f"{len(routes)} routes, of which the collector folds {len(other)} into {OTHER_ROUTE} "
-                    f"({', '.join(other[:4])}{', ...' if len(other) > 4 else ''})")
+        folded = f" ({', '.join(other[:4])}{', ...' if len(other) > 4 else ''})" if other else ""
+        seen.append(f"{len(routes)} routes, of which the collector folds {len(other)} into {OTHER_ROUTE}{folded}")
     return Check(NAME, not problems,
                  ("; ".join(problems) + "\n   " if problems else "") + f"seen from {len(pods)} replicas: "
                  + ("; ".join(seen) or "nothing"),

@@ -38,6 +38,7 @@ RESOURCE_LABELS = ("job", "instance")
 """What the resource's service.name and service.instance.id become on every series."""
 
 
+OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 POD_NAME_ENV = "POD_NAME"
 """The pod's name, from the downward API, for OTEL_RESOURCE_ATTRIBUTES to expand: each replica's series apart."""
 
@@ -46,7 +47,7 @@ def telemetry_environment(otlp_endpoint: str) -> dict[str, str]:
     """What turns Open WebUI's metrics on and sends them to the collector (no traces, no logs: nothing reads them)."""
     return {
         "ENABLE_OTEL": "true", "ENABLE_OTEL_METRICS": "true", "ENABLE_OTEL_TRACES": "false",
-        "ENABLE_OTEL_LOGS": "false", "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
+        "ENABLE_OTEL_LOGS": "false", OTLP_ENDPOINT_ENV: otlp_endpoint,
         # plain gRPC inside the cluster: the NetworkPolicies let only the replicas reach the collector's port
         "OTEL_EXPORTER_OTLP_INSECURE": "true", "OTEL_SERVICE_NAME": SERVICE_NAME,
         # Kubernetes expands $(POD_NAME) from the env before it (open_webui.py puts it first)

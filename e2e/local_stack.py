@@ -19,6 +19,7 @@ from typing import Callable, Mapping, Sequence
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from components.app_metrics import OTLP_ENDPOINT_ENV
 from components.names import APP_NAME
 from components.stack_config import StackConfig
 from components.open_webui import HTTP_PORT, secret_values
@@ -39,7 +40,6 @@ from testing.postgres_server import free_port
 from ops.verify import Check, vector_store_check
 
 REPLICAS = 3
-OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 LOCAL_CLIENT_ID = "open-webui-e2e"
 """The client the local OpenID provider knows the replicas as (it takes any client that asks)."""
 IMAGE_ENV = {
